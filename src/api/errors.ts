@@ -225,11 +225,65 @@ export interface FieldError {
   detail?: string;
 }
 
-/** Formats a bad value as Go's %v / %q would for the types API objects hold. */
+const GO_SYNTAX: unique symbol = Symbol('goSyntax');
+
+/**
+ * A bad value whose printed form is given verbatim: the text Go's %#v would print for a value
+ * this package cannot infer a Go type for (maps, typed slices, structs). 1.33's field errors
+ * print such values with %#v, e.g. `map[string]string{"app":"x"}`.
+ */
+export interface GoSyntax {
+  readonly [GO_SYNTAX]: string;
+}
+
+export function goSyntax(text: string): GoSyntax {
+  return { [GO_SYNTAX]: text };
+}
+
+function isGoSyntax(v: unknown): v is GoSyntax {
+  return typeof v === 'object' && v !== null && GO_SYNTAX in v;
+}
+
+/** Go's %#v of a map[string]string: keys sorted, no spaces, e.g. map[string]string{"a":"1", "b":"2"}. */
+export function goStringMap(m: Record<string, string> | undefined | null): GoSyntax {
+  const keys = Object.keys(m ?? {}).sort();
+  return goSyntax(`map[string]string{${keys.map((k) => `${goQuote(k)}:${goQuote(String(m![k]))}`).join(', ')}}`);
+}
+
+/** Go's %#v of a []string, e.g. []string{"a", "b"}. */
+export function goStringSlice(xs: readonly string[]): GoSyntax {
+  return goSyntax(`[]string{${xs.map(goQuote).join(', ')}}`);
+}
+
+/** Go's strconv.Quote (what %q prints) for the strings API objects hold. */
+export function goQuote(s: string): string {
+  let out = '"';
+  for (const ch of s) {
+    const c = ch.codePointAt(0)!;
+    switch (ch) {
+      case '"': out += '\\"'; continue;
+      case '\\': out += '\\\\'; continue;
+      case '\n': out += '\\n'; continue;
+      case '\r': out += '\\r'; continue;
+      case '\t': out += '\\t'; continue;
+      case '\x07': out += '\\a'; continue;
+      case '\b': out += '\\b'; continue;
+      case '\f': out += '\\f'; continue;
+      case '\v': out += '\\v'; continue;
+    }
+    if (c < 0x20 || c === 0x7f) out += '\\x' + c.toString(16).padStart(2, '0');
+    else if (c >= 0x80 && c < 0xa0) out += '\\u' + c.toString(16).padStart(4, '0');
+    else out += ch;
+  }
+  return out + '"';
+}
+
+/** Formats a bad value as Go 1.33's field errors do: %v for numbers and bools, %q for strings, %#v otherwise. */
 export function formatBadValue(v: unknown): string {
   if (v === null || v === undefined) return 'null';
-  if (typeof v === 'string') return JSON.stringify(v);
+  if (typeof v === 'string') return goQuote(v);
   if (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint') return String(v);
+  if (isGoSyntax(v)) return v[GO_SYNTAX];
   if (Array.isArray(v)) return `[]${goTypeName(v)}{${v.map(formatBadValue).join(', ')}}`;
   return JSON.stringify(v);
 }
@@ -264,7 +318,7 @@ export const field = {
     type: 'FieldValueNotSupported',
     field: f,
     badValue: v,
-    detail: valid.length ? `supported values: ${valid.map((x) => JSON.stringify(x)).join(', ')}` : '',
+    detail: valid.length ? `supported values: ${valid.map((x) => goQuote(x)).join(', ')}` : '',
   }),
   duplicate: (f: string, v: unknown): FieldError => ({ type: 'FieldValueDuplicate', field: f, badValue: v }),
   forbidden: (f: string, detail: string): FieldError => ({ type: 'FieldValueForbidden', field: f, detail }),

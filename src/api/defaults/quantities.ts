@@ -1,0 +1,91 @@
+// Finds every resource.Quantity in an object through the schema facts (src/api/schema) and
+// rewrites it in upstream's serialized form, as a decode/encode round trip through the apiserver
+// would. Works for every kind the schema describes, including groups other modules own.
+
+import definitions from '../schema/definitions.json' with { type: 'json' };
+import type { GroupVersionKind } from '../resources.ts';
+import { canonicalizeQuantity, QuantityError } from '../quantity.ts';
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Json = any;
+
+interface SchemaNode {
+  $ref?: string;
+  properties?: Record<string, SchemaNode>;
+  additionalProperties?: SchemaNode | boolean;
+  items?: SchemaNode;
+  'x-kubernetes-group-version-kind'?: { group: string; version: string; kind: string }[];
+}
+
+const defs = definitions as unknown as Record<string, SchemaNode>;
+const QUANTITY = 'io.k8s.apimachinery.pkg.api.resource.Quantity';
+const refName = (ref: string) => ref.replace('#/definitions/', '');
+
+const byGVK = new Map<string, string>();
+for (const [name, d] of Object.entries(defs)) {
+  for (const g of d['x-kubernetes-group-version-kind'] ?? []) byGVK.set(`${g.group}/${g.version}/${g.kind}`, name);
+}
+
+// Whether a definition (transitively) holds a quantity; memoized, cycles count as "no".
+const holds = new Map<string, boolean>();
+function definitionHolds(name: string): boolean {
+  const known = holds.get(name);
+  if (known !== undefined) return known;
+  holds.set(name, false);
+  const r = name === QUANTITY || nodeHolds(defs[name]);
+  holds.set(name, r);
+  return r;
+}
+function nodeHolds(n: SchemaNode | boolean | undefined): boolean {
+  if (!n || typeof n !== 'object') return false;
+  if (n.$ref) return definitionHolds(refName(n.$ref));
+  if (n.items && nodeHolds(n.items)) return true;
+  if (nodeHolds(n.additionalProperties)) return true;
+  return Object.values(n.properties ?? {}).some(nodeHolds);
+}
+
+class Malformed extends Error {}
+
+function walk(node: SchemaNode | boolean | undefined, v: Json, set: (x: string) => void): void {
+  if (!node || typeof node !== 'object' || v == null) return;
+  if (node.$ref) {
+    const name = refName(node.$ref);
+    if (name === QUANTITY) {
+      if (typeof v !== 'string' && typeof v !== 'number') return; // a type error, not ours to report
+      try {
+        set(canonicalizeQuantity(v));
+      } catch (e) {
+        if (e instanceof QuantityError) throw new Malformed(e.message);
+        throw e;
+      }
+      return;
+    }
+    if (definitionHolds(name)) walk(defs[name], v, set);
+    return;
+  }
+  if (Array.isArray(v)) {
+    if (node.items && nodeHolds(node.items)) v.forEach((x, i) => walk(node.items, x, (y) => (v[i] = y)));
+    return;
+  }
+  if (typeof v !== 'object') return;
+  const ap = node.additionalProperties;
+  if (ap && typeof ap === 'object' && nodeHolds(ap)) {
+    for (const k of Object.keys(v)) walk(ap, v[k], (y) => (v[k] = y));
+  }
+  for (const [k, p] of Object.entries(node.properties ?? {})) {
+    if (k in v && nodeHolds(p)) walk(p, v[k], (y) => (v[k] = y));
+  }
+}
+
+/** Canonicalizes quantities in place; returns upstream's parse error message for the first malformed one. */
+export function canonicalizeQuantities(gvk: GroupVersionKind, obj: Json): string | undefined {
+  const name = byGVK.get(`${gvk.group}/${gvk.version}/${gvk.kind}`);
+  if (!name || !definitionHolds(name)) return undefined;
+  try {
+    walk(defs[name], obj, () => {});
+    return undefined;
+  } catch (e) {
+    if (e instanceof Malformed) return e.message;
+    throw e;
+  }
+}
