@@ -1,0 +1,48 @@
+// openStore: the one place that turns a datastore URL (the server's --datastore-endpoint) into a
+// Store. Only src/apiserver (and the CLI composition root) should call it.
+//
+//   sqlite:///absolute/path.db            embedded SQLite; the directory is created if needed
+//   http://h:p[,http://h:p…]              etcd v3 cluster (plain)
+//   https://h:p[,https://h:p…]            etcd v3 cluster over TLS (caFile/certFile/keyFile)
+//
+// Anything else fails with a one-line Error saying what is accepted. Backend failures surface as
+// StoreError only.
+
+import { mkdir } from 'node:fs/promises';
+import { dirname, isAbsolute } from 'node:path';
+import type { Store } from './store.ts';
+import { EtcdStore, type EtcdStoreOptions } from './etcd/etcd-store.ts';
+import { SqliteStore, type SqliteStoreOptions } from './sqlite/sqlite-store.ts';
+
+export interface OpenStoreOptions {
+  /** PEM files for https:// etcd endpoints (k3s: --datastore-cafile/-certfile/-keyfile). */
+  caFile?: string;
+  certFile?: string;
+  keyFile?: string;
+  sqlite?: SqliteStoreOptions;
+  etcd?: Omit<EtcdStoreOptions, 'caFile' | 'certFile' | 'keyFile'>;
+}
+
+const ACCEPTED = 'expected sqlite:///absolute/path.db or http(s)://host:port[,http(s)://host:port…]';
+
+export async function openStore(url: string, opts: OpenStoreOptions = {}): Promise<Store> {
+  if (url.startsWith('sqlite://')) {
+    // k3s-style URLs may carry driver options after '?'; rudder sets its own pragmas.
+    const path = decodeURIComponent(url.slice('sqlite://'.length).split('?')[0]);
+    if (!isAbsolute(path) || path.endsWith('/')) {
+      throw new Error(`invalid datastore endpoint ${JSON.stringify(url)}: ${ACCEPTED}`);
+    }
+    await mkdir(dirname(path), { recursive: true, mode: 0o700 });
+    return SqliteStore.open(path, opts.sqlite);
+  }
+  if (/^https?:\/\//.test(url)) {
+    let store: Promise<EtcdStore>;
+    try {
+      store = EtcdStore.open(url, { ...opts.etcd, caFile: opts.caFile, certFile: opts.certFile, keyFile: opts.keyFile });
+    } catch (e) {
+      throw new Error(`invalid datastore endpoint ${JSON.stringify(url)}: ${(e as Error).message}`);
+    }
+    return store;
+  }
+  throw new Error(`unsupported datastore endpoint ${JSON.stringify(url)}: ${ACCEPTED}`);
+}
