@@ -1,0 +1,635 @@
+// Resource request handlers: one per verb, all driven by the ResourceDecl and the registry.
+// Decoding, conversion between served and stored versions, strict field validation, patches and
+// output transformations (Table, PartialObjectMetadata) happen here; storage semantics live in
+// registry.ts.
+import {
+  StatusError,
+  badRequest,
+  field,
+  invalid,
+  methodNotSupported,
+  notFound,
+  notFoundPath,
+  unsupportedMediaType,
+} from '../api/errors.ts';
+import { clone, rfc3339, type KObject } from '../api/meta.ts';
+import { groupVersion, parseGroupVersion, resourceByPlural, type ResourceDecl } from '../api/resources.ts';
+import { entryJson, type Entry } from './cache.ts';
+import {
+  JSON_TYPE,
+  PROTOBUF_TYPE,
+  decodeText,
+  mediaType,
+  negotiate,
+  readBody,
+  setWarnings,
+  writeObject,
+  type AcceptChoice,
+  type Ctx,
+} from './http.ts';
+import type { DeleteOptions, ListQuery, Registry, ResourceRegistry, WriteOptions } from './registry.ts';
+
+/** Pluggable codecs and transformations; the server wires the real ones. */
+export interface Codecs {
+  decodeProtobuf(body: Buffer): { apiVersion: string; kind: string; object: Record<string, unknown> };
+  encodeProtobuf(obj: unknown): Uint8Array;
+  encodeProtobufWatchEvent(type: string, obj: unknown): Uint8Array;
+  /** Problems under fieldValidation (unknown or duplicate fields), upstream's wording. Removes unknown fields from obj. */
+  fieldProblems(group: string, version: string, kind: string, obj: Record<string, unknown>, raw?: string): string[];
+  convert(obj: KObject, apiVersion: string): KObject;
+  table(group: string, plural: string, objects: KObject[], opts: { includeObject: string; now: Date; resourceVersion?: string; continue?: string; remainingItemCount?: number }): unknown;
+  labelFilter(selector: string): (labels: Record<string, string> | undefined) => boolean;
+  fieldFilter(group: string, plural: string, selector: string): (obj: KObject) => boolean;
+  patch(kind: 'json' | 'merge' | 'strategic', gvk: { group: string; version: string; kind: string }, current: KObject, patch: unknown): KObject;
+  apply(args: { live?: KObject; applied: KObject; manager: string; force: boolean; gvk: { group: string; version: string; kind: string }; now: Date }): KObject;
+}
+
+export interface HandlerDeps {
+  reg: Registry;
+  codecs: Codecs;
+  /** Subresource handlers served elsewhere (log, exec, …), keyed by "<group>/<plural>/<sub>". */
+  connect: Map<string, (ctx: Ctx, r: ResourceRegistry) => Promise<void>>;
+  /** Create-only review kinds (SelfSubjectAccessReview …), keyed by "<group>/<plural>". */
+  reviews: Map<string, (ctx: Ctx, obj: KObject) => Promise<KObject> | KObject>;
+  /** Called when a long-running request (watch) starts; returns a release function. */
+  minRequestTimeoutSeconds: number;
+}
+
+const PATCH_TYPES: Record<string, 'json' | 'merge' | 'strategic' | 'apply'> = {
+  'application/json-patch+json': 'json',
+  'application/merge-patch+json': 'merge',
+  'application/strategic-merge-patch+json': 'strategic',
+  'application/apply-patch+yaml': 'apply',
+  'application/apply-patch+cbor': 'apply',
+};
+
+export function createResourceHandler(d: HandlerDeps): (ctx: Ctx) => Promise<void> {
+  const { reg, codecs } = d;
+
+  // --------------------------------------------------------------------------- helpers
+
+  const servedVersion = (decl: ResourceDecl, version: string) => decl.versions.includes(version);
+
+  /** The object as served in the request's group/version. */
+  const present = (r: ResourceRegistry, decl: ResourceDecl, version: string, obj: KObject): KObject => {
+    const want = groupVersion(decl.group, version);
+    if (obj.apiVersion === want && obj.kind === decl.kind) return obj;
+    return codecs.convert(obj, want);
+  };
+
+  const presentEntryJson = (r: ResourceRegistry, decl: ResourceDecl, version: string, e: Entry): Buffer => {
+    const want = groupVersion(decl.group, version);
+    if (e.obj.apiVersion === want && e.obj.kind === decl.kind) return entryJson(e);
+    return Buffer.from(JSON.stringify(codecs.convert(e.obj, want)));
+  };
+
+  /** Decodes a create/update body, checks its kind against the URL, applies field validation, converts to storage. */
+  const decodeObject = async (ctx: Ctx, decl: ResourceDecl, r: ResourceRegistry | undefined, expectKind = decl.kind, expectGroup = decl.group): Promise<KObject> => {
+    const body = await readBody(ctx.req);
+    const type = mediaType(ctx.req.headers['content-type']);
+    let obj: Record<string, unknown>;
+    let raw: string | undefined;
+    if (type === PROTOBUF_TYPE) {
+      try {
+        obj = codecs.decodeProtobuf(body).object;
+      } catch (e) {
+        if (e instanceof StatusError) throw e;
+        throw badRequest(`error decoding protobuf: ${(e as Error).message}`);
+      }
+    } else if (type === JSON_TYPE || type === 'application/yaml') {
+      raw = body.toString('utf8');
+      obj = decodeText(body, type) as Record<string, unknown>;
+    } else {
+      throw unsupportedMediaType(type);
+    }
+    if (!obj || typeof obj !== 'object' || Array.isArray(obj)) {
+      throw badRequest('Object \'Kind\' is missing in \'' + (raw ?? '').slice(0, 200) + "'");
+    }
+    const version = ctx.info.version;
+    const wantAV = groupVersion(expectGroup, version);
+    if (obj.apiVersion === undefined || obj.apiVersion === '') obj.apiVersion = wantAV;
+    if (obj.kind === undefined || obj.kind === '') obj.kind = expectKind;
+    if (typeof obj.apiVersion !== 'string' || typeof obj.kind !== 'string') throw badRequest('apiVersion and kind must be strings');
+    if (obj.kind !== expectKind || obj.apiVersion !== wantAV) {
+      const gv = parseGroupVersion(obj.apiVersion);
+      if (gv.group !== expectGroup || obj.kind !== expectKind) {
+        throw badRequest(
+          `the API version in the data (${obj.apiVersion}) does not match the expected API version (${wantAV})`,
+        );
+      }
+      if (!decl.versions.includes(gv.version)) {
+        throw badRequest(`the API version in the data (${obj.apiVersion}) does not match the expected API version (${wantAV})`);
+      }
+    }
+    if (obj.metadata !== undefined && (typeof obj.metadata !== 'object' || obj.metadata === null || Array.isArray(obj.metadata))) {
+      throw badRequest(`json: cannot unmarshal ${Array.isArray(obj.metadata) ? 'array' : typeof obj.metadata} into Go struct field ${expectKind}.metadata of type v1.ObjectMeta`);
+    }
+    fieldValidation(ctx, gvOf(obj.apiVersion as string).group, gvOf(obj.apiVersion as string).version, obj.kind as string, obj, raw);
+    const kobj = obj as KObject;
+    kobj.metadata ??= {};
+    if (r && kobj.apiVersion !== r.storageApiVersion) return codecs.convert(kobj, r.storageApiVersion);
+    return kobj;
+  };
+
+  const gvOf = (av: string) => parseGroupVersion(av);
+
+  const fieldValidation = (ctx: Ctx, group: string, version: string, kind: string, obj: Record<string, unknown>, raw?: string) => {
+    const mode = ctx.query.get('fieldValidation') ?? 'Warn';
+    if (mode !== 'Strict' && mode !== 'Warn' && mode !== 'Ignore') {
+      throw badRequest(`fieldValidation parameter unsupported: ${mode}, must be one of Ignore, Warn, or Strict`);
+    }
+    const problems = codecs.fieldProblems(group, version, kind, obj, mode === 'Ignore' ? undefined : raw);
+    if (!problems.length || mode === 'Ignore') return;
+    if (mode === 'Strict') throw badRequest(`strict decoding error: ${problems.join(', ')}`);
+    ctx.warnings.push(...problems);
+  };
+
+  const writeOptions = (ctx: Ctx, sub = ''): WriteOptions => {
+    const dry = ctx.query.getAll('dryRun');
+    for (const v of dry) if (v !== 'All') throw badRequest(`dryRun: Unsupported value: "${v}": supported values: "All"`);
+    return {
+      dryRun: dry.length > 0,
+      fieldManager: ctx.query.get('fieldManager') ?? undefined,
+      user: ctx.user,
+      subresource: sub,
+    };
+  };
+
+  const choose = (ctx: Ctx, allowAs: boolean): AcceptChoice => negotiate(ctx.req.headers.accept, allowAs);
+
+  const send = (ctx: Ctx, status: number, obj: unknown, choice: AcceptChoice = choose(ctx, false)) =>
+    writeObject(ctx, status, obj, choice, codecs.encodeProtobuf);
+
+  const listQuery = (ctx: Ctx, decl: ResourceDecl): ListQuery => {
+    const q = ctx.query;
+    const ls = q.get('labelSelector') ?? '';
+    const fs = q.get('fieldSelector') ?? '';
+    const lf = ls ? codecs.labelFilter(ls) : undefined;
+    const ff = fs ? codecs.fieldFilter(decl.group, decl.plural, fs) : undefined;
+    const limitS = q.get('limit');
+    let limit = 0;
+    if (limitS) {
+      if (!/^-?\d+$/.test(limitS)) throw badRequest(`limit: Invalid value: "${limitS}": must be an integer`);
+      limit = Math.max(0, Number(limitS));
+    }
+    return {
+      namespace: ctx.info.namespace || undefined,
+      filter: lf || ff ? (o) => (!lf || lf(o.metadata.labels)) && (!ff || ff(o)) : undefined,
+      selective: !!(ls || fs),
+      limit,
+      continueToken: q.get('continue') || undefined,
+      resourceVersion: q.get('resourceVersion') ?? undefined,
+      resourceVersionMatch: q.get('resourceVersionMatch') || undefined,
+    };
+  };
+
+  const partialMeta = (o: KObject) => ({ kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata: o.metadata });
+
+  // --------------------------------------------------------------------------- verbs
+
+  const get = async (ctx: Ctx, r: ResourceRegistry, decl: ResourceDecl) => {
+    const e = await r.get(ctx.info.namespace, ctx.info.name, ctx.query.get('resourceVersion') ?? undefined);
+    const choice = choose(ctx, true);
+    if (choice.as === 'Table') {
+      const obj = present(r, decl, ctx.info.version, e.obj);
+      return send(ctx, 200, codecs.table(decl.group, decl.plural, [obj], { includeObject: ctx.query.get('includeObject') ?? 'Metadata', now: reg.now(), resourceVersion: String(e.rev) }), choice);
+    }
+    if (choice.as === 'PartialObjectMetadata') return send(ctx, 200, partialMeta(e.obj), choice);
+    if (choice.type === 'json') return send(ctx, 200, presentEntryJson(r, decl, ctx.info.version, e), choice);
+    return send(ctx, 200, present(r, decl, ctx.info.version, e.obj), choice);
+  };
+
+  const list = async (ctx: Ctx, r: ResourceRegistry, decl: ResourceDecl) => {
+    const choice = choose(ctx, true);
+    const page = await r.list(listQuery(ctx, decl));
+    const version = ctx.info.version;
+    const meta: Record<string, unknown> = { resourceVersion: page.resourceVersion };
+    if (page.continue) meta.continue = page.continue;
+    if (page.remainingItemCount !== undefined) meta.remainingItemCount = page.remainingItemCount;
+    if (choice.as === 'Table') {
+      const objs = page.items.map((e) => present(r, decl, version, e.obj));
+      return send(ctx, 200, codecs.table(decl.group, decl.plural, objs, { includeObject: ctx.query.get('includeObject') ?? 'Metadata', now: reg.now(), resourceVersion: page.resourceVersion, continue: page.continue, remainingItemCount: page.remainingItemCount }), choice);
+    }
+    if (choice.as === 'PartialObjectMetadataList' || choice.as === 'PartialObjectMetadata') {
+      return send(ctx, 200, { kind: 'PartialObjectMetadataList', apiVersion: 'meta.k8s.io/v1', metadata: meta, items: page.items.map((e) => partialMeta(e.obj)) }, { ...choice, as: 'PartialObjectMetadataList' });
+    }
+    const listKind = `${decl.kind}List`;
+    const apiVersion = groupVersion(decl.group, version);
+    if (choice.type === 'json') {
+      // Assemble the list from each object's cached JSON: no re-encoding of unchanged objects.
+      const parts: Buffer[] = [Buffer.from(`{"kind":"${listKind}","apiVersion":"${apiVersion}","metadata":${JSON.stringify(meta)},"items":[`)];
+      page.items.forEach((e, i) => {
+        if (i) parts.push(COMMA);
+        parts.push(presentEntryJson(r, decl, version, e));
+      });
+      parts.push(CLOSE);
+      return send(ctx, 200, Buffer.concat(parts), choice);
+    }
+    return send(ctx, 200, { kind: listKind, apiVersion, metadata: meta, items: page.items.map((e) => present(r, decl, version, e.obj)) }, choice);
+  };
+
+  const watch = async (ctx: Ctx, r: ResourceRegistry, decl: ResourceDecl) => {
+    const choice = choose(ctx, true);
+    const q = listQuery(ctx, decl);
+    const version = ctx.info.version;
+    const bookmarks = ctx.query.get('allowWatchBookmarks') === 'true';
+    const sendInitial = ctx.query.get('sendInitialEvents');
+    if (sendInitial !== null && q.resourceVersionMatch !== 'NotOlderThan') {
+      throw invalid({ group: 'meta.k8s.io', kind: 'ListOptions' }, '', [
+        field.forbidden('resourceVersionMatch', 'sendInitialEvents requires setting resourceVersionMatch to NotOlderThan'),
+      ]);
+    }
+    const timeoutS = Number(ctx.query.get('timeoutSeconds') ?? '0');
+    const timeoutMs = timeoutS > 0 ? timeoutS * 1000 : d.minRequestTimeoutSeconds * 1000 * (1 + Math.random());
+    let fieldName: string | undefined;
+    if (ctx.info.name) fieldName = ctx.info.name;
+    if (q.resourceVersion && q.resourceVersion !== '0') {
+      // Wait for the cache to reach the requested revision (it may be ahead of us briefly).
+      const rv = Number(q.resourceVersion);
+      if (Number.isFinite(rv) && rv > reg.watchCache.revision) await reg.watchCache.waitFor(rv, 3000);
+    } else if (!q.resourceVersion && sendInitial !== 'false') {
+      await reg.watchCache.sync();
+    }
+
+    const res = ctx.res;
+    const protobuf = choice.type === 'protobuf';
+    const ct = protobuf
+      ? 'application/vnd.kubernetes.protobuf;stream=watch'
+      : choice.as === 'Table'
+        ? 'application/json;as=Table;g=meta.k8s.io;v=v1'
+        : 'application/json';
+    let started = false;
+    let closed = false;
+    let sentTableHeader = false;
+    const pending: (string | Uint8Array)[] = [];
+    const eventCache = new WeakMap<Entry, Map<string, Buffer>>();
+    const encodeEvent = (type: string, e: Entry): string | Uint8Array => {
+      if (protobuf) return codecs.encodeProtobufWatchEvent(type, present(r, decl, version, e.obj));
+      if (choice.as === 'Table') {
+        const t = codecs.table(decl.group, decl.plural, [present(r, decl, version, e.obj)], { includeObject: ctx.query.get('includeObject') ?? 'Metadata', now: reg.now() }) as Record<string, unknown>;
+        if (sentTableHeader) t.columnDefinitions = [];
+        sentTableHeader = true;
+        return `{"type":"${type}","object":${JSON.stringify(t)}}\n`;
+      }
+      // Serialize once per event: every watcher of the same version shares these bytes.
+      let m = eventCache.get(e);
+      if (!m) eventCache.set(e, (m = new Map()));
+      let b = m.get(type);
+      if (!b) {
+        b = Buffer.concat([Buffer.from(`{"type":"${type}","object":`), presentEntryJson(r, decl, version, e), NL_CLOSE]);
+        m.set(type, b);
+      }
+      return b;
+    };
+    const write = (chunk: string | Uint8Array) => {
+      if (closed) return;
+      if (!started) {
+        pending.push(chunk);
+        return;
+      }
+      res.write(chunk);
+    };
+    const bookmark = (rev: number, initialEnd = false) => {
+      const obj: Record<string, unknown> = {
+        kind: decl.kind,
+        apiVersion: groupVersion(decl.group, version),
+        metadata: initialEnd
+          ? { resourceVersion: String(rev), creationTimestamp: null, annotations: { 'k8s.io/initial-events-end': 'true' } }
+          : { resourceVersion: String(rev), creationTimestamp: null },
+      };
+      if (protobuf) write(codecs.encodeProtobufWatchEvent('BOOKMARK', obj));
+      else if (choice.as === 'Table') return;
+      else write(`{"type":"BOOKMARK","object":${JSON.stringify(obj)}}\n`);
+    };
+    let lastRev = 0;
+    let handle: { stop(): void; startRevision: number };
+    try {
+      handle = r.watch(
+        { namespace: q.namespace, filter: q.filter, resourceVersion: q.resourceVersion, sendInitialEvents: sendInitial === 'true', name: fieldName },
+        (type, e) => {
+          lastRev = e.rev;
+          write(encodeEvent(type, e));
+        },
+        (rev) => {
+          lastRev = rev;
+        },
+      );
+    } catch (e) {
+      if (e instanceof StatusError && e.code === 410) {
+        // upstream answers a too-old watch with 200 and one ERROR event
+        setWarnings(ctx);
+        res.writeHead(200, { 'content-type': ct, 'cache-control': 'no-cache, private' });
+        res.end(protobuf ? codecs.encodeProtobufWatchEvent('ERROR', e.status) : `{"type":"ERROR","object":${JSON.stringify(e.status)}}\n`);
+        return;
+      }
+      throw e;
+    }
+    lastRev = Math.max(lastRev, handle.startRevision);
+    if (sendInitial === 'true' && bookmarks) bookmark(reg.watchCache.revision, true);
+    setWarnings(ctx);
+    res.writeHead(200, { 'content-type': ct, 'cache-control': 'no-cache, private', 'transfer-encoding': 'chunked' });
+    started = true;
+    for (const p of pending) res.write(p);
+    pending.length = 0;
+    await new Promise<void>((resolve) => {
+      const finish = () => {
+        if (closed) return;
+        closed = true;
+        handle.stop();
+        clearTimeout(timer);
+        clearInterval(bm);
+        if (!res.writableEnded) res.end();
+        resolve();
+      };
+      const timer = setTimeout(finish, timeoutMs);
+      const bm = setInterval(() => {
+        if (bookmarks) bookmark(Math.max(lastRev, reg.watchCache.revision));
+      }, 60_000);
+      res.on('close', finish);
+    });
+  };
+
+  const create = async (ctx: Ctx, r: ResourceRegistry, decl: ResourceDecl) => {
+    const obj = await decodeObject(ctx, decl, r);
+    const out = await r.create(ctx.info.namespace, obj, writeOptions(ctx));
+    send(ctx, 201, present(r, decl, ctx.info.version, out));
+  };
+
+  const update = async (ctx: Ctx, r: ResourceRegistry, decl: ResourceDecl, sub = '') => {
+    const obj = await decodeObject(ctx, decl, r);
+    const { obj: out, created } = await r.update(ctx.info.namespace, ctx.info.name, obj, writeOptions(ctx, sub));
+    send(ctx, created ? 201 : 200, present(r, decl, ctx.info.version, out));
+  };
+
+  const patch = async (ctx: Ctx, r: ResourceRegistry, decl: ResourceDecl, sub = '') => {
+    const type = mediaType(ctx.req.headers['content-type']);
+    const pt = PATCH_TYPES[type];
+    if (!pt) throw unsupportedMediaType(type);
+    const body = await readBody(ctx.req);
+    const patchObj = decodeText(body, pt === 'apply' ? 'application/apply-patch+yaml' : JSON_TYPE);
+    const version = ctx.info.version;
+    const gvk = { group: decl.group, version, kind: decl.kind };
+    const opts = writeOptions(ctx, sub);
+    if (pt === 'apply') {
+      const manager = ctx.query.get('fieldManager');
+      if (!manager) {
+        throw badRequest('PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required value: is required for apply patch');
+      }
+      const force = ctx.query.get('force') === 'true';
+      if (!patchObj || typeof patchObj !== 'object' || Array.isArray(patchObj)) throw badRequest('apply patch must be an object');
+      const applied = patchObj as KObject;
+      fieldValidation(ctx, decl.group, version, decl.kind, applied as Record<string, unknown>, body.toString('utf8'));
+      const cur = await r.current(ctx.info.namespace, ctx.info.name);
+      if (!cur) {
+        if (sub) throw notFound(r.gr, ctx.info.name);
+        const obj = codecs.apply({ live: undefined, applied: clone(applied), manager, force, gvk, now: reg.now() });
+        const stored = obj.apiVersion !== r.storageApiVersion ? codecs.convert(obj, r.storageApiVersion) : obj;
+        stored.metadata.name ??= ctx.info.name;
+        const out = await r.create(ctx.info.namespace, stored, { ...opts, fieldManager: manager });
+        return send(ctx, 201, present(r, decl, version, out));
+      }
+      const out = await r.guaranteedUpdate(
+        ctx.info.namespace,
+        ctx.info.name,
+        (current) => {
+          const live = present(r, decl, version, current);
+          const next = codecs.apply({ live, applied: clone(applied), manager, force, gvk, now: reg.now() });
+          return next.apiVersion !== r.storageApiVersion ? codecs.convert(next, r.storageApiVersion) : next;
+        },
+        { ...opts, fieldManager: manager },
+      );
+      return send(ctx, 200, present(r, decl, version, out));
+    }
+    const out = await r.guaranteedUpdate(
+      ctx.info.namespace,
+      ctx.info.name,
+      (current) => {
+        const live = present(r, decl, version, current);
+        const next = codecs.patch(pt, gvk, live, patchObj);
+        if (!next || typeof next !== 'object' || Array.isArray(next)) throw badRequest('the patch produced a non-object');
+        next.apiVersion ??= live.apiVersion;
+        next.kind ??= live.kind;
+        fieldValidation(ctx, decl.group, version, decl.kind, next as Record<string, unknown>);
+        return next.apiVersion !== r.storageApiVersion ? codecs.convert(next, r.storageApiVersion) : next;
+      },
+      opts,
+    );
+    send(ctx, 200, present(r, decl, version, out));
+  };
+
+  const deleteOptions = async (ctx: Ctx): Promise<DeleteOptions> => {
+    const o: DeleteOptions = writeOptions(ctx);
+    const body = ctx.method === 'DELETE' ? await readBody(ctx.req) : Buffer.alloc(0);
+    let b: Record<string, unknown> = {};
+    if (body.length) {
+      const type = mediaType(ctx.req.headers['content-type']);
+      b = (type === PROTOBUF_TYPE ? codecs.decodeProtobuf(body).object : decodeText(body, type)) as Record<string, unknown>;
+      if (!b || typeof b !== 'object') throw badRequest('invalid DeleteOptions body');
+    }
+    const q = ctx.query;
+    const grace = q.get('gracePeriodSeconds') ?? (b.gracePeriodSeconds !== undefined ? String(b.gracePeriodSeconds) : null);
+    if (grace !== null) {
+      if (!/^-?\d+$/.test(grace)) throw badRequest(`gracePeriodSeconds: Invalid value: "${grace}"`);
+      o.gracePeriodSeconds = Number(grace);
+    }
+    const pp = q.get('propagationPolicy') ?? (b.propagationPolicy as string | undefined);
+    if (pp !== undefined && pp !== null) {
+      if (pp !== 'Orphan' && pp !== 'Background' && pp !== 'Foreground') {
+        throw invalid({ group: 'meta.k8s.io', kind: 'DeleteOptions' }, '', [field.notSupported('propagationPolicy', pp, ['Foreground', 'Background', 'Orphan'])]);
+      }
+      o.propagationPolicy = pp;
+    }
+    const orphan = q.get('orphanDependents') ?? (b.orphanDependents !== undefined ? String(b.orphanDependents) : null);
+    if (orphan !== null) {
+      if (o.propagationPolicy) {
+        throw invalid({ group: 'meta.k8s.io', kind: 'DeleteOptions' }, '', [field.invalid('propagationPolicy', o.propagationPolicy, 'orphanDependents and deletionPropagation cannot be both set')]);
+      }
+      o.propagationPolicy = orphan === 'true' ? 'Orphan' : 'Background';
+    }
+    if (b.dryRun && Array.isArray(b.dryRun) && b.dryRun.length) o.dryRun = true;
+    if (b.preconditions && typeof b.preconditions === 'object') o.preconditions = b.preconditions as DeleteOptions['preconditions'];
+    return o;
+  };
+
+  const del = async (ctx: Ctx, r: ResourceRegistry, decl: ResourceDecl) => {
+    const opts = await deleteOptions(ctx);
+    const { obj, deleted } = await r.delete(ctx.info.namespace, ctx.info.name, opts);
+    if (!deleted || r.strategy.returnDeletedObject) {
+      return send(ctx, 200, present(r, decl, ctx.info.version, obj));
+    }
+    send(ctx, 200, {
+      kind: 'Status',
+      apiVersion: 'v1',
+      metadata: {},
+      status: 'Success',
+      details: { name: ctx.info.name, group: decl.group || undefined, kind: decl.plural, uid: obj.metadata.uid },
+    });
+  };
+
+  const deleteCollection = async (ctx: Ctx, r: ResourceRegistry, decl: ResourceDecl) => {
+    const opts = await deleteOptions(ctx);
+    const q = listQuery(ctx, decl);
+    q.limit = 0;
+    q.continueToken = undefined;
+    const page = await r.list(q);
+    const out: KObject[] = [];
+    for (const e of page.items) {
+      try {
+        const { obj } = await r.delete(e.namespace, e.name, opts);
+        out.push(present(r, decl, ctx.info.version, obj));
+      } catch (err) {
+        if (err instanceof StatusError && err.code === 404) continue;
+        throw err;
+      }
+    }
+    send(ctx, 200, { kind: `${decl.kind}List`, apiVersion: groupVersion(decl.group, ctx.info.version), metadata: { resourceVersion: String(reg.watchCache.revision) }, items: out });
+  };
+
+  // ------------------------------------------------------------------------------ scale
+
+  const scaleOf = (decl: ResourceDecl, o: KObject) => {
+    const sc = decl.scale!;
+    const status: Record<string, unknown> = { replicas: getPath(o, sc.statusReplicasPath) ?? 0 };
+    const sel = sc.labelSelectorPath ? getPath(o, sc.labelSelectorPath) : undefined;
+    if (sel) status.selector = sel;
+    return {
+      kind: 'Scale',
+      apiVersion: 'autoscaling/v1',
+      metadata: {
+        name: o.metadata.name,
+        namespace: o.metadata.namespace,
+        uid: o.metadata.uid,
+        resourceVersion: o.metadata.resourceVersion,
+        creationTimestamp: o.metadata.creationTimestamp,
+      },
+      spec: { replicas: getPath(o, sc.specReplicasPath) ?? 0 },
+      status,
+    };
+  };
+
+  const scale = async (ctx: Ctx, r: ResourceRegistry, decl: ResourceDecl) => {
+    const verb = ctx.info.verb;
+    if (verb === 'get') {
+      const e = await r.get(ctx.info.namespace, ctx.info.name);
+      return send(ctx, 200, scaleOf(decl, e.obj));
+    }
+    if (verb !== 'update' && verb !== 'patch') throw methodNotSupported(r.gr, verb);
+    let scaleBody: Record<string, unknown> | undefined;
+    let patchBody: unknown;
+    let pt: 'json' | 'merge' | 'strategic' | 'apply' | undefined;
+    if (verb === 'update') {
+      const body = await readBody(ctx.req);
+      const type = mediaType(ctx.req.headers['content-type']);
+      scaleBody = (type === PROTOBUF_TYPE ? codecs.decodeProtobuf(body).object : decodeText(body, type)) as Record<string, unknown>;
+    } else {
+      const type = mediaType(ctx.req.headers['content-type']);
+      pt = PATCH_TYPES[type];
+      if (!pt) throw unsupportedMediaType(type);
+      patchBody = decodeText(await readBody(ctx.req), pt === 'apply' ? 'application/apply-patch+yaml' : JSON_TYPE);
+    }
+    const opts = writeOptions(ctx, 'scale');
+    const rvPre = (scaleBody?.metadata as Record<string, unknown> | undefined)?.resourceVersion as string | undefined;
+    const out = await r.guaranteedUpdate(
+      ctx.info.namespace,
+      ctx.info.name,
+      (cur) => {
+        let sc: Record<string, unknown> = scaleOf(decl, cur) as unknown as Record<string, unknown>;
+        if (scaleBody) sc = scaleBody;
+        else if (pt === 'apply') sc = { ...sc, ...(patchBody as Record<string, unknown>) };
+        else sc = codecs.patch(pt as 'json' | 'merge' | 'strategic', { group: 'autoscaling', version: 'v1', kind: 'Scale' }, sc as unknown as KObject, patchBody) as unknown as Record<string, unknown>;
+        const replicas = (sc.spec as Record<string, unknown> | undefined)?.replicas;
+        if (replicas !== undefined && (typeof replicas !== 'number' || !Number.isInteger(replicas))) {
+          throw badRequest(`spec.replicas: Invalid value: ${JSON.stringify(replicas)}: must be an integer`);
+        }
+        if (typeof replicas === 'number' && replicas < 0) {
+          throw invalid({ group: 'autoscaling', kind: 'Scale' }, ctx.info.name, [field.invalid('spec.replicas', replicas, 'must be greater than or equal to 0')]);
+        }
+        setPath(cur, decl.scale!.specReplicasPath, replicas ?? 0);
+        return cur;
+      },
+      { ...opts, subresource: '', preconditionRV: rvPre },
+    );
+    send(ctx, 200, scaleOf(decl, out));
+  };
+
+  // ------------------------------------------------------------------------------ dispatch
+
+  return async (ctx: Ctx) => {
+    const info = ctx.info;
+    const decl = resourceByPlural(info.group, info.resource);
+    if (!decl || !servedVersion(decl, info.version)) throw notFoundPath();
+    const allNamespaces = decl.namespaced && !info.namespace && (info.verb === 'list' || info.verb === 'watch');
+    if (decl.namespaced !== !!info.namespace && !allNamespaces) throw notFoundPath();
+    const review = d.reviews.get(`${decl.group}/${decl.plural}`);
+    if (review) {
+      if (info.verb !== 'create') throw methodNotSupported({ group: decl.group, resource: decl.plural }, info.verb);
+      const obj = await decodeObject(ctx, decl, undefined);
+      const out = await review(ctx, obj);
+      return send(ctx, 201, out);
+    }
+    const r = reg.get(decl.storedAs?.group ?? decl.group, decl.storedAs?.plural ?? decl.plural);
+    if (!r) throw notFoundPath();
+    const verbs = decl.verbs ?? ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'];
+    const sub = info.subresource;
+    if (sub) {
+      if (sub === 'status' && decl.status) {
+        if (info.verb === 'get') return get(ctx, r, decl);
+        if (info.verb === 'update') return update(ctx, r, decl, 'status');
+        if (info.verb === 'patch') return patch(ctx, r, decl, 'status');
+        throw methodNotSupported(r.gr, info.verb);
+      }
+      if (sub === 'scale' && decl.scale) return scale(ctx, r, decl);
+      const c = d.connect.get(`${decl.group}/${decl.plural}/${sub}`);
+      if (c && (decl.extraSubresources ?? []).includes(sub)) return c(ctx, r);
+      throw notFoundPath();
+    }
+    const verb = info.verb;
+    if (!verbs.includes(verb)) throw methodNotSupported(r.gr, verb);
+    switch (verb) {
+      case 'get':
+        return get(ctx, r, decl);
+      case 'list':
+        return list(ctx, r, decl);
+      case 'watch':
+        return watch(ctx, r, decl);
+      case 'create':
+        if (info.name) throw methodNotSupported(r.gr, 'create');
+        return create(ctx, r, decl);
+      case 'update':
+        return update(ctx, r, decl);
+      case 'patch':
+        return patch(ctx, r, decl);
+      case 'delete':
+        return del(ctx, r, decl);
+      case 'deletecollection':
+        return deleteCollection(ctx, r, decl);
+      default:
+        throw methodNotSupported(r.gr, verb);
+    }
+  };
+}
+
+const COMMA = Buffer.from(',');
+const CLOSE = Buffer.from(']}');
+const NL_CLOSE = Buffer.from('}\n');
+
+export function getPath(o: unknown, path: string): unknown {
+  let cur: unknown = o;
+  for (const p of path.split('.')) {
+    if (!cur || typeof cur !== 'object') return undefined;
+    cur = (cur as Record<string, unknown>)[p];
+  }
+  return cur;
+}
+
+export function setPath(o: Record<string, unknown>, path: string, v: unknown): void {
+  const ps = path.split('.');
+  let cur = o;
+  for (const p of ps.slice(0, -1)) {
+    if (!cur[p] || typeof cur[p] !== 'object') cur[p] = {};
+    cur = cur[p] as Record<string, unknown>;
+  }
+  cur[ps[ps.length - 1]!] = v;
+}
+
+export { rfc3339 };

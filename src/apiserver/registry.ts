@@ -1,0 +1,746 @@
+// The generic registry: every verb of every declared resource, served from its ResourceDecl,
+// a per-kind strategy and the shared hooks (defaulting, validation, admission). This is the only
+// place that writes objects to the store.
+//
+// Contracts:
+// - Objects returned are frozen cache entries or fresh objects; callers never mutate either.
+// - resourceVersion is never stored inside a value: it is the store's modRevision, set on decode.
+// - Writes use optimistic concurrency against the revision read; a lost race with a client's
+//   resourceVersion is a 409 Conflict, a lost race on an internal read-modify-write retries.
+import { randomUUID } from 'node:crypto';
+import {
+  StatusError,
+  alreadyExists,
+  badRequest,
+  conflict,
+  field,
+  forbidden,
+  internalError,
+  invalid,
+  notFound,
+  OBJECT_MODIFIED,
+  requestEntityTooLarge,
+  resourceExpired,
+  timeout,
+  type FieldError,
+  type GroupResource,
+} from '../api/errors.ts';
+import { clone, deepFreeze, rfc3339, type KObject } from '../api/meta.ts';
+import { groupVersion, storagePrefix, type ResourceDecl } from '../api/resources.ts';
+import { StoreError, type KeyValue, type Store } from '../storage/store.ts';
+import { entryJson, type CacheEvent, type Entry, type ResourceCache, type WatchCache } from './cache.ts';
+import type { Strategy } from './strategy.ts';
+
+export interface Hooks {
+  defaults(group: string, version: string, kind: string, obj: KObject): void;
+  validateCreate(group: string, version: string, kind: string, obj: KObject): FieldError[];
+  validateUpdate(group: string, version: string, kind: string, obj: KObject, old: KObject): FieldError[];
+  validateStatusUpdate(group: string, version: string, kind: string, obj: KObject, old: KObject): FieldError[];
+}
+
+/** What admission plugins see; mutating plugins may change `object` in place. */
+export interface AdmissionAttributes {
+  operation: 'CREATE' | 'UPDATE' | 'DELETE' | 'CONNECT';
+  resource: ResourceDecl;
+  subresource: string;
+  namespace: string;
+  name: string;
+  object?: KObject;
+  oldObject?: KObject;
+  dryRun: boolean;
+  user?: UserInfo;
+}
+
+export interface UserInfo {
+  name: string;
+  uid?: string;
+  groups: string[];
+  extra?: Record<string, string[]>;
+}
+
+export interface AdmissionPlugin {
+  name: string;
+  /** Throws a StatusError to refuse. */
+  admit(a: AdmissionAttributes, reg: Registry): Promise<void> | void;
+}
+
+export interface WriteOptions {
+  dryRun?: boolean;
+  fieldManager?: string;
+  user?: UserInfo;
+  subresource?: string;
+}
+
+export interface DeleteOptions extends WriteOptions {
+  gracePeriodSeconds?: number;
+  propagationPolicy?: 'Orphan' | 'Background' | 'Foreground';
+  preconditions?: { uid?: string; resourceVersion?: string };
+}
+
+export interface ListQuery {
+  namespace?: string;
+  /** Entry filter (label and field selectors compiled by the caller). */
+  filter?: (obj: KObject) => boolean;
+  /** true when any selector is given (remainingItemCount is then not reported, as upstream). */
+  selective?: boolean;
+  limit?: number;
+  continueToken?: string;
+  resourceVersion?: string;
+  resourceVersionMatch?: string;
+}
+
+export interface ListPage {
+  items: Entry[];
+  resourceVersion: string;
+  continue?: string;
+  remainingItemCount?: number;
+}
+
+interface ContinueToken {
+  v: string;
+  rv: number;
+  start: string;
+}
+
+function encodeContinue(rv: number, start: string): string {
+  return Buffer.from(JSON.stringify({ v: 'meta.k8s.io/v1', rv, start } satisfies ContinueToken)).toString('base64url');
+}
+
+function decodeContinue(s: string): ContinueToken {
+  try {
+    const t = JSON.parse(Buffer.from(s, 'base64url').toString('utf8')) as ContinueToken;
+    if (t.v !== 'meta.k8s.io/v1' || typeof t.rv !== 'number' || typeof t.start !== 'string') throw new Error('bad');
+    return t;
+  } catch {
+    throw badRequest('continue key is not valid: invalid continue token');
+  }
+}
+
+const MAX_OBJECT_BYTES = 1.5 * 1024 * 1024;
+
+/** One served resource: storage key layout, cache, strategy. */
+export class ResourceRegistry {
+  readonly decl: ResourceDecl;
+  readonly gr: GroupResource;
+  readonly prefix: string;
+  readonly cache: ResourceCache;
+  readonly strategy: Strategy;
+  private readonly reg: Registry;
+
+  constructor(reg: Registry, decl: ResourceDecl, cache: ResourceCache, strategy: Strategy) {
+    this.reg = reg;
+    this.decl = decl;
+    this.gr = { group: decl.group, resource: decl.plural };
+    this.prefix = storagePrefix(decl);
+    this.cache = cache;
+    this.strategy = strategy;
+  }
+
+  get storageVersion(): string {
+    return this.decl.versions[0]!;
+  }
+
+  get storageApiVersion(): string {
+    return groupVersion(this.decl.group, this.storageVersion);
+  }
+
+  key(namespace: string, name: string): string {
+    return this.decl.namespaced ? `${this.prefix}/${namespace}/${name}` : `${this.prefix}/${name}`;
+  }
+
+  private get store(): Store {
+    return this.reg.store;
+  }
+
+  // ------------------------------------------------------------------------------------ reads
+
+  /** A consistent read of one object (the cache brought up to the store's current revision). */
+  async get(namespace: string, name: string, resourceVersion?: string): Promise<Entry> {
+    if (resourceVersion !== '0' || !this.reg.watchCache.revision) await this.syncCache(resourceVersion);
+    const e = this.cache.get(this.key(namespace, name));
+    if (!e) throw notFound(this.gr, name);
+    return e;
+  }
+
+  /** The current entry or undefined, after a consistent sync. */
+  async current(namespace: string, name: string): Promise<Entry | undefined> {
+    await this.reg.watchCache.sync();
+    return this.cache.get(this.key(namespace, name));
+  }
+
+  private async syncCache(resourceVersion?: string): Promise<number> {
+    const wc = this.reg.watchCache;
+    if (resourceVersion && resourceVersion !== '0') {
+      const rv = parseRV(resourceVersion);
+      if (rv > wc.revision && !(await wc.waitFor(rv, 3000))) {
+        throw timeout(`Too large resource version: ${rv}, current: ${wc.revision}`, 1);
+      }
+      return wc.revision;
+    }
+    return wc.sync();
+  }
+
+  async list(q: ListQuery): Promise<ListPage> {
+    const limit = q.limit && q.limit > 0 ? q.limit : 0;
+    const ns = this.decl.namespaced && q.namespace ? q.namespace : undefined;
+    const nsPrefix = ns !== undefined ? `${this.prefix}/${ns}/` : `${this.prefix}/`;
+    if (q.continueToken) {
+      if (q.resourceVersion && q.resourceVersion !== '0') {
+        throw badRequest('specifying resource version is not allowed when using continue');
+      }
+      const t = decodeContinue(q.continueToken);
+      const startKey = nsPrefix + t.start;
+      if (t.rv === this.reg.watchCache.revision) return this.listFromCache(ns, q, limit, startKey, t.rv);
+      return this.listFromStore(nsPrefix, q, limit, startKey, t.rv, true);
+    }
+    const match = q.resourceVersionMatch;
+    if (match && match !== 'Exact' && match !== 'NotOlderThan') {
+      throw badRequest(`resourceVersionMatch: Unsupported value: "${match}": supported values: "Exact", "NotOlderThan"`);
+    }
+    if (match && !q.resourceVersion) {
+      throw invalidListOptions('resourceVersionMatch', 'resourceVersionMatch is forbidden unless resourceVersion is provided');
+    }
+    if (match === 'Exact') {
+      const rv = parseRV(q.resourceVersion!);
+      if (rv === 0) throw invalidListOptions('resourceVersionMatch', 'resourceVersionMatch "exact" is forbidden for resourceVersion "0"');
+      if (rv !== this.reg.watchCache.revision) return this.listFromStore(nsPrefix, q, limit, nsPrefix, rv, false);
+    }
+    const rv = q.resourceVersion === '0' ? this.reg.watchCache.revision : await this.syncCache(q.resourceVersion);
+    return this.listFromCache(ns, q, limit, undefined, rv);
+  }
+
+  private listFromCache(ns: string | undefined, q: ListQuery, limit: number, startKey: string | undefined, rv: number): ListPage {
+    const all = this.cache.list(ns, startKey);
+    const items: Entry[] = [];
+    let i = 0;
+    for (; i < all.length; i++) {
+      const e = all[i]!;
+      if (q.filter && !q.filter(e.obj)) continue;
+      if (limit && items.length === limit) break;
+      items.push(e);
+    }
+    const page: ListPage = { items, resourceVersion: String(rv) };
+    if (limit && i < all.length) {
+      // more may match after the last returned item
+      const last = items[items.length - 1]!;
+      const base = ns !== undefined ? `${this.prefix}/${ns}/` : `${this.prefix}/`;
+      page.continue = encodeContinue(rv, last.key.slice(base.length) + '\0');
+      if (!q.selective) page.remainingItemCount = all.length - i;
+    }
+    return page;
+  }
+
+  private async listFromStore(prefix: string, q: ListQuery, limit: number, startKey: string, rv: number, isContinue: boolean): Promise<ListPage> {
+    const items: Entry[] = [];
+    let start = startKey;
+    let more = false;
+    let remaining: number | undefined;
+    try {
+      for (;;) {
+        const want = limit ? Math.max(limit - items.length, 1) : 0;
+        const r = await this.store.list(prefix, { revision: rv, limit: want, startKey: start });
+        for (const kv of r.kvs) {
+          const obj = deepFreeze(this.reg.decode(kv.key, kv.value, kv.modRevision));
+          if (q.filter && !q.filter(obj)) continue;
+          const rest = kv.key.slice(this.prefix.length + 1);
+          const slash = this.decl.namespaced ? rest.indexOf('/') : -1;
+          items.push({ key: kv.key, namespace: slash >= 0 ? rest.slice(0, slash) : '', name: slash >= 0 ? rest.slice(slash + 1) : rest, obj, rev: kv.modRevision });
+        }
+        more = r.more;
+        remaining = r.remaining;
+        if (!r.more || r.kvs.length === 0) break;
+        start = r.kvs[r.kvs.length - 1]!.key + '\0';
+        if (limit && items.length >= limit) break;
+      }
+    } catch (e) {
+      if (e instanceof StoreError && e.code === 'Compacted') {
+        if (isContinue) {
+          throw new StatusError({
+            reason: 'Expired',
+            code: 410,
+            message:
+              'The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter.',
+          });
+        }
+        throw resourceExpired('The resourceVersion for the provided list is too old.');
+      }
+      throw e;
+    }
+    const page: ListPage = { items, resourceVersion: String(rv) };
+    if (limit && more && items.length > 0) {
+      const last = items[items.length - 1]!;
+      page.continue = encodeContinue(rv, last.key.slice(prefix.length) + '\0');
+      if (!q.selective && remaining !== undefined) page.remainingItemCount = remaining;
+    }
+    return page;
+  }
+
+  // ----------------------------------------------------------------------------------- writes
+
+  /** Encodes an object for storage: storage version, no resourceVersion, size-checked. */
+  private encode(obj: KObject): Buffer {
+    const rv = obj.metadata.resourceVersion;
+    if (rv !== undefined) delete obj.metadata.resourceVersion;
+    const b = Buffer.from(JSON.stringify(obj));
+    if (rv !== undefined) obj.metadata.resourceVersion = rv;
+    if (b.length > MAX_OBJECT_BYTES) throw requestEntityTooLarge('Request entity too large: limit is 3145728');
+    return b;
+  }
+
+  private checkName(obj: KObject): void {
+    if (!obj.metadata.name) {
+      if (obj.metadata.generateName) {
+        obj.metadata.name = obj.metadata.generateName + randomSuffix(5);
+      }
+    }
+  }
+
+  /**
+   * Creates an object. `obj` is owned by the call (decoded from the request, already converted to
+   * the storage version); it is defaulted, validated, admitted and written.
+   */
+  async create(namespace: string, obj: KObject, opts: WriteOptions): Promise<KObject> {
+    const m = (obj.metadata ??= {});
+    if (this.decl.namespaced) {
+      if (m.namespace && namespace && m.namespace !== namespace) {
+        throw badRequest('the namespace of the provided object does not match the namespace sent on the request');
+      }
+      m.namespace = namespace || m.namespace;
+    } else {
+      delete m.namespace;
+    }
+    this.checkName(obj);
+    // System fields are the server's.
+    m.uid = randomUUID();
+    m.creationTimestamp = rfc3339(this.reg.now());
+    delete m.deletionTimestamp;
+    delete m.deletionGracePeriodSeconds;
+    delete m.resourceVersion;
+    delete m.selfLink;
+    if (m.generateName === '') delete m.generateName;
+    this.strategy.prepareForCreate(obj, this.reg);
+    this.reg.hooks.defaults(this.decl.group, this.storageVersion, this.decl.kind, obj);
+    await this.reg.admit({
+      operation: 'CREATE',
+      resource: this.decl,
+      subresource: '',
+      namespace: m.namespace ?? '',
+      name: m.name ?? '',
+      object: obj,
+      dryRun: !!opts.dryRun,
+      user: opts.user,
+    });
+    const errs = this.reg.hooks.validateCreate(this.decl.group, this.storageVersion, this.decl.kind, obj);
+    if (errs.length) throw invalid({ group: this.decl.group, kind: this.decl.kind }, m.name ?? '', errs);
+    // Server-side checks with side effects (address allocation) come last; afterCreateFailed undoes them.
+    const serverErrs = this.strategy.validate(obj, undefined, this.reg);
+    if (serverErrs.length) throw invalid({ group: this.decl.group, kind: this.decl.kind }, m.name ?? '', serverErrs);
+    const key = this.key(m.namespace ?? '', m.name!);
+    let rev: number;
+    try {
+      await this.strategy.beforeCreate?.(obj, this.reg, !!opts.dryRun);
+      this.reg.managedFields?.(this, undefined, obj, opts, 'Update');
+      if (opts.dryRun) {
+        if (this.cache.get(key)) throw alreadyExists(this.gr, m.name!);
+        this.strategy.afterCreateFailed?.(obj, this.reg);
+        return obj;
+      }
+      rev = await this.store.create(key, this.encode(obj));
+    } catch (e) {
+      this.strategy.afterCreateFailed?.(obj, this.reg);
+      if (e instanceof StoreError && e.code === 'KeyExists') throw alreadyExists(this.gr, m.name!);
+      throw translateStoreError(e, this.gr, m.name!);
+    }
+    m.resourceVersion = String(rev);
+    this.strategy.afterWrite?.(obj, this.reg);
+    return obj;
+  }
+
+  /**
+   * Replaces an object (PUT). With `allowCreate`, a missing object is created (upstream does so for
+   * a few kinds only). Returns the written object and whether it was created.
+   */
+  async update(namespace: string, name: string, obj: KObject, opts: WriteOptions): Promise<{ obj: KObject; created: boolean }> {
+    const sub = opts.subresource ?? '';
+    const m = (obj.metadata ??= {});
+    if (m.name && m.name !== name) {
+      throw badRequest(`the name of the object (${m.name}) does not match the name on the URL (${name})`);
+    }
+    if (this.decl.namespaced && m.namespace && m.namespace !== namespace) {
+      throw badRequest('the namespace of the provided object does not match the namespace sent on the request');
+    }
+    m.name = name;
+    if (this.decl.namespaced) m.namespace = namespace;
+    const cur = await this.current(namespace, name);
+    if (!cur) {
+      if (!this.strategy.allowCreateOnUpdate || sub) throw notFound(this.gr, name);
+      if (m.resourceVersion) throw notFound(this.gr, name);
+      return { obj: await this.create(namespace, obj, opts), created: true };
+    }
+    const wantRV = m.resourceVersion;
+    if (!wantRV && !this.strategy.allowUnconditionalUpdate) {
+      throw invalid({ group: this.decl.group, kind: this.decl.kind }, name, [
+        field.invalid('metadata.resourceVersion', 0, 'must be specified for an update'),
+      ]);
+    }
+    if (wantRV && wantRV !== String(cur.rev)) {
+      throw conflict(this.gr, name, OBJECT_MODIFIED);
+    }
+    const out = await this.writeUpdate(cur, obj, opts, !!wantRV);
+    return { obj: out, created: false };
+  }
+
+  /**
+   * Read-modify-write of the current object: fn gets a private copy of the current object (or
+   * throws); the result is written with the read revision and retried on races. `preconditionRV`
+   * (from the client) turns races into 409 instead of retries.
+   */
+  async guaranteedUpdate(
+    namespace: string,
+    name: string,
+    fn: (current: KObject) => KObject | Promise<KObject>,
+    opts: WriteOptions & { preconditionRV?: string },
+  ): Promise<KObject> {
+    for (let attempt = 0; ; attempt++) {
+      const cur = await this.current(namespace, name);
+      if (!cur) throw notFound(this.gr, name);
+      if (opts.preconditionRV && opts.preconditionRV !== String(cur.rev)) throw conflict(this.gr, name, OBJECT_MODIFIED);
+      const next = await fn(clone(cur.obj));
+      next.metadata ??= {};
+      if (next.metadata.name !== undefined && next.metadata.name !== name) {
+        throw invalid({ group: this.decl.group, kind: this.decl.kind }, name, [field.invalid('metadata.name', next.metadata.name, 'field is immutable')]);
+      }
+      next.metadata.name = name;
+      if (this.decl.namespaced) next.metadata.namespace = namespace;
+      // A patch may carry its own resourceVersion precondition.
+      const rvIn = next.metadata.resourceVersion;
+      if (rvIn && rvIn !== String(cur.rev)) throw conflict(this.gr, name, OBJECT_MODIFIED);
+      try {
+        return await this.writeUpdate(cur, next, opts, !!opts.preconditionRV || (!!rvIn && rvIn !== String(cur.rev)));
+      } catch (e) {
+        if (e instanceof RetryableConflict && attempt < 20) continue;
+        throw e;
+      }
+    }
+  }
+
+  private async writeUpdate(cur: Entry, obj: KObject, opts: WriteOptions, clientRV: boolean): Promise<KObject> {
+    const sub = opts.subresource ?? '';
+    const old = cur.obj;
+    const m = obj.metadata;
+    // System fields are carried over from the stored object.
+    m.uid = old.metadata.uid;
+    m.creationTimestamp = old.metadata.creationTimestamp;
+    if (old.metadata.deletionTimestamp) {
+      m.deletionTimestamp = old.metadata.deletionTimestamp;
+      if (old.metadata.deletionGracePeriodSeconds !== undefined) m.deletionGracePeriodSeconds = old.metadata.deletionGracePeriodSeconds;
+    } else {
+      delete m.deletionTimestamp;
+      delete m.deletionGracePeriodSeconds;
+    }
+    if (old.metadata.generation !== undefined) m.generation = old.metadata.generation;
+    else delete m.generation;
+    delete m.selfLink;
+    obj.apiVersion = this.storageApiVersion;
+    obj.kind = this.decl.kind;
+    if (sub === 'status') this.strategy.prepareForStatusUpdate(obj, old);
+    else this.strategy.prepareForUpdate(obj, old);
+    this.reg.hooks.defaults(this.decl.group, this.storageVersion, this.decl.kind, obj);
+    await this.reg.admit({
+      operation: 'UPDATE',
+      resource: this.decl,
+      subresource: sub,
+      namespace: m.namespace ?? '',
+      name: m.name ?? '',
+      object: obj,
+      oldObject: old,
+      dryRun: !!opts.dryRun,
+      user: opts.user,
+    });
+    const errs =
+      sub === 'status'
+        ? this.reg.hooks.validateStatusUpdate(this.decl.group, this.storageVersion, this.decl.kind, obj, old)
+        : this.reg.hooks.validateUpdate(this.decl.group, this.storageVersion, this.decl.kind, obj, old);
+    if (errs.length) throw invalid({ group: this.decl.group, kind: this.decl.kind }, m.name ?? '', errs);
+    const serverErrs = this.strategy.validate(obj, old, this.reg);
+    if (serverErrs.length) throw invalid({ group: this.decl.group, kind: this.decl.kind }, m.name ?? '', serverErrs);
+    let value: Buffer;
+    try {
+      await this.strategy.beforeUpdate?.(obj, old, this.reg, !!opts.dryRun);
+      this.reg.managedFields?.(this, old, obj, opts, 'Update');
+      // An update that changes nothing is not written (upstream skips the storage write).
+      m.resourceVersion = String(cur.rev);
+      value = this.encode(obj);
+      if (opts.dryRun || value.equals(this.encode(clone(old) as KObject))) {
+        this.strategy.afterCreateFailed?.(obj, this.reg);
+        return obj;
+      }
+    } catch (e) {
+      this.strategy.afterCreateFailed?.(obj, this.reg);
+      throw e;
+    }
+    // Finalizers emptied on an object being deleted: the delete completes now.
+    if (m.deletionTimestamp && (!m.finalizers || m.finalizers.length === 0) && this.strategy.deleteWhenFinalized !== false) {
+      try {
+        const r = await this.store.delete(cur.key, cur.rev);
+        m.resourceVersion = String(r.revision);
+        return obj;
+      } catch (e) {
+        if (e instanceof StoreError && (e.code === 'Conflict' || e.code === 'NotFound')) {
+          if (clientRV) throw conflict(this.gr, m.name!, OBJECT_MODIFIED);
+          throw new RetryableConflict();
+        }
+        throw translateStoreError(e, this.gr, m.name!);
+      }
+    }
+    try {
+      const rev = await this.store.update(cur.key, value, cur.rev);
+      m.resourceVersion = String(rev);
+      this.strategy.afterWrite?.(obj, this.reg);
+      return obj;
+    } catch (e) {
+      this.strategy.afterCreateFailed?.(obj, this.reg);
+      if (e instanceof StoreError && (e.code === 'Conflict' || e.code === 'NotFound')) {
+        if (clientRV) throw conflict(this.gr, m.name!, OBJECT_MODIFIED);
+        throw new RetryableConflict();
+      }
+      throw translateStoreError(e, this.gr, m.name!);
+    }
+  }
+
+  /**
+   * Deletes an object, gracefully when the strategy asks for it and while finalizers remain.
+   * Returns the object as last seen and whether it is gone from the store.
+   */
+  async delete(namespace: string, name: string, opts: DeleteOptions): Promise<{ obj: KObject; deleted: boolean }> {
+    for (let attempt = 0; ; attempt++) {
+      const cur = await this.current(namespace, name);
+      if (!cur) throw notFound(this.gr, name);
+      const pre = opts.preconditions;
+      if (pre?.uid && pre.uid !== cur.obj.metadata.uid) {
+        throw conflict(
+          this.gr,
+          name,
+          `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${cur.obj.metadata.uid}`,
+        );
+      }
+      if (pre?.resourceVersion && pre.resourceVersion !== String(cur.rev)) {
+        throw conflict(
+          this.gr,
+          name,
+          `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${cur.rev}`,
+        );
+      }
+      await this.reg.admit({
+        operation: 'DELETE',
+        resource: this.decl,
+        subresource: '',
+        namespace,
+        name,
+        oldObject: cur.obj,
+        dryRun: !!opts.dryRun,
+        user: opts.user,
+      });
+      const obj = clone(cur.obj);
+      const m = obj.metadata;
+      const finalizers = new Set(m.finalizers ?? []);
+      const policy = opts.propagationPolicy ?? this.strategy.defaultPropagation ?? 'Background';
+      // Graceful deletion: pods on a node are marked and left to the kubelet.
+      const grace = this.strategy.gracePeriod?.(cur.obj, opts.gracePeriodSeconds) ?? 0;
+      let changed = false;
+      if (policy === 'Orphan' && !finalizers.has('orphan')) {
+        finalizers.add('orphan');
+        finalizers.delete('foregroundDeletion');
+        changed = true;
+      } else if (policy === 'Foreground' && !finalizers.has('foregroundDeletion')) {
+        finalizers.add('foregroundDeletion');
+        finalizers.delete('orphan');
+        changed = true;
+      }
+      const pending = finalizers.size > 0 || grace > 0;
+      if (!pending) {
+        if (opts.dryRun) return { obj: cur.obj, deleted: true };
+        try {
+          const r = await this.store.delete(cur.key, cur.rev);
+          const out = clone(cur.obj);
+          out.metadata.resourceVersion = String(r.revision);
+          await this.strategy.afterDelete?.(out, this.reg);
+          return { obj: out, deleted: true };
+        } catch (e) {
+          if (e instanceof StoreError && e.code === 'Conflict' && attempt < 20) continue;
+          if (e instanceof StoreError && e.code === 'NotFound') throw notFound(this.gr, name);
+          throw translateStoreError(e, this.gr, name);
+        }
+      }
+      // Mark for deletion; the object stays until its finalizers are removed or its grace ends.
+      const now = this.reg.now();
+      if (!m.deletionTimestamp) {
+        m.deletionTimestamp = rfc3339(new Date(now.getTime() + grace * 1000));
+        m.deletionGracePeriodSeconds = grace;
+        changed = true;
+      } else if (grace < (m.deletionGracePeriodSeconds ?? 0)) {
+        // A shorter grace period may shorten a pending graceful deletion.
+        m.deletionTimestamp = rfc3339(new Date(now.getTime() + grace * 1000));
+        m.deletionGracePeriodSeconds = grace;
+        changed = true;
+      }
+      if (grace === 0 && finalizers.size === 0) {
+        // Grace period ended (force deletion) with no finalizers left.
+        if (opts.dryRun) return { obj: cur.obj, deleted: true };
+        try {
+          const r = await this.store.delete(cur.key, cur.rev);
+          const out = clone(cur.obj);
+          out.metadata.resourceVersion = String(r.revision);
+          return { obj: out, deleted: true };
+        } catch (e) {
+          if (e instanceof StoreError && e.code === 'Conflict' && attempt < 20) continue;
+          throw translateStoreError(e, this.gr, name);
+        }
+      }
+      m.finalizers = finalizers.size ? [...finalizers] : undefined;
+      if (!m.finalizers) delete m.finalizers;
+      this.strategy.prepareForDelete?.(obj);
+      if (!changed && !this.strategy.prepareForDelete) return { obj: cur.obj, deleted: false };
+      if (opts.dryRun) return { obj, deleted: false };
+      try {
+        const rev = await this.store.update(cur.key, this.encode(obj), cur.rev);
+        m.resourceVersion = String(rev);
+        return { obj: deepFreeze(obj), deleted: false };
+      } catch (e) {
+        if (e instanceof StoreError && e.code === 'Conflict' && attempt < 20) continue;
+        throw translateStoreError(e, this.gr, name);
+      }
+    }
+  }
+
+  // ------------------------------------------------------------------------------------ watch
+
+  /**
+   * Starts a watch. Events before the watch starts (initial state or replay from a revision) are
+   * delivered first, then live events, all through `send`, in order. Returns a stop function.
+   */
+  watch(
+    opts: { namespace?: string; filter?: (o: KObject) => boolean; resourceVersion?: string; sendInitialEvents?: boolean; name?: string },
+    send: (type: 'ADDED' | 'MODIFIED' | 'DELETED', e: Entry) => void,
+    progress?: (rev: number) => void,
+  ): { stop(): void; startRevision: number } {
+    const ns = this.decl.namespaced && opts.namespace ? opts.namespace : undefined;
+    const match = (e: Entry | undefined): boolean => {
+      if (!e) return false;
+      if (ns !== undefined && e.namespace !== ns) return false;
+      if (opts.name !== undefined && e.name !== opts.name) return false;
+      return !opts.filter || opts.filter(e.obj);
+    };
+    const deliver = (ev: CacheEvent) => {
+      const now = ev.type !== 'DELETED' && match(ev.entry);
+      const before = ev.type !== 'ADDED' && match(ev.type === 'DELETED' ? (ev.prev ?? ev.entry) : ev.prev);
+      if (ev.type === 'DELETED') {
+        if (before) send('DELETED', ev.entry);
+      } else if (now && before) send('MODIFIED', ev.entry);
+      else if (now) send('ADDED', ev.entry);
+      else if (before) send('DELETED', ev.entry); // left the filtered set
+    };
+    const rvStr = opts.resourceVersion;
+    let startRevision = this.reg.watchCache.revision;
+    const initial = rvStr === undefined || rvStr === '' || rvStr === '0' || opts.sendInitialEvents;
+    if (initial) {
+      for (const e of this.cache.list(ns)) if (match(e)) send('ADDED', e);
+    } else {
+      const rv = parseRV(rvStr!);
+      for (const ev of this.cache.eventsAfter(rv)) deliver(ev);
+      startRevision = Math.max(rv, startRevision);
+    }
+    const w = { onEvent: deliver, onProgress: progress };
+    this.cache.watchers.add(w);
+    return { stop: () => this.cache.watchers.delete(w), startRevision };
+  }
+}
+
+/** Thrown inside a read-modify-write when the store saw a concurrent write; the loop retries. */
+class RetryableConflict extends Error {}
+
+function invalidListOptions(f: string, msg: string): StatusError {
+  return invalid({ group: 'meta.k8s.io', kind: 'ListOptions' }, '', [field.forbidden(f, msg)]);
+}
+
+export function parseRV(s: string): number {
+  if (!/^\d+$/.test(s)) {
+    throw badRequest(`invalid resource version "${s}"`);
+  }
+  return Number(s);
+}
+
+export function translateStoreError(e: unknown, gr: GroupResource, name: string): StatusError {
+  if (e instanceof StatusError) return e;
+  if (e instanceof StoreError) {
+    switch (e.code) {
+      case 'NotFound':
+        return notFound(gr, name);
+      case 'KeyExists':
+        return alreadyExists(gr, name);
+      case 'Conflict':
+        return conflict(gr, name, OBJECT_MODIFIED);
+      case 'ValueTooLarge':
+        return requestEntityTooLarge('Request entity too large: limit is 3145728');
+      case 'Compacted':
+        return resourceExpired(e.message);
+      case 'Unavailable':
+        return new StatusError({ reason: 'ServiceUnavailable', code: 503, message: `storage is unavailable: ${e.message}` });
+      default:
+        return internalError(e);
+    }
+  }
+  return internalError(e);
+}
+
+const ALPHANUMS = 'bcdfghjklmnpqrstvwxz2456789';
+/** upstream's utilrand.String: consonants and digits that never spell words. */
+export function randomSuffix(n: number): string {
+  let s = '';
+  const b = new Uint8Array(n);
+  crypto.getRandomValues(b);
+  for (let i = 0; i < n; i++) s += ALPHANUMS[b[i]! % ALPHANUMS.length];
+  return s;
+}
+
+/** The whole set of resources, the store, the cache and the shared hooks. */
+export class Registry {
+  readonly store: Store;
+  readonly watchCache: WatchCache;
+  readonly hooks: Hooks;
+  readonly resources = new Map<string, ResourceRegistry>();
+  admission: AdmissionPlugin[] = [];
+  now: () => Date = () => new Date();
+  /** Records field ownership on writes (server-side apply bookkeeping); set by the server. */
+  managedFields?: (r: ResourceRegistry, old: KObject | undefined, obj: KObject, opts: WriteOptions, op: 'Update' | 'Apply') => void;
+
+  constructor(store: Store, watchCache: WatchCache, hooks: Hooks) {
+    this.store = store;
+    this.watchCache = watchCache;
+    this.hooks = hooks;
+  }
+
+  decode(key: string, value: Uint8Array, rev: number): KObject {
+    const obj = JSON.parse(Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('utf8')) as KObject;
+    (obj.metadata ??= {}).resourceVersion = String(rev);
+    void key;
+    return obj;
+  }
+
+  get(group: string, plural: string): ResourceRegistry | undefined {
+    return this.resources.get(`${group}/${plural}`);
+  }
+
+  /** The registry for a group/plural, or throws (programming error: the resource must be declared). */
+  must(group: string, plural: string): ResourceRegistry {
+    const r = this.get(group, plural);
+    if (!r) throw new Error(`resource ${plural}.${group} is not registered`);
+    return r;
+  }
+
+  async admit(a: AdmissionAttributes): Promise<void> {
+    for (const p of this.admission) await p.admit(a, this);
+  }
+}
+
+export { forbidden, entryJson };

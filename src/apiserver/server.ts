@@ -1,0 +1,303 @@
+// The API server: TLS listener (HTTP/2 and HTTP/1.1 on one port), authentication, routing to
+// discovery, OpenAPI, health and the resource handlers, and the bootstrap objects every cluster
+// has (built-in namespaces, the `kubernetes` Service and its endpoints).
+import { createSecureServer, type Http2SecureServer } from 'node:http2';
+import type { TLSSocket } from 'node:tls';
+import { badRequest, isStatusError, notFoundPath, unauthorized } from '../api/errors.ts';
+import type { KObject } from '../api/meta.ts';
+import { RESOURCES } from '../api/resources.ts';
+import type { Store } from '../storage/store.ts';
+import { ServiceAllocators } from './allocators.ts';
+import { WatchCache } from './cache.ts';
+import { buildDiscovery } from './discovery.ts';
+import { createResourceHandler, type Codecs } from './handlers.ts';
+import { writeError, writeObject, type Ctx, type Req, type Res } from './http.ts';
+import { Registry, ResourceRegistry, type AdmissionPlugin, type Hooks, type UserInfo } from './registry.ts';
+import { parseRequestInfo } from './requestinfo.ts';
+import { buildStrategy } from './strategies.ts';
+import type { Pki } from './pki.ts';
+import { bootstrap } from './bootstrap.ts';
+import { namespaceLifecycle } from './admission.ts';
+import { reviewHandlers } from './reviews.ts';
+import { openapiRoutes } from './openapi-routes.ts';
+
+export interface ApiServerConfig {
+  bindAddress: string;
+  port: number;
+  /** The address other machines and pods reach this server at (the `kubernetes` endpoints). */
+  advertiseAddress: string;
+  serviceCidr: string;
+  serviceNodePortRange: string;
+  /** Seconds; watches without timeoutSeconds end after a random time between this and twice it. */
+  minRequestTimeoutSeconds: number;
+}
+
+export interface ApiServerDeps {
+  store: Store;
+  pki: Pki;
+  hooks: Hooks;
+  codecs: Codecs;
+  log?: (msg: string) => void;
+}
+
+export interface ApiServer {
+  readonly port: number;
+  readonly url: string;
+  readonly registry: Registry;
+  ready(): boolean;
+  close(): Promise<void>;
+}
+
+export const KUBERNETES_VERSION = { major: '1', minor: '33', gitVersion: 'v1.33.0+rudder1' };
+
+export async function startApiServer(cfg: ApiServerConfig, deps: ApiServerDeps): Promise<ApiServer> {
+  const log = deps.log ?? (() => {});
+  const watchCache = new WatchCache(deps.store);
+  const registry = new Registry(deps.store, watchCache, deps.hooks);
+  let allocators: ServiceAllocators | undefined;
+  const decode = (key: string, value: Uint8Array, rev: number) => registry.decode(key, value, rev);
+  const cacheByPrefix = new Map<string, ReturnType<WatchCache['add']>>();
+  for (const decl of RESOURCES) {
+    if (decl.storedAs || decl.verbs?.length === 1) continue; // shares another's storage, or never stored
+    if (decl.verbs && !decl.verbs.includes('list')) continue;
+    const strategy = buildStrategy(decl, { services: () => allocators! });
+    const tmp = new ResourceRegistry(registry, decl, undefined as never, strategy);
+    let cache = cacheByPrefix.get(tmp.prefix);
+    if (!cache) {
+      cache = watchCache.add(tmp.prefix, decl.namespaced, decode);
+      cacheByPrefix.set(tmp.prefix, cache);
+    }
+    registry.resources.set(`${decl.group}/${decl.plural}`, new ResourceRegistry(registry, decl, cache, strategy));
+  }
+  registry.admission = [namespaceLifecycle()] satisfies AdmissionPlugin[];
+  let fatal: Error | undefined;
+  await watchCache.start((err) => {
+    fatal = err;
+    log(`watch cache stopped: ${err.message}`);
+  });
+  allocators = new ServiceAllocators(cfg.serviceCidr, cfg.serviceNodePortRange, registry.must('', 'services').cache);
+
+  const discovery = buildDiscovery();
+  const resourceHandler = createResourceHandler({
+    reg: registry,
+    codecs: deps.codecs,
+    connect: new Map(),
+    reviews: reviewHandlers(registry),
+    minRequestTimeoutSeconds: cfg.minRequestTimeoutSeconds,
+  });
+  const openapi = openapiRoutes();
+  let isReady = false;
+
+  const serverAddress = `${cfg.advertiseAddress}:${cfg.port}`;
+  const users = new WeakMap<object, UserInfo | null>();
+
+  const authenticate = (req: Req & { socket?: unknown; stream?: { session?: { socket?: unknown } } }): UserInfo | undefined => {
+    const sock = ((req as { stream?: { session?: { socket?: TLSSocket } } }).stream?.session?.socket ?? (req as { socket?: TLSSocket }).socket) as TLSSocket | undefined;
+    if (sock) {
+      let u = users.get(sock);
+      if (u === undefined) {
+        u = null;
+        if (sock.authorized) {
+          const c = sock.getPeerCertificate();
+          const subj = c?.subject as unknown as Record<string, string | string[]> | undefined;
+          const cn = subj?.CN;
+          if (typeof cn === 'string' && cn) {
+            const o = subj?.O;
+            u = { name: cn, groups: [...(Array.isArray(o) ? o : o ? [o] : []), 'system:authenticated'] };
+          }
+        }
+        users.set(sock, u);
+      }
+      if (u) return u;
+    }
+    return undefined;
+  };
+
+  const healthz = (ctx: Ctx, which: string) => {
+    const ok = !fatal && (which !== 'readyz' || isReady);
+    const checks = ['ping', 'log', 'etcd', 'poststarthook/start-apiserver-admission-initializer', 'poststarthook/bootstrap-controller'];
+    let body: string;
+    if (ctx.query.has('verbose')) {
+      body = checks.map((c) => `[${ok || c === 'ping' ? '+' : '-'}]${c} ${ok || c === 'ping' ? 'ok' : 'failed: reason withheld'}`).join('\n') + `\n${which} check ${ok ? 'passed' : 'failed'}\n`;
+    } else body = ok ? 'ok' : `[-]${which} failed: reason withheld\n${which} check failed`;
+    ctx.res.writeHead(ok ? 200 : 500, { 'content-type': 'text/plain; charset=utf-8', 'x-content-type-options': 'nosniff', 'cache-control': 'no-cache, private' });
+    ctx.res.end(body);
+  };
+
+  const route = async (ctx: Ctx) => {
+    const p = ctx.path;
+    // Unauthenticated paths.
+    if (p === '/version' || p === '/version/') {
+      return writeObject(ctx, 200, {
+        ...KUBERNETES_VERSION,
+        emulationMajor: KUBERNETES_VERSION.major,
+        emulationMinor: KUBERNETES_VERSION.minor,
+        minCompatibilityMajor: '1',
+        minCompatibilityMinor: '32',
+        gitCommit: 'rudder',
+        gitTreeState: 'clean',
+        buildDate: '2026-11-21T00:00:00Z',
+        goVersion: `node${process.versions.node}`,
+        compiler: 'node',
+        platform: `${process.platform}/${process.arch === 'x64' ? 'amd64' : process.arch}`,
+      });
+    }
+    if (p === '/healthz' || p === '/livez' || p === '/readyz' || p.startsWith('/healthz/') || p.startsWith('/livez/') || p.startsWith('/readyz/')) {
+      return healthz(ctx, p.split('/')[1]!);
+    }
+    ctx.user = authenticate(ctx.req);
+    if (!ctx.user) throw unauthorized();
+    if (p === '/' || p === '') {
+      return writeObject(ctx, 200, { paths: rootPaths() });
+    }
+    if (p === '/api' || p === '/api/') return discoveryRoot(ctx, 'api');
+    if (p === '/apis' || p === '/apis/') return discoveryRoot(ctx, 'apis');
+    if (p.startsWith('/openapi/')) return openapi(ctx);
+    const info = ctx.info;
+    if (info.apiPrefix && !info.isResourceRequest) {
+      if (info.apiPrefix === 'api' && info.version) {
+        const l = discovery.apiResourceList('', info.version);
+        if (l) return writeObject(ctx, 200, l);
+      } else if (info.group && info.version) {
+        const l = discovery.apiResourceList(info.group, info.version);
+        if (l) return writeObject(ctx, 200, l);
+      } else if (info.apiPrefix === 'apis') {
+        const g = discovery.apiGroup(p.split('/')[2] ?? '');
+        if (g) return writeObject(ctx, 200, g);
+      }
+      throw notFoundPath();
+    }
+    if (info.isResourceRequest) {
+      if (!isReady && !fatal) await readyPromise;
+      return resourceHandler(ctx);
+    }
+    throw notFoundPath();
+  };
+
+  const discoveryRoot = (ctx: Ctx, which: 'api' | 'apis') => {
+    // The first aggregated-discovery media type the client lists wins; otherwise legacy discovery.
+    let first: 'v2' | 'v2beta1' | undefined;
+    for (const part of (ctx.req.headers.accept ?? '').split(',')) {
+      const m = /^application\/json;g=apidiscovery\.k8s\.io;v=(v2beta1|v2);as=APIGroupDiscoveryList$/.exec(part.replace(/\s/g, ''));
+      if (m) {
+        first = m[1] as 'v2' | 'v2beta1';
+        break;
+      }
+      if (/^application\/json$|^\*\/\*$/.test(part.split(';')[0]!.trim())) break;
+    }
+    if (first) {
+      const doc = discovery.aggregated(which, first);
+      const res = ctx.res;
+      if (ctx.req.headers['if-none-match'] === doc.etag) {
+        res.writeHead(304, { etag: doc.etag });
+        return res.end();
+      }
+      res.writeHead(200, {
+        'content-type': `application/json;g=apidiscovery.k8s.io;v=${first};as=APIGroupDiscoveryList`,
+        etag: doc.etag,
+        vary: 'Accept',
+        'cache-control': 'no-cache, private',
+        'content-length': doc.body.length,
+      });
+      return res.end(doc.body);
+    }
+    return writeObject(ctx, 200, which === 'api' ? discovery.apiVersions(serverAddress) : discovery.apiGroupList());
+  };
+
+  const onRequest = (req: Req, res: Res) => {
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    const path = decodeURIComponentSafe(q >= 0 ? url.slice(0, q) : url);
+    const query = new URLSearchParams(q >= 0 ? url.slice(q + 1) : '');
+    const method = (req.method ?? 'GET').toUpperCase();
+    const ctx: Ctx = { req, res, method, path, query, info: parseRequestInfo(method, path, query), warnings: [], started: Date.now() };
+    route(ctx).catch((e) => {
+      if (!isStatusError(e) && !(e instanceof Error && e.message.startsWith('watch cache'))) {
+        // programming errors become 500s with the message; logged once
+      }
+      writeError(ctx, e);
+    });
+  };
+
+  const server: Http2SecureServer = createSecureServer({
+    allowHTTP1: true,
+    key: deps.pki.servingKey,
+    cert: deps.pki.servingCert,
+    ca: deps.pki.clientCaCert,
+    requestCert: true,
+    rejectUnauthorized: false,
+    settings: { maxConcurrentStreams: 1000 },
+  });
+  server.on('request', onRequest as never);
+  server.on('sessionError', () => {});
+  server.on('tlsClientError', () => {});
+  server.on('upgrade', (req, socket) => {
+    // Streaming upgrades (exec, attach, port-forward) arrive with the kubelet issue; refuse cleanly.
+    void req;
+    socket.end('HTTP/1.1 400 Bad Request\r\ncontent-type: text/plain\r\n\r\nupgrade not supported\n');
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(cfg.port, cfg.bindAddress, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const addr = server.address();
+  const port = typeof addr === 'object' && addr ? addr.port : cfg.port;
+
+  let markReady: () => void = () => {};
+  const readyPromise = new Promise<void>((r) => (markReady = r));
+  const bootstrapDone = bootstrap(registry, {
+    advertiseAddress: cfg.advertiseAddress,
+    port,
+    kubernetesServiceIP: allocators.firstIP(),
+    log,
+  }).then(
+    () => {
+      isReady = true;
+      markReady();
+    },
+    (e) => {
+      log(`bootstrap failed: ${(e as Error).message}`);
+      fatal = e as Error;
+      markReady();
+    },
+  );
+  await bootstrapDone;
+
+  return {
+    port,
+    url: `https://${cfg.bindAddress === '0.0.0.0' || cfg.bindAddress === '::' ? '127.0.0.1' : cfg.bindAddress}:${port}`,
+    registry,
+    ready: () => isReady && !fatal,
+    async close() {
+      watchCache.stop();
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        // End idle and long-running streams promptly.
+        setTimeout(resolve, 2000).unref();
+      });
+    },
+  };
+}
+
+function decodeURIComponentSafe(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    throw badRequest('malformed URL path');
+  }
+}
+
+function rootPaths(): string[] {
+  const paths = new Set<string>(['/api', '/api/v1', '/apis', '/healthz', '/livez', '/readyz', '/metrics', '/openapi/v2', '/openapi/v3', '/version']);
+  for (const r of RESOURCES) {
+    if (!r.group) continue;
+    paths.add(`/apis/${r.group}`);
+    for (const v of r.versions) paths.add(`/apis/${r.group}/${v}`);
+  }
+  return [...paths].sort();
+}
+
+export type { KObject };

@@ -1,0 +1,60 @@
+// rudder: one program, a table of subcommands. Each entry parses its own flags into a typed
+// config and hands it to the components it starts; nothing else reads argv or the environment.
+import { UsageError } from './flags.ts';
+import type { Command } from './command.ts';
+import { serverCommand } from './server.ts';
+import { kubectlCommand } from './kubectl.ts';
+import { versionCommand } from './version.ts';
+
+const COMMANDS: Command[] = [serverCommand, kubectlCommand, versionCommand];
+
+function usage(): string {
+  const w = Math.max(...COMMANDS.map((c) => c.name.length)) + 2;
+  return [
+    'rudder: Kubernetes in one program.',
+    '',
+    'Usage: rudder COMMAND [flags]',
+    '',
+    'Commands:',
+    ...COMMANDS.map((c) => `  ${c.name.padEnd(w)}${c.summary}`),
+    '',
+    'Run "rudder COMMAND --help" for a command\'s flags.',
+  ].join('\n');
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    console.log(usage());
+    return name ? 0 : 1;
+  }
+  const cmd = COMMANDS.find((c) => c.name === name);
+  if (!cmd) {
+    console.error(`rudder: unknown command "${name}"; run "rudder --help" for the list`);
+    return 2;
+  }
+  if (!cmd.passThrough && (rest.includes('--help') || rest.includes('-h'))) {
+    console.log(cmd.help());
+    return 0;
+  }
+  try {
+    return await cmd.run(rest);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      console.error(`rudder ${cmd.name}: ${e.message} (see "rudder ${cmd.name} --help")`);
+      return 2;
+    }
+    console.error(`rudder ${cmd.name}: ${e instanceof Error ? e.message : String(e)}`);
+    return 1;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    if (code !== undefined && code !== 0) process.exitCode = code;
+  },
+  (e) => {
+    console.error(e);
+    process.exitCode = 1;
+  },
+);
