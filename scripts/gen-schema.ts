@@ -64,6 +64,8 @@ for (const [name, d] of Object.entries(defs)) {
     keep.add(name);
   }
 }
+// Types without a kind that the served OpenAPI documents still name (GET /version answers Info).
+for (const name of ['io.k8s.apimachinery.pkg.version.Info']) keep.add(name);
 // follow references
 const queue = [...keep];
 while (queue.length) {
