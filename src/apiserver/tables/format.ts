@@ -2,6 +2,8 @@
 // Objects arrive as untyped wire JSON, so every reader here tolerates absent or mistyped fields
 // the way a decode into Go's zero values would.
 
+import { canonicalizeQuantity } from '../../api/quantity.ts';
+
 // Wire JSON, read defensively: a printer sees whatever storage holds.
 export type Obj = Record<string, any>;
 
@@ -100,13 +102,17 @@ export function accessModes(v: unknown): string {
 }
 
 /**
- * resource.Quantity.String(). Storage holds quantities already in their canonical text (the
- * apiserver re-encodes them on write, as upstream's decode/encode does), so the stored text is
- * what upstream prints; a number is printed as its decimal digits.
+ * resource.Quantity.String() of a stored quantity: its canonical text (or the text upstream
+ * keeps because it already is canonical). Unparseable values, which validation keeps out of
+ * storage, print as stored.
  */
 export function quantity(v: unknown): string {
-  if (typeof v === 'number') return String(v);
-  return typeof v === 'string' && v !== '' ? v : '0';
+  if (v === undefined || v === null || v === '') return '0';
+  try {
+    return canonicalizeQuantity(v);
+  } catch {
+    return String(v);
+  }
 }
 
 /** The String() of a *resource.Quantity, which prints "<nil>" for an absent one. */
