@@ -327,7 +327,7 @@ export function createResourceHandler(d: HandlerDeps): (ctx: Ctx) => Promise<voi
     lastRev = Math.max(lastRev, handle.startRevision);
     if (sendInitial === 'true' && bookmarks) bookmark(reg.watchCache.revision, true);
     setWarnings(ctx);
-    res.writeHead(200, { 'content-type': ct, 'cache-control': 'no-cache, private', 'transfer-encoding': 'chunked' });
+    res.writeHead(200, { 'content-type': ct, 'cache-control': 'no-cache, private' });
     started = true;
     for (const p of pending) res.write(p);
     pending.length = 0;

@@ -3,7 +3,7 @@
 // has (built-in namespaces, the `kubernetes` Service and its endpoints).
 import { createSecureServer, type Http2SecureServer } from 'node:http2';
 import type { TLSSocket } from 'node:tls';
-import { badRequest, isStatusError, notFoundPath, unauthorized } from '../api/errors.ts';
+import { badRequest, notFoundPath, unauthorized } from '../api/errors.ts';
 import type { KObject } from '../api/meta.ts';
 import { RESOURCES } from '../api/resources.ts';
 import type { Store } from '../storage/store.ts';
@@ -85,7 +85,7 @@ export async function startApiServer(cfg: ApiServerConfig, deps: ApiServerDeps):
     reviews: reviewHandlers(registry),
     minRequestTimeoutSeconds: cfg.minRequestTimeoutSeconds,
   });
-  const openapi = openapiRoutes();
+  const openapi = openapiRoutes(KUBERNETES_VERSION.gitVersion);
   let isReady = false;
 
   const serverAddress = `${cfg.advertiseAddress}:${cfg.port}`;
@@ -212,10 +212,17 @@ export async function startApiServer(cfg: ApiServerConfig, deps: ApiServerDeps):
     const method = (req.method ?? 'GET').toUpperCase();
     const ctx: Ctx = { req, res, method, path, query, info: parseRequestInfo(method, path, query), warnings: [], started: Date.now() };
     route(ctx).catch((e) => {
-      if (!isStatusError(e) && !(e instanceof Error && e.message.startsWith('watch cache'))) {
-        // programming errors become 500s with the message; logged once
+      try {
+        writeError(ctx, e);
+      } catch (e2) {
+        // A response that cannot even carry an error (the stream is gone): drop it, never the server.
+        log(`cannot answer ${method} ${path}: ${(e2 as Error).message}`);
+        try {
+          if (!res.writableEnded) res.end();
+        } catch {
+          /* nothing left to do */
+        }
       }
-      writeError(ctx, e);
     });
   };
 
