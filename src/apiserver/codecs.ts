@@ -1,6 +1,7 @@
 // Wires the API model's codecs and transformations (src/api) into the handlers' Codecs seam.
 import { badRequest, unsupportedMediaType } from '../api/errors.ts';
 import { convert } from '../api/conversion/index.ts';
+import { decode as decodeProtobuf, encode as encodeProtobuf, encodeWatchEvent } from '../api/protobuf/codec.ts';
 import { defaultObject } from '../api/defaults/index.ts';
 import { fieldSelectorForList, fieldsOf, matchesFields } from '../api/fields.ts';
 import { matchesLabels, parseLabelSelector, SelectorError } from '../api/labels.ts';
@@ -21,15 +22,9 @@ export function apiHooks(): Hooks {
 
 export function apiCodecs(): Codecs {
   return {
-    decodeProtobuf() {
-      throw unsupportedMediaType('application/vnd.kubernetes.protobuf');
-    },
-    encodeProtobuf() {
-      throw unsupportedMediaType('application/vnd.kubernetes.protobuf');
-    },
-    encodeProtobufWatchEvent() {
-      throw unsupportedMediaType('application/vnd.kubernetes.protobuf');
-    },
+    decodeProtobuf: (body) => decodeProtobuf(body),
+    encodeProtobuf: (obj) => encodeProtobuf(obj as Record<string, unknown>),
+    encodeProtobufWatchEvent: (type, obj) => encodeWatchEvent(type, obj as Record<string, unknown>),
     fieldProblems: () => [],
     convert: (obj, apiVersion) => convert(obj, apiVersion),
     table: (group, plural, objects, o) =>
