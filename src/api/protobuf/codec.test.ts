@@ -68,6 +68,14 @@ describe('protobuf round trip of realistic objects', () => {
     ['ConfigMapList with continue and remainingItemCount', objects.configMapList],
     ['PodList', objects.podList],
     ['empty NamespaceList (items null, as Go writes a nil slice)', objects.emptyList],
+    ['Job with pod failure policy and status', objects.job],
+    ['CronJob', objects.cronJob],
+    ['Ingress with inline rule values and resource backends', objects.ingress],
+    ['PodDisruptionBudget with a map of times', objects.podDisruptionBudget],
+    ['ResourceQuota', objects.resourceQuota],
+    ['RoleBinding', objects.roleBinding],
+    ['PriorityClass', objects.priorityClass],
+    ['TokenRequest', objects.tokenRequest],
   ];
   for (const [name, o] of cases) {
     it(`${name} comes back equal`, () => {

@@ -408,3 +408,134 @@ export const podList = {
 };
 
 export const emptyList = { kind: 'NamespaceList', apiVersion: 'v1', metadata: { resourceVersion: '1' }, items: null };
+
+const smallTemplate = {
+  metadata: { creationTimestamp: null, labels: { job: 'backup' } },
+  spec: {
+    containers: [{ name: 'backup', image: 'busybox:1.36', command: ['sh', '-c', 'date'], resources: {}, terminationMessagePath: '/dev/termination-log', terminationMessagePolicy: 'File', imagePullPolicy: 'IfNotPresent' }],
+    restartPolicy: 'OnFailure',
+  },
+};
+
+export const job = {
+  kind: 'Job',
+  apiVersion: 'batch/v1',
+  metadata: { name: 'backup-29000000', namespace: 'default', creationTimestamp: T1, labels: { job: 'backup' } },
+  spec: {
+    parallelism: 1,
+    completions: 1,
+    backoffLimit: 6,
+    selector: { matchLabels: { 'batch.kubernetes.io/controller-uid': 'j1' } },
+    manualSelector: false,
+    template: smallTemplate,
+    completionMode: 'NonIndexed',
+    suspend: false,
+    podReplacementPolicy: 'TerminatingOrFailed',
+    podFailurePolicy: { rules: [{ action: 'FailJob', onExitCodes: { containerName: 'backup', operator: 'In', values: [42] } }, { action: 'Ignore', onPodConditions: [{ type: 'DisruptionTarget', status: 'True' }] }] },
+  },
+  status: {
+    conditions: [{ type: 'Complete', status: 'True', lastProbeTime: T2, lastTransitionTime: T2 }],
+    startTime: T1,
+    completionTime: T2,
+    succeeded: 1,
+    uncountedTerminatedPods: {},
+    ready: 0,
+    terminating: 0,
+  },
+};
+
+export const cronJob = {
+  kind: 'CronJob',
+  apiVersion: 'batch/v1',
+  metadata: { name: 'backup', namespace: 'default', creationTimestamp: T1 },
+  spec: {
+    schedule: '*/5 * * * *',
+    timeZone: 'Etc/UTC',
+    concurrencyPolicy: 'Forbid',
+    suspend: false,
+    jobTemplate: { metadata: { creationTimestamp: null }, spec: { template: smallTemplate } },
+    successfulJobsHistoryLimit: 3,
+    failedJobsHistoryLimit: 1,
+  },
+  status: { active: [{ kind: 'Job', namespace: 'default', name: 'backup-29000000', uid: 'j1', apiVersion: 'batch/v1', resourceVersion: '9' }], lastScheduleTime: T2 },
+};
+
+export const ingress = {
+  kind: 'Ingress',
+  apiVersion: 'networking.k8s.io/v1',
+  metadata: { name: 'web', namespace: 'default', creationTimestamp: T1 },
+  spec: {
+    ingressClassName: 'nginx',
+    defaultBackend: { service: { name: 'fallback', port: { number: 80 } } },
+    tls: [{ hosts: ['foo.example.com'], secretName: 'foo-tls' }],
+    rules: [
+      {
+        host: 'foo.example.com',
+        http: {
+          paths: [
+            { path: '/', pathType: 'Prefix', backend: { service: { name: 'web', port: { name: 'http' } } } },
+            { path: '/static', pathType: 'ImplementationSpecific', backend: { resource: { apiGroup: 'storage.example.com', kind: 'Bucket', name: 'static' } } },
+          ],
+        },
+      },
+      { host: 'empty.example.com' },
+    ],
+  },
+  status: { loadBalancer: { ingress: [{ ip: '203.0.113.9', ports: [{ port: 443, protocol: 'TCP', error: 'pending' }] }] } },
+};
+
+export const podDisruptionBudget = {
+  kind: 'PodDisruptionBudget',
+  apiVersion: 'policy/v1',
+  metadata: { name: 'web', namespace: 'default', generation: 2, creationTimestamp: T1 },
+  spec: { minAvailable: '50%', selector: { matchLabels: { app: 'web' } }, unhealthyPodEvictionPolicy: 'AlwaysAllow' },
+  status: {
+    observedGeneration: 2,
+    disruptedPods: { 'web-1': T2 },
+    disruptionsAllowed: 1,
+    currentHealthy: 3,
+    desiredHealthy: 2,
+    expectedPods: 3,
+    conditions: [{ type: 'DisruptionAllowed', status: 'True', observedGeneration: 2, lastTransitionTime: T1, reason: 'SufficientPods', message: '' }],
+  },
+};
+
+export const resourceQuota = {
+  kind: 'ResourceQuota',
+  apiVersion: 'v1',
+  metadata: { name: 'compute', namespace: 'default', creationTimestamp: T1 },
+  spec: {
+    hard: { pods: '10', 'requests.cpu': '4', 'limits.memory': '8Gi' },
+    scopeSelector: { matchExpressions: [{ scopeName: 'PriorityClass', operator: 'In', values: ['high'] }] },
+  },
+  status: { hard: { pods: '10', 'requests.cpu': '4', 'limits.memory': '8Gi' }, used: { pods: '3', 'requests.cpu': '1500m', 'limits.memory': '1536Mi' } },
+};
+
+export const roleBinding = {
+  kind: 'RoleBinding',
+  apiVersion: 'rbac.authorization.k8s.io/v1',
+  metadata: { name: 'read-pods', namespace: 'default', creationTimestamp: T1 },
+  subjects: [
+    { kind: 'User', apiGroup: 'rbac.authorization.k8s.io', name: 'jane' },
+    { kind: 'ServiceAccount', name: 'builder', namespace: 'ci' },
+  ],
+  roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'pod-reader' },
+};
+
+export const priorityClass = {
+  kind: 'PriorityClass',
+  apiVersion: 'scheduling.k8s.io/v1',
+  metadata: { name: 'high', creationTimestamp: T1 },
+  value: 1000000,
+  globalDefault: true,
+  description: 'for important pods',
+  preemptionPolicy: 'Never',
+};
+
+export const tokenRequest = {
+  kind: 'TokenRequest',
+  apiVersion: 'authentication.k8s.io/v1',
+  metadata: { name: 'builder', namespace: 'default', creationTimestamp: null },
+  spec: { audiences: ['https://kubernetes.default.svc'], expirationSeconds: 3600, boundObjectRef: { kind: 'Pod', apiVersion: 'v1', name: 'web', uid: 'p1' } },
+  status: { token: 'eyJhbGciOiJSUzI1NiJ9.e30.sig', expirationTimestamp: T2 },
+};
