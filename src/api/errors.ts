@@ -246,7 +246,8 @@ function isGoSyntax(v: unknown): v is GoSyntax {
 
 /** Go's %#v of a map[string]string: keys sorted, no spaces, e.g. map[string]string{"a":"1", "b":"2"}. */
 export function goStringMap(m: Record<string, string> | undefined | null): GoSyntax {
-  const keys = Object.keys(m ?? {}).sort();
+  if (m == null) return goSyntax('map[string]string(nil)');
+  const keys = Object.keys(m).sort();
   return goSyntax(`map[string]string{${keys.map((k) => `${goQuote(k)}:${goQuote(String(m![k]))}`).join(', ')}}`);
 }
 
@@ -307,8 +308,9 @@ export function fieldErrorBody(e: FieldError): string {
   return s;
 }
 
+/** upstream's Error.Error(): always "<field>: <body>", so an error on the object root reads ": Too long: ...". */
 export function fieldErrorString(e: FieldError): string {
-  return e.field ? `${e.field}: ${fieldErrorBody(e)}` : fieldErrorBody(e);
+  return `${e.field}: ${fieldErrorBody(e)}`;
 }
 
 export const field = {

@@ -232,6 +232,16 @@ export function quantityString(q: Quantity): string {
   return q.text ?? canonicalString(q);
 }
 
+/**
+ * upstream's SetDefaults_ResourceList: values in a resource list are rounded up (away from zero)
+ * to milli precision; a rounded value loses its kept text.
+ */
+export function roundUpToMilli(q: Quantity): Quantity {
+  const r = q.nanos % 1_000_000n;
+  if (r === 0n) return q;
+  return { nanos: q.nanos - r + (q.nanos < 0n ? -1_000_000n : 1_000_000n), format: q.format };
+}
+
 /** Parses and re-serializes, as a decode/encode round trip through the apiserver does. */
 export function canonicalizeQuantity(v: unknown): string {
   return quantityString(quantityFromJSON(v));

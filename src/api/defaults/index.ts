@@ -21,4 +21,13 @@ export function defaultObject(gvk: GroupVersionKind, obj: Json): void {
   lookup(gvk.group, gvk.kind)?.defaults?.(obj, gvk.version);
 }
 
+/**
+ * The registry's create-only preparation for kinds that have one (Namespace: status and the
+ * `kubernetes` finalizer; Job: the generated selector and labels). Call after the server has
+ * assigned metadata (name, uid) and before validateCreate. Mutates `obj`.
+ */
+export function prepareForCreate(gvk: GroupVersionKind, obj: Json): void {
+  lookup(gvk.group, gvk.kind)?.prepareForCreate?.(obj, gvk.version);
+}
+
 export { canonicalizeQuantities };

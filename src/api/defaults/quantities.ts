@@ -4,7 +4,7 @@
 
 import definitions from '../schema/definitions.json' with { type: 'json' };
 import type { GroupVersionKind } from '../resources.ts';
-import { canonicalizeQuantity, QuantityError } from '../quantity.ts';
+import { quantityFromJSON, quantityString, roundUpToMilli, QuantityError } from '../quantity.ts';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Json = any;
@@ -46,14 +46,17 @@ function nodeHolds(n: SchemaNode | boolean | undefined): boolean {
 
 class Malformed extends Error {}
 
-function walk(node: SchemaNode | boolean | undefined, v: Json, set: (x: string) => void): void {
+// `inList`: the quantity is a value of a map of quantities (a v1.ResourceList), which upstream's
+// defaulting rounds up to milli precision.
+function walk(node: SchemaNode | boolean | undefined, v: Json, set: (x: string) => void, inList = false): void {
   if (!node || typeof node !== 'object' || v == null) return;
   if (node.$ref) {
     const name = refName(node.$ref);
     if (name === QUANTITY) {
       if (typeof v !== 'string' && typeof v !== 'number') return; // a type error, not ours to report
       try {
-        set(canonicalizeQuantity(v));
+        const q = quantityFromJSON(v);
+        set(quantityString(inList ? roundUpToMilli(q) : q));
       } catch (e) {
         if (e instanceof QuantityError) throw new Malformed(e.message);
         throw e;
@@ -70,7 +73,8 @@ function walk(node: SchemaNode | boolean | undefined, v: Json, set: (x: string) 
   if (typeof v !== 'object') return;
   const ap = node.additionalProperties;
   if (ap && typeof ap === 'object' && nodeHolds(ap)) {
-    for (const k of Object.keys(v)) walk(ap, v[k], (y) => (v[k] = y));
+    const list = !!ap.$ref && refName(ap.$ref) === QUANTITY;
+    for (const k of Object.keys(v)) walk(ap, v[k], (y) => (v[k] = y), list);
   }
   for (const [k, p] of Object.entries(node.properties ?? {})) {
     if (k in v && nodeHolds(p)) walk(p, v[k], (y) => (v[k] = y));

@@ -11,6 +11,12 @@ type Json = any;
 export interface KindStrategy {
   /** Upstream's SetDefaults_* for the served version `version`; mutates `obj` in place. */
   defaults?: (obj: Json, version: string) => void;
+  /**
+   * The create-time preparation upstream's registry strategy does before validation and that
+   * must not run on updates (e.g. a Namespace's `kubernetes` finalizer, a Job's generated
+   * selector). Mutates `obj`; needs the server-assigned metadata (uid) already set.
+   */
+  prepareForCreate?: (obj: Json, version: string) => void;
   /** Validation of a new object (metadata included). */
   validateCreate?: (obj: Json, version: string) => FieldError[];
   /** Validation of a replacement of `old` by `obj` (metadata included). */
