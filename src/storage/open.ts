@@ -36,13 +36,7 @@ export async function openStore(url: string, opts: OpenStoreOptions = {}): Promi
     return SqliteStore.open(path, opts.sqlite);
   }
   if (/^https?:\/\//.test(url)) {
-    let store: Promise<EtcdStore>;
-    try {
-      store = EtcdStore.open(url, { ...opts.etcd, caFile: opts.caFile, certFile: opts.certFile, keyFile: opts.keyFile });
-    } catch (e) {
-      throw new Error(`invalid datastore endpoint ${JSON.stringify(url)}: ${(e as Error).message}`);
-    }
-    return store;
+    return EtcdStore.open(url, { ...opts.etcd, caFile: opts.caFile, certFile: opts.certFile, keyFile: opts.keyFile });
   }
   throw new Error(`unsupported datastore endpoint ${JSON.stringify(url)}: ${ACCEPTED}`);
 }

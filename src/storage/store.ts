@@ -3,7 +3,11 @@
 //
 // Contracts every backend keeps:
 // - One global revision that only grows. Every successful create/update/delete gets a new
-//   revision, strictly greater than every revision acknowledged before it.
+//   revision, strictly greater than every revision acknowledged before it. Absolute values are
+//   backend-specific (an empty sqlite store is at 0 and its first write gets 1; an empty etcd is
+//   at 1; etcd backends may also spend revisions on bookkeeping keys), so callers compare
+//   revisions and never assume they are consecutive. currentRevision() never decreases and is at
+//   least every revision acknowledged before it was called.
 // - A promise resolves only after its write is durable (fsynced); a write that was never
 //   acknowledged may or may not be present after a crash, an acknowledged one always is.
 // - Values are opaque bytes of at most MAX_VALUE_BYTES; larger values are refused with
@@ -109,9 +113,14 @@ export interface Store {
   delete(key: string, expectedRevision?: number): Promise<DeleteResult>;
   /** Streams every change under prefix with revision > afterRevision. */
   watch(prefix: string, afterRevision: number, handlers: WatchHandlers): Watcher;
-  /** Discards history at and below the revision (the newest value of each live key is kept). */
+  /**
+   * Discards history below the revision, keeping the state as of it (the newest value of each
+   * live key at that revision). Afterwards list at a revision < R and watch with afterRevision < R
+   * fail with Compacted; list at R and watch from R work. Compacting at or below the compacted
+   * revision is a no-op; above the current revision fails with FutureRevision.
+   */
   compact(revision: number): Promise<void>;
-  /** The revision at or below which history is gone; watches and lists before it fail with Compacted. */
+  /** The last revision passed to compact (0 if never): reads before it fail with Compacted. */
   compactedRevision(): Promise<number>;
   close(): Promise<void>;
 }

@@ -237,17 +237,21 @@ export class EtcdConnection {
 
   constructor(spec: string, opts: EtcdConnectionOptions = {}) {
     const { targets, tls } = parseEndpoints(spec);
-    const creds = tls
-      ? grpc.credentials.createSsl(
-          opts.caFile ? readFileSync(opts.caFile) : null,
-          opts.keyFile ? readFileSync(opts.keyFile) : null,
-          opts.certFile ? readFileSync(opts.certFile) : null,
-        )
-      : grpc.credentials.createInsecure();
     if (!tls && (opts.caFile || opts.certFile || opts.keyFile)) {
       throw new Error('etcd TLS files were given but the endpoints use http://; use https://');
     }
     if (!!opts.certFile !== !!opts.keyFile) throw new Error('etcd client certificate and key must be given together');
+    const read = (what: string, file: string | undefined): Buffer | null => {
+      if (!file) return null;
+      try {
+        return readFileSync(file);
+      } catch (e) {
+        throw new Error(`cannot read the etcd ${what} ${file}: ${(e as Error).message}`);
+      }
+    };
+    const creds = tls
+      ? grpc.credentials.createSsl(read('CA file', opts.caFile), read('client key file', opts.keyFile), read('client certificate file', opts.certFile))
+      : grpc.credentials.createInsecure();
     const svc = loadServices();
     this.endpoints = targets.map((t) => {
       // The three clients share one channel, hence one HTTP/2 connection per member.
@@ -314,6 +318,8 @@ export class EtcdConnection {
         const retryable =
           (err.code === grpc.status.UNAVAILABLE && (!mutating || err.notApplied)) ||
           (!mutating && err.code === grpc.status.DEADLINE_EXCEEDED && Date.now() < deadline);
+        // Whatever happens to this request, the next one should try another member.
+        if (err.code === grpc.status.UNAVAILABLE) this.rotate(ep);
         if (!retryable || this.closed) throw err;
         this.rotate(ep);
         attempts++;

@@ -9,8 +9,10 @@
 //
 // Members are killed by PID on stop(), and also when the test process exits without stop().
 
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { get as httpGet } from 'node:http';
+import { get as httpsGet } from 'node:https';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -24,6 +26,8 @@ export interface EtcdCluster {
   readonly url: string;
   /** The member processes' PIDs (for strace and the like). */
   readonly pids: number[];
+  /** With tls: the CA and a client certificate the members accept. */
+  readonly tls?: { caFile: string; certFile: string; keyFile: string };
   /** SIGKILLs member i (no-op if it is already dead) and waits for it to exit. */
   kill(i: number): Promise<void>;
   /** Kills every member and removes the data directories. Idempotent. */
@@ -36,6 +40,34 @@ export interface StartEtcdOptions {
   bin?: string;
   /** Milliseconds to wait for the cluster to become healthy. Default 20 s. */
   startTimeoutMs?: number;
+  /** Serve clients over https with a fresh CA and require client certificates (uses openssl). */
+  tls?: boolean;
+}
+
+interface TlsFiles {
+  caFile: string;
+  certFile: string;
+  keyFile: string;
+  serverCert: string;
+  serverKey: string;
+}
+
+/** A throwaway CA, a server certificate for 127.0.0.1 and a client certificate, made by openssl. */
+function makeCertificates(dir: string): TlsFiles {
+  const f = (n: string) => join(dir, n);
+  const ossl = (...args: string[]) => execFileSync('openssl', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  const key = (out: string) => ossl('genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', out);
+  key(f('ca.key'));
+  ossl('req', '-x509', '-new', '-key', f('ca.key'), '-out', f('ca.crt'), '-days', '2', '-subj', '/CN=rudder-test-etcd-ca');
+  const issue = (name: string, cn: string, ext: string) => {
+    key(f(`${name}.key`));
+    ossl('req', '-new', '-key', f(`${name}.key`), '-out', f(`${name}.csr`), '-subj', `/CN=${cn}`);
+    writeFileSync(f(`${name}.ext`), ext);
+    ossl('x509', '-req', '-in', f(`${name}.csr`), '-CA', f('ca.crt'), '-CAkey', f('ca.key'), '-CAcreateserial', '-out', f(`${name}.crt`), '-days', '2', '-extfile', f(`${name}.ext`));
+  };
+  issue('server', '127.0.0.1', 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth,clientAuth\n');
+  issue('client', 'rudder', 'extendedKeyUsage=clientAuth\n');
+  return { caFile: f('ca.crt'), certFile: f('client.crt'), keyFile: f('client.key'), serverCert: f('server.crt'), serverKey: f('server.key') };
 }
 
 const live = new Set<ChildProcess>();
@@ -72,14 +104,27 @@ async function freePorts(n: number): Promise<number[]> {
   return ports;
 }
 
-async function healthy(clientUrl: string): Promise<boolean> {
-  try {
-    const res = await fetch(`${clientUrl}/health`, { signal: AbortSignal.timeout(1000) });
-    const body = (await res.json()) as { health?: string };
-    return res.ok && body.health === 'true';
-  } catch {
-    return false;
-  }
+async function healthy(clientUrl: string, tls: TlsFiles | undefined): Promise<boolean> {
+  const get = tls ? httpsGet : httpGet;
+  return new Promise((resolve) => {
+    const req = get(
+      `${clientUrl}/health`,
+      { timeout: 1000, ...(tls ? { ca: readFileSync(tls.caFile), cert: readFileSync(tls.certFile), key: readFileSync(tls.keyFile) } : {}) },
+      (res) => {
+        let body = '';
+        res.on('data', (d: Buffer) => (body += d.toString()));
+        res.on('end', () => {
+          try {
+            resolve(res.statusCode === 200 && (JSON.parse(body) as { health?: string }).health === 'true');
+          } catch {
+            resolve(false);
+          }
+        });
+      },
+    );
+    req.on('timeout', () => req.destroy());
+    req.on('error', () => resolve(false));
+  });
 }
 
 export async function startEtcd(opts: StartEtcdOptions = {}): Promise<EtcdCluster> {
@@ -89,7 +134,14 @@ export async function startEtcd(opts: StartEtcdOptions = {}): Promise<EtcdCluste
   const dir = await mkdtemp(join(tmpdir(), 'rudder-etcd-'));
   const ports = await freePorts(members * 2);
   const names = Array.from({ length: members }, (_, i) => `m${i}`);
-  const clientUrls = names.map((_, i) => `http://127.0.0.1:${ports[2 * i]}`);
+  let tls: TlsFiles | undefined;
+  try {
+    tls = opts.tls ? makeCertificates(dir) : undefined;
+  } catch (e) {
+    await rm(dir, { recursive: true, force: true });
+    throw new Error(`cannot make test certificates with openssl: ${(e as Error).message}`);
+  }
+  const clientUrls = names.map((_, i) => `${tls ? 'https' : 'http'}://127.0.0.1:${ports[2 * i]}`);
   const peerUrls = names.map((_, i) => `http://127.0.0.1:${ports[2 * i + 1]}`);
   const initialCluster = names.map((n, i) => `${n}=${peerUrls[i]}`).join(',');
   const procs: ChildProcess[] = [];
@@ -115,6 +167,9 @@ export async function startEtcd(opts: StartEtcdOptions = {}): Promise<EtcdCluste
       '--log-outputs=stderr',
       '--log-level=warn',
     ];
+    if (tls) {
+      args.push(`--cert-file=${tls.serverCert}`, `--key-file=${tls.serverKey}`, `--trusted-ca-file=${tls.caFile}`, '--client-cert-auth');
+    }
     const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     live.add(child);
     const keep = (d: Buffer) => {
@@ -158,7 +213,7 @@ export async function startEtcd(opts: StartEtcdOptions = {}): Promise<EtcdCluste
     for (;;) {
       const dead = procs.findIndex((c) => c.exitCode !== null || c.signalCode !== null);
       if (dead >= 0) throw new Error(`etcd member ${names[dead]} exited during startup:\n${logs[dead].join('').slice(-2000)}`);
-      const ok = await Promise.all(clientUrls.map(healthy));
+      const ok = await Promise.all(clientUrls.map((u) => healthy(u, tls)));
       if (ok.every(Boolean)) break;
       if (Date.now() > deadline) throw new Error(`etcd did not become healthy in time:\n${logs.map((l) => l.join('').slice(-1000)).join('\n')}`);
       await new Promise((r) => setTimeout(r, 100));
@@ -171,6 +226,7 @@ export async function startEtcd(opts: StartEtcdOptions = {}): Promise<EtcdCluste
     endpoints: clientUrls,
     url: clientUrls.join(','),
     pids: procs.map((c) => c.pid!),
+    tls: tls && { caFile: tls.caFile, certFile: tls.certFile, keyFile: tls.keyFile },
     kill,
     stop,
   };
