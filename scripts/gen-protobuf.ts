@@ -2,12 +2,16 @@
 // upstream's published definitions. Output: src/api/protobuf/messages.json (committed); nothing
 // from the inputs but names, numbers and types is kept.
 //
-// Usage: node scripts/gen-protobuf.ts <dir> [--openapi <openapi-v2.json>]
+// Usage: node scripts/gen-protobuf.ts <dir> [--release <tag>] [--openapi <openapi-v2.json>]
 //
 // <dir> holds upstream's sources laid out by Go import path, at one release (rudder: v0.33.x):
 //   <dir>/k8s.io/api/<group>/<version>/{generated.proto,types.go,register.go}
 //   <dir>/k8s.io/apimachinery/pkg/{apis/meta/v1,runtime,api/resource,util/intstr}/{generated.proto,*.go}
-// e.g. for each file: git --git-dir=<kubernetes/api mirror> show v0.33.13:core/v1/generated.proto
+// From git clones of kubernetes/api and kubernetes/apimachinery, for example:
+//   for f in $(git -C api ls-tree -r --name-only v0.33.13 | grep -E '(generated\.proto|types\.go|register\.go)$'); do
+//     mkdir -p $D/k8s.io/api/$(dirname $f); git -C api show v0.33.13:$f > $D/k8s.io/api/$f; done
+//   (likewise apimachinery's pkg/apis/meta/v1, pkg/runtime, pkg/api/resource, pkg/util/intstr: *.proto, *.go)
+//   node scripts/gen-protobuf.ts $D --release v0.33.13
 //
 // Why the Go files as well as the .proto files: the .proto files give message and field names,
 // numbers and types, but the JSON model also depends on facts only the Go struct tags carry —
@@ -32,6 +36,12 @@ const oi = args.indexOf('--openapi');
 if (oi >= 0) {
   openapiPath = args[oi + 1];
   args.splice(oi, 2);
+}
+let release = 'unknown release';
+const ri = args.indexOf('--release');
+if (ri >= 0) {
+  release = args[ri + 1];
+  args.splice(ri, 2);
 }
 const srcDir = args[0];
 if (!srcDir || !existsSync(join(srcDir, 'k8s.io'))) {
@@ -355,7 +365,7 @@ if (problems.length) {
 }
 
 const result = {
-  source: 'k8s.io/api and k8s.io/apimachinery generated.proto and Go struct tags; see scripts/gen-protobuf.ts',
+  source: `k8s.io/api and k8s.io/apimachinery ${release}: generated.proto and Go struct tags; see scripts/gen-protobuf.ts`,
   rows: '[jsonName, number, type (scalar or message; map: key type), flags (r repeated, m map, p pointer, o omitempty, i inline), map value type]',
   nameExceptions,
   kinds,
