@@ -16,12 +16,12 @@ export interface BootstrapOptions {
 
 const SYSTEM = { name: 'system:apiserver', groups: ['system:masters', 'system:authenticated'] };
 
-async function ensure(reg: Registry, group: string, plural: string, namespace: string, obj: KObject): Promise<void> {
+async function ensure(reg: Registry, group: string, plural: string, namespace: string, obj: KObject, internal = false): Promise<void> {
   const r = reg.must(group, plural);
   const cur = await r.current(namespace, obj.metadata.name!);
   if (cur) return;
   try {
-    await r.create(namespace, obj, { user: SYSTEM });
+    await r.create(namespace, obj, { user: SYSTEM, internal });
   } catch (e) {
     if (e instanceof StatusError && e.code === 409) return;
     throw e;
@@ -32,9 +32,9 @@ async function ensure(reg: Registry, group: string, plural: string, namespace: s
 async function reconcile(reg: Registry, group: string, plural: string, namespace: string, want: KObject, same: (cur: KObject) => boolean): Promise<void> {
   const r = reg.must(group, plural);
   const cur = await r.current(namespace, want.metadata.name!);
-  if (!cur) return ensure(reg, group, plural, namespace, want);
+  if (!cur) return ensure(reg, group, plural, namespace, want, true);
   if (same(cur.obj)) return;
-  await r.guaranteedUpdate(namespace, want.metadata.name!, (c) => ({ ...c, ...want, metadata: { ...c.metadata, labels: want.metadata.labels ?? c.metadata.labels } }), { user: SYSTEM });
+  await r.guaranteedUpdate(namespace, want.metadata.name!, (c) => ({ ...c, ...want, metadata: { ...c.metadata, labels: want.metadata.labels ?? c.metadata.labels } }), { user: SYSTEM, internal: true });
 }
 
 export async function bootstrap(reg: Registry, o: BootstrapOptions): Promise<void> {

@@ -69,6 +69,11 @@ export interface WriteOptions {
   fieldManager?: string;
   user?: UserInfo;
   subresource?: string;
+  /**
+   * The server's own bookkeeping writes (the `kubernetes` endpoints) skip field validation, so a
+   * loopback --advertise-address works for single-machine use. Never set from a request.
+   */
+  internal?: boolean;
 }
 
 export interface DeleteOptions extends WriteOptions {
@@ -330,7 +335,7 @@ export class ResourceRegistry {
       dryRun: !!opts.dryRun,
       user: opts.user,
     });
-    const errs = this.reg.hooks.validateCreate(this.decl.group, this.storageVersion, this.decl.kind, obj);
+    const errs = opts.internal ? [] : this.reg.hooks.validateCreate(this.decl.group, this.storageVersion, this.decl.kind, obj);
     if (errs.length) throw invalid({ group: this.decl.group, kind: this.decl.kind }, m.name ?? '', errs);
     // Server-side checks with side effects (address allocation) come last; afterCreateFailed undoes them.
     const serverErrs = this.strategy.validate(obj, undefined, this.reg);
@@ -457,8 +462,9 @@ export class ResourceRegistry {
       dryRun: !!opts.dryRun,
       user: opts.user,
     });
-    const errs =
-      sub === 'status'
+    const errs = opts.internal
+      ? []
+      : sub === 'status'
         ? this.reg.hooks.validateStatusUpdate(this.decl.group, this.storageVersion, this.decl.kind, obj, old)
         : this.reg.hooks.validateUpdate(this.decl.group, this.storageVersion, this.decl.kind, obj, old);
     if (errs.length) throw invalid({ group: this.decl.group, kind: this.decl.kind }, m.name ?? '', errs);

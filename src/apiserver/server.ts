@@ -255,23 +255,16 @@ export async function startApiServer(cfg: ApiServerConfig, deps: ApiServerDeps):
 
   let markReady: () => void = () => {};
   const readyPromise = new Promise<void>((r) => (markReady = r));
-  const bootstrapDone = bootstrap(registry, {
-    advertiseAddress: cfg.advertiseAddress,
-    port,
-    kubernetesServiceIP: allocators.firstIP(),
-    log,
-  }).then(
-    () => {
-      isReady = true;
-      markReady();
-    },
-    (e) => {
-      log(`bootstrap failed: ${(e as Error).message}`);
-      fatal = e as Error;
-      markReady();
-    },
-  );
-  await bootstrapDone;
+  try {
+    await bootstrap(registry, { advertiseAddress: cfg.advertiseAddress, port, kubernetesServiceIP: allocators.firstIP(), log });
+  } catch (e) {
+    // A server without its bootstrap objects is not a server: stop rather than half-start.
+    watchCache.stop();
+    await new Promise<void>((r) => server.close(() => r()));
+    throw new Error(`bootstrap failed: ${(e as Error).message}`);
+  }
+  isReady = true;
+  markReady();
 
   return {
     port,
