@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import type { SchemaNode } from './index.ts';
 import {
   bodyStrictErrors,
+  fieldProblems,
   fieldValidationDirective,
   goQuote,
   jsonDuplicateErrors,
@@ -355,5 +356,26 @@ describe('the fieldValidation parameter', () => {
 
   it('joins problems after upstream\'s prefix', () => {
     assert.equal(strictDecodingError(['a', 'b']), 'strict decoding error: a, b');
+  });
+});
+
+describe('problems and pruning in one call', () => {
+  it('reports from the body text and deletes unknown fields from the decoded object', () => {
+    const obj = JSON.parse(BAD_DEPLOYMENT_JSON);
+    const problems = fieldProblems(DEPLOYMENT, obj, { text: BAD_DEPLOYMENT_JSON });
+    assert.equal(problems.length, 7);
+    assert.equal(problems[0], 'duplicate field "metadata.name"');
+    assert.equal(obj.metadata.colour, undefined);
+    assert.equal(obj.spec.extra, undefined);
+    assert.equal(obj.spec.template.spec.containers[0].shiny, undefined);
+    assert.equal(obj.spec.template.spec.containers[0].imagePullPolicy, 'IfNotPresent');
+  });
+
+  it('takes YAML rules for a YAML body and object rules without a body', () => {
+    const fromYaml = fieldProblems(DEPLOYMENT, { spec: {} }, { text: BAD_DEPLOYMENT_YAML, mediaType: 'application/yaml' });
+    assert.match(fromYaml[0], /^yaml: unmarshal errors:\n {2}line 5: key "name" already set in map/);
+    const obj = { spec: { b: 1, a: 2, replicas: 1 } };
+    assert.deepEqual(fieldProblems(DEPLOYMENT, obj), ['unknown field "spec.a"', 'unknown field "spec.b"']);
+    assert.deepEqual(obj, { spec: { replicas: 1 } });
   });
 });

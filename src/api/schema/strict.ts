@@ -464,6 +464,59 @@ function prune(v: unknown, s: SchemaNode | undefined): unknown {
   }
 }
 
+/** pruneUnknownFields, but deleting from the given object itself (for callers that own it). */
+export function pruneUnknownFieldsInPlace(root: SchemaRoot, obj: unknown): void {
+  const s = rootOf(root);
+  if (s) pruneInPlace(obj, s);
+}
+
+function pruneInPlace(v: unknown, s: SchemaNode | undefined): void {
+  if (s === undefined || v === null || typeof v !== 'object') return;
+  switch (shapeOf(s)) {
+    case 'struct': {
+      if (Array.isArray(v)) return;
+      const r = resolveRef(s);
+      const o = v as Record<string, unknown>;
+      for (const k of Object.keys(o)) {
+        if (hasField(r, k)) pruneInPlace(o[k], fieldSchema(r, k));
+        else if (!r['x-kubernetes-preserve-unknown-fields']) delete o[k];
+      }
+      return;
+    }
+    case 'map': {
+      if (Array.isArray(v)) return;
+      const vs = mapValueSchema(s);
+      for (const x of Object.values(v)) pruneInPlace(x, vs);
+      return;
+    }
+    case 'list': {
+      if (!Array.isArray(v)) return;
+      const is = listItemSchema(s);
+      for (const x of v) pruneInPlace(x, is);
+      return;
+    }
+    default:
+      return;
+  }
+}
+
+/**
+ * What a create or update needs in one call: the strict-decoding problems of the body (from its
+ * text when given, which is the only way to see duplicates; else from the decoded object) and the
+ * decoded object with its unknown fields deleted in place. `body.mediaType` selects JSON or YAML
+ * rules; without it, a text starting with "{" is taken for JSON.
+ */
+export function fieldProblems(root: SchemaRoot, obj: Record<string, unknown>, body?: { text: string; mediaType?: string }): string[] {
+  let problems: string[];
+  if (body === undefined) problems = objectStrictErrors(root, obj);
+  else {
+    const mt = body.mediaType ?? (/^\s*\{/.test(body.text) ? 'application/json' : 'application/yaml');
+    problems = bodyStrictErrors(root, body.text, mt);
+  }
+  pruneUnknownFieldsInPlace(root, obj);
+  return problems;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Directives, messages and warnings
 
