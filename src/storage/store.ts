@@ -11,7 +11,9 @@
 // - A promise resolves only after its write is durable (fsynced); a write that was never
 //   acknowledged may or may not be present after a crash, an acknowledged one always is.
 // - Values are opaque bytes of at most MAX_VALUE_BYTES; larger values are refused with
-//   StoreError('ValueTooLarge') and change nothing.
+//   StoreError('ValueTooLarge') and change nothing. A value handed to create/update belongs to
+//   the store from then on (it may be kept and passed to watchers without a copy), and values the
+//   store returns are shared: neither side mutates them.
 // - watch(prefix, after) delivers every change with revision > after under prefix, in revision
 //   order, with no gaps and no duplicates; if `after` is older than the compacted revision it
 //   fails with StoreError('Compacted').

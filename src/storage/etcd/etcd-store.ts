@@ -38,6 +38,11 @@ import {
 export interface EtcdStoreOptions extends EtcdConnectionOptions {
   /** How long a broken watch keeps trying to resume before it fails with Unavailable. Default 30 s. */
   watchRetryTimeoutMs?: number;
+  /**
+   * The scheduled compactor, as kube-apiserver's: every interval it compacts to the revision it
+   * saw at the previous tick, so one interval of history stays. 0 disables it. Default 5 minutes.
+   */
+  compactIntervalMs?: number;
 }
 
 /** The key recording the compacted revision (decimal), shared with kube-apiserver's compactor. */
@@ -87,10 +92,28 @@ export class EtcdStore implements Store {
   private knownCompacted = 0;
   private closed = false;
   private readonly watches = new Set<EtcdWatch>();
+  private compactTimer: NodeJS.Timeout | undefined;
+  private previousTickRevision = 0;
 
   private constructor(conn: EtcdConnection, opts: EtcdStoreOptions) {
     this.conn = conn;
     this.opts = opts;
+    const interval = opts.compactIntervalMs ?? 5 * 60 * 1000;
+    if (interval > 0) {
+      this.compactTimer = setInterval(() => void this.scheduledCompaction(), interval);
+      this.compactTimer.unref();
+    }
+  }
+
+  private async scheduledCompaction(): Promise<void> {
+    try {
+      const now = await this.currentRevision();
+      const target = this.previousTickRevision;
+      this.previousTickRevision = now;
+      if (target > 0) await this.compact(target);
+    } catch {
+      // the next tick tries again; there is no caller to report to
+    }
   }
 
   /**
@@ -293,6 +316,7 @@ export class EtcdStore implements Store {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    if (this.compactTimer) clearInterval(this.compactTimer);
     const err = new StoreError('Closed', 'store is closed');
     for (const w of [...this.watches]) w.fail(err);
     this.conn.close();
