@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import './networking.ts';
-import { parseCIDR } from './networking.ts';
+import { parseCIDR } from './ipnet.ts';
 import { validateCreate, validateUpdate, validateStatusUpdate } from './index.ts';
 import { defaultObject } from '../defaults/index.ts';
 import { fieldErrorString } from '../errors.ts';
