@@ -18,6 +18,27 @@ export interface DocumentOptions {
 const DEFAULT_VERSION = 'v1.33.0';
 const GVK = 'x-kubernetes-group-version-kind';
 
+// rudder's own one-line descriptions of the kinds users explain most; every other schema
+// carries none (upstream's prose is not copied).
+const OWN_DESCRIPTIONS: Record<string, string> = {
+  'io.k8s.api.core.v1.Pod': 'A group of containers that run together on one node, sharing network and volumes.',
+  'io.k8s.api.core.v1.Service': 'A stable virtual address and DNS name in front of the pods its selector picks.',
+  'io.k8s.api.core.v1.ConfigMap': 'Non-secret configuration data, as key/value pairs, for pods to consume.',
+  'io.k8s.api.core.v1.Secret': 'Sensitive data (passwords, tokens, keys) for pods to consume.',
+  'io.k8s.api.core.v1.Namespace': 'A scope for names, which separates groups of objects in one cluster.',
+  'io.k8s.api.core.v1.Node': 'A machine that runs pods, as its agent reports it.',
+  'io.k8s.api.core.v1.ServiceAccount': 'An identity for processes that run in pods.',
+  'io.k8s.api.core.v1.PersistentVolume': 'A piece of storage in the cluster, provisioned by an administrator or dynamically.',
+  'io.k8s.api.core.v1.PersistentVolumeClaim': 'A request for storage, bound to a persistent volume that satisfies it.',
+  'io.k8s.api.apps.v1.Deployment': 'Declarative updates for a set of identical pods, rolled out through replica sets.',
+  'io.k8s.api.apps.v1.ReplicaSet': 'Keeps a given number of pods matching its selector running.',
+  'io.k8s.api.apps.v1.StatefulSet': 'Runs pods with stable names and storage, created and updated in order.',
+  'io.k8s.api.apps.v1.DaemonSet': 'Runs one copy of a pod on each selected node.',
+  'io.k8s.api.batch.v1.Job': 'Runs pods until a given number of them complete successfully.',
+  'io.k8s.api.batch.v1.CronJob': 'Creates jobs on a repeating schedule.',
+  'io.k8s.api.networking.v1.Ingress': 'Rules that route external HTTP traffic to services.',
+};
+
 /** Definitions reachable from a set of operations, sorted by name. */
 function closure(paths: readonly PathSpec[]): string[] {
   const seen = new Set<string>();
@@ -64,6 +85,7 @@ function isServedGV(group: string, version: string): boolean {
  */
 function publish(name: string, d: SchemaNode, v3: boolean): Json {
   const out = rewrite(d, v3) as Json;
+  if (OWN_DESCRIPTIONS[name]) out.description = OWN_DESCRIPTIONS[name];
   const gvks = d[GVK];
   if (gvks) {
     const kept = gvks.filter((g) => isServedGV(g.group, g.version)).map((g) => ({ group: g.group, kind: g.kind, version: g.version }));

@@ -142,6 +142,10 @@ describe('kubectl explain', () => {
     assert.equal(f.get('resources'), 'ResourceRequirements');
     assert.equal(f.get('securityContext'), 'SecurityContext');
     assert.match(out, /name\t<string> -required-/);
+    assert.match(out, /<no description>/);
+    const pod = await kubectl('1.33', 'explain', 'pods');
+    assert.match(pod, /DESCRIPTION:\n\s+A group of containers that run together/);
+    assert.equal(fieldTypes(pod).get('spec'), 'PodSpec');
     assert.ok(requests.some((r) => r.url.startsWith('/openapi/v3/api/v1?hash=')));
   });
 
