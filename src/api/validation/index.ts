@@ -15,6 +15,10 @@ export { register, lookup, registeredKinds, type KindStrategy } from './registry
 
 // Group modules (each registers its kinds at import).
 import './core.ts';
+import './apps.ts';
+import './batch.ts';
+import './autoscaling.ts';
+import './policy.ts';
 
 function namespaced(gvk: GroupVersionKind): boolean {
   return resourceByKind(gvk.group, gvk.kind)?.namespaced ?? true;

@@ -4,7 +4,7 @@
 //
 // Objects arrive as decoded JSON; every function tolerates absent fields and never mutates.
 
-import { field, goQuote, goSyntax, goStringSlice, type FieldError } from '../errors.ts';
+import { field, goQuote, goSyntax, goStringSlice, type FieldError, type GoSyntax } from '../errors.ts';
 import {
   isQualifiedName, isValidLabelValue, validateNamespaceName, byteLength, IS_NEGATIVE_ERROR_MSG,
   FIELD_IMMUTABLE_ERROR_MSG, type NameValidator,
@@ -337,4 +337,29 @@ export function validateTemplateObjectMeta(meta: Json, fld: string): FieldError[
     errs.push(field.forbidden(`${fld}.${k}`, 'cannot be set'));
   }
   return errs;
+}
+
+/**
+ * Go's %#v of a metav1.LabelSelector, as upstream prints a selector in field errors:
+ * `v1.LabelSelector{MatchLabels:map[string]string{"app":"x"}, MatchExpressions:[]v1.LabelSelectorRequirement(nil)}`.
+ */
+export function goLabelSelector(sel: Json): GoSyntax | null {
+  if (sel == null) return null;
+  const ml = sel.matchLabels == null ? 'map[string]string(nil)' : goStringMapText(sel.matchLabels);
+  const exprs: Json[] | undefined = Array.isArray(sel.matchExpressions) ? sel.matchExpressions : undefined;
+  const me =
+    exprs === undefined
+      ? '[]v1.LabelSelectorRequirement(nil)'
+      : `[]v1.LabelSelectorRequirement{${exprs
+          .map((e) => {
+            const vals = Array.isArray(e?.values) ? `[]string{${e.values.map((v: unknown) => goQuote(String(v))).join(', ')}}` : '[]string(nil)';
+            return `v1.LabelSelectorRequirement{Key:${goQuote(String(e?.key ?? ''))}, Operator:${goQuote(String(e?.operator ?? ''))}, Values:${vals}}`;
+          })
+          .join(', ')}}`;
+  return goSyntax(`v1.LabelSelector{MatchLabels:${ml}, MatchExpressions:${me}}`);
+}
+
+function goStringMapText(m: Record<string, unknown>): string {
+  const keys = Object.keys(m).sort();
+  return `map[string]string{${keys.map((k) => `${goQuote(k)}:${goQuote(String(m[k]))}`).join(', ')}}`;
 }
