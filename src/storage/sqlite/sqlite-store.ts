@@ -29,9 +29,10 @@ import { InlineHost, WorkerHost, type EngineHost } from './engine-host.ts';
 export interface SqliteStoreOptions {
   /**
    * Run SQLite in a worker thread so commits (fsync) and compaction never block the event loop.
-   * Default false: on the 2-core reference machine the inline design measured faster at
-   * concurrency 1 (about 2.3k vs 1.7k creates/s) and the same within noise at 16 and 64, since a
-   * WAL fsync takes about half a millisecond there; the message round trip costs more than it saves.
+   * Default false: on the 2-core reference machine (10 runs each, 1 KB creates, medians) inline
+   * and worker were equal at concurrency 1 (~1.6k/s) and inline was faster at 16 (11.5k vs
+   * 10.8k/s) and 64 (17.8k vs 14.1k/s): a WAL fsync takes about half a millisecond there, and
+   * the message round trip and copying cost more than the overlap saves.
    */
   worker?: boolean;
   /** How often the scheduled compactor runs, in ms; 0 disables it. Default 5 minutes. */
