@@ -6,6 +6,8 @@ import { defaultObject } from '../api/defaults/index.ts';
 import { fieldSelectorForList, fieldsOf, matchesFields } from '../api/fields.ts';
 import { matchesLabels, parseLabelSelector, SelectorError } from '../api/labels.ts';
 import type { KObject } from '../api/meta.ts';
+import { decodeTypeError } from '../api/schema/decode.ts';
+import { fieldProblems } from '../api/schema/strict.ts';
 import { validateCreate, validateStatusUpdate, validateUpdate } from '../api/validation/index.ts';
 import type { Codecs } from './handlers.ts';
 import type { Hooks } from './registry.ts';
@@ -25,7 +27,8 @@ export function apiCodecs(): Codecs {
     decodeProtobuf: (body) => decodeProtobuf(body),
     encodeProtobuf: (obj) => encodeProtobuf(obj as Record<string, unknown>),
     encodeProtobufWatchEvent: (type, obj) => encodeWatchEvent(type, obj as Record<string, unknown>),
-    fieldProblems: () => [],
+    fieldProblems: (group, version, kind, obj, body) => fieldProblems({ group, version, kind }, obj, body),
+    decodeError: (group, version, kind, obj) => decodeTypeError(group, version, kind, obj),
     convert: (obj, apiVersion) => convert(obj, apiVersion),
     table: (group, plural, objects, o) =>
       buildTable(group, plural, objects, {

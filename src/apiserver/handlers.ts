@@ -34,8 +34,13 @@ export interface Codecs {
   decodeProtobuf(body: Buffer): { apiVersion: string; kind: string; object: Record<string, unknown> };
   encodeProtobuf(obj: unknown): Uint8Array;
   encodeProtobufWatchEvent(type: string, obj: unknown): Uint8Array;
-  /** Problems under fieldValidation (unknown or duplicate fields), upstream's wording. Removes unknown fields from obj. */
-  fieldProblems(group: string, version: string, kind: string, obj: Record<string, unknown>, raw?: string): string[];
+  /**
+   * Problems under fieldValidation (unknown or duplicate fields), upstream's wording; prunes
+   * unknown fields from obj in every mode. `body` is the raw request text (duplicates show there).
+   */
+  fieldProblems(group: string, version: string, kind: string, obj: Record<string, unknown>, body?: { text: string; mediaType: string }): string[];
+  /** The Go-style typed-decoding error of a body (wrong JSON types, malformed quantities), or undefined. */
+  decodeError(group: string, version: string, kind: string, obj: unknown): string | undefined;
   convert(obj: KObject, apiVersion: string): KObject;
   table(group: string, plural: string, objects: KObject[], opts: { includeObject: string; now: Date; resourceVersion?: string; continue?: string; remainingItemCount?: number }): unknown;
   labelFilter(selector: string): (labels: Record<string, string> | undefined) => boolean;
@@ -87,6 +92,7 @@ export function createResourceHandler(d: HandlerDeps): (ctx: Ctx) => Promise<voi
   const decodeObject = async (ctx: Ctx, decl: ResourceDecl, r: ResourceRegistry | undefined, expectKind = decl.kind, expectGroup = decl.group): Promise<KObject> => {
     const body = await readBody(ctx.req);
     const type = mediaType(ctx.req.headers['content-type']);
+    fieldValidationMode(ctx);
     let obj: Record<string, unknown>;
     let raw: string | undefined;
     if (type === PROTOBUF_TYPE) {
@@ -124,7 +130,7 @@ export function createResourceHandler(d: HandlerDeps): (ctx: Ctx) => Promise<voi
     if (obj.metadata !== undefined && (typeof obj.metadata !== 'object' || obj.metadata === null || Array.isArray(obj.metadata))) {
       throw badRequest(`json: cannot unmarshal ${Array.isArray(obj.metadata) ? 'array' : typeof obj.metadata} into Go struct field ${expectKind}.metadata of type v1.ObjectMeta`);
     }
-    fieldValidation(ctx, gvOf(obj.apiVersion as string).group, gvOf(obj.apiVersion as string).version, obj.kind as string, obj, raw);
+    fieldValidation(ctx, gvOf(obj.apiVersion as string).group, gvOf(obj.apiVersion as string).version, obj.kind as string, obj, raw === undefined ? undefined : { text: raw, mediaType: type });
     const kobj = obj as KObject;
     kobj.metadata ??= {};
     if (r && kobj.apiVersion !== r.storageApiVersion) return codecs.convert(kobj, r.storageApiVersion);
@@ -133,15 +139,31 @@ export function createResourceHandler(d: HandlerDeps): (ctx: Ctx) => Promise<voi
 
   const gvOf = (av: string) => parseGroupVersion(av);
 
-  const fieldValidation = (ctx: Ctx, group: string, version: string, kind: string, obj: Record<string, unknown>, raw?: string) => {
-    const mode = ctx.query.get('fieldValidation') ?? 'Warn';
-    if (mode !== 'Strict' && mode !== 'Warn' && mode !== 'Ignore') {
-      throw badRequest(`fieldValidation parameter unsupported: ${mode}, must be one of Ignore, Warn, or Strict`);
-    }
+  /** Checks the fieldValidation parameter before anything is decoded (422, as upstream's options validation). */
+  const fieldValidationMode = (ctx: Ctx): 'Strict' | 'Warn' | 'Ignore' => {
+    const v = ctx.query.get('fieldValidation') ?? '';
+    if (v === 'Strict' || v === 'Ignore') return v;
+    if (v === '' || v === 'Warn') return 'Warn';
+    const kind = ctx.method === 'POST' ? 'CreateOptions' : ctx.method === 'PATCH' ? 'PatchOptions' : 'UpdateOptions';
+    throw invalid({ group: 'meta.k8s.io', kind }, '', [field.notSupported('fieldValidation', v, ['', 'Ignore', 'Strict', 'Warn'])]);
+  };
+
+  /**
+   * Typed decoding and field validation of a decoded body: a wrong type is a 400; unknown and
+   * duplicate fields are a 400 under Strict, warnings under Warn, silently dropped under Ignore.
+   * `patched` marks a patch result (a Strict failure is then upstream's 422 on the patch).
+   */
+  const fieldValidation = (ctx: Ctx, group: string, version: string, kind: string, obj: Record<string, unknown>, raw?: { text: string; mediaType: string }, patched = false) => {
+    const mode = fieldValidationMode(ctx);
+    const typeErr = codecs.decodeError(group, version, kind, obj);
+    if (typeErr) throw badRequest(`${kind} in version "${version}" cannot be handled as a ${kind}: ${typeErr}`);
     const problems = codecs.fieldProblems(group, version, kind, obj, mode === 'Ignore' ? undefined : raw);
     if (!problems.length || mode === 'Ignore') return;
-    if (mode === 'Strict') throw badRequest(`strict decoding error: ${problems.join(', ')}`);
-    ctx.warnings.push(...problems);
+    if (mode === 'Strict') {
+      if (patched) throw invalid({ group: '', kind: '' }, '', [field.invalid('patch', JSON.stringify(obj), `strict decoding error: ${problems.join(', ')}`)]);
+      throw badRequest(`${kind} in version "${version}" cannot be handled as a ${kind}: strict decoding error: ${problems.join(', ')}`);
+    }
+    for (const p of problems) ctx.warnings.push(...p.split('\n').filter(Boolean));
   };
 
   const writeOptions = (ctx: Ctx, sub = ''): WriteOptions => {
@@ -378,7 +400,7 @@ export function createResourceHandler(d: HandlerDeps): (ctx: Ctx) => Promise<voi
       const force = ctx.query.get('force') === 'true';
       if (!patchObj || typeof patchObj !== 'object' || Array.isArray(patchObj)) throw badRequest('apply patch must be an object');
       const applied = patchObj as KObject;
-      fieldValidation(ctx, decl.group, version, decl.kind, applied as Record<string, unknown>, body.toString('utf8'));
+      fieldValidation(ctx, decl.group, version, decl.kind, applied as Record<string, unknown>, { text: body.toString('utf8'), mediaType: 'application/yaml' });
       const cur = await r.current(ctx.info.namespace, ctx.info.name);
       if (!cur) {
         if (sub) throw notFound(r.gr, ctx.info.name);
@@ -409,7 +431,7 @@ export function createResourceHandler(d: HandlerDeps): (ctx: Ctx) => Promise<voi
         if (!next || typeof next !== 'object' || Array.isArray(next)) throw badRequest('the patch produced a non-object');
         next.apiVersion ??= live.apiVersion;
         next.kind ??= live.kind;
-        fieldValidation(ctx, decl.group, version, decl.kind, next as Record<string, unknown>);
+        fieldValidation(ctx, decl.group, version, decl.kind, next as Record<string, unknown>, undefined, true);
         return next.apiVersion !== r.storageApiVersion ? codecs.convert(next, r.storageApiVersion) : next;
       },
       opts,

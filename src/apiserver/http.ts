@@ -123,7 +123,7 @@ export function decodeYaml(text: string): unknown {
     }
   }
   try {
-    return parseYaml(text, { maxAliasCount: 100, merge: false, uniqueKeys: true, strict: true, prettyErrors: false, intAsBigInt: false });
+    return parseYaml(text, { maxAliasCount: 100, merge: false, uniqueKeys: false, strict: true, prettyErrors: false, intAsBigInt: false });
   } catch (e) {
     throw badRequest(`error converting YAML to JSON: ${firstLine((e as Error).message)}`);
   }
