@@ -36,6 +36,8 @@ export interface ResourceDecl {
   storagePrefix?: string;
   /** Another resource that stores this kind (events.k8s.io events are core events). */
   storedAs?: { group: string; plural: string };
+  /** DELETE answers with the deleted object rather than a Status (upstream's ReturnDeletedObject). */
+  returnsDeletedObject?: boolean;
 }
 
 export const ALL_VERBS = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'];
@@ -49,21 +51,21 @@ const appsScale: ScaleDecl = {
 
 export const RESOURCES: ResourceDecl[] = [
   // core/v1
-  { group: '', versions: ['v1'], kind: 'Namespace', plural: 'namespaces', singular: 'namespace', namespaced: false, shortNames: ['ns'], status: true, extraSubresources: ['finalize'] },
-  { group: '', versions: ['v1'], kind: 'Pod', plural: 'pods', singular: 'pod', namespaced: true, shortNames: ['po'], categories: ['all'], status: true, extraSubresources: ['binding', 'eviction', 'log', 'exec', 'attach', 'portforward', 'proxy', 'ephemeralcontainers', 'resize'] },
-  { group: '', versions: ['v1'], kind: 'Service', plural: 'services', singular: 'service', namespaced: true, shortNames: ['svc'], categories: ['all'], status: true, extraSubresources: ['proxy'], storagePrefix: '/registry/services/specs' },
+  { group: '', versions: ['v1'], kind: 'Namespace', plural: 'namespaces', singular: 'namespace', namespaced: false, shortNames: ['ns'], status: true, extraSubresources: ['finalize'], verbs: ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch'] },
+  { group: '', versions: ['v1'], kind: 'Pod', plural: 'pods', singular: 'pod', namespaced: true, shortNames: ['po'], categories: ['all'], status: true, extraSubresources: ['binding', 'eviction', 'log', 'exec', 'attach', 'portforward', 'proxy', 'ephemeralcontainers', 'resize'] , returnsDeletedObject: true },
+  { group: '', versions: ['v1'], kind: 'Service', plural: 'services', singular: 'service', namespaced: true, shortNames: ['svc'], categories: ['all'], status: true, extraSubresources: ['proxy'], storagePrefix: '/registry/services/specs' , returnsDeletedObject: true },
   { group: '', versions: ['v1'], kind: 'Endpoints', plural: 'endpoints', singular: 'endpoints', namespaced: true, shortNames: ['ep'], storagePrefix: '/registry/services/endpoints' },
   { group: '', versions: ['v1'], kind: 'Node', plural: 'nodes', singular: 'node', namespaced: false, shortNames: ['no'], status: true, extraSubresources: ['proxy'], storagePrefix: '/registry/minions' },
   { group: '', versions: ['v1'], kind: 'ConfigMap', plural: 'configmaps', singular: 'configmap', namespaced: true, shortNames: ['cm'] },
   { group: '', versions: ['v1'], kind: 'Secret', plural: 'secrets', singular: 'secret', namespaced: true },
-  { group: '', versions: ['v1'], kind: 'ServiceAccount', plural: 'serviceaccounts', singular: 'serviceaccount', namespaced: true, shortNames: ['sa'], extraSubresources: ['token'] },
+  { group: '', versions: ['v1'], kind: 'ServiceAccount', plural: 'serviceaccounts', singular: 'serviceaccount', namespaced: true, shortNames: ['sa'], extraSubresources: ['token'] , returnsDeletedObject: true },
   { group: '', versions: ['v1'], kind: 'Event', plural: 'events', singular: 'event', namespaced: true, shortNames: ['ev'] },
-  { group: '', versions: ['v1'], kind: 'PersistentVolume', plural: 'persistentvolumes', singular: 'persistentvolume', namespaced: false, shortNames: ['pv'], status: true },
-  { group: '', versions: ['v1'], kind: 'PersistentVolumeClaim', plural: 'persistentvolumeclaims', singular: 'persistentvolumeclaim', namespaced: true, shortNames: ['pvc'], status: true },
+  { group: '', versions: ['v1'], kind: 'PersistentVolume', plural: 'persistentvolumes', singular: 'persistentvolume', namespaced: false, shortNames: ['pv'], status: true , returnsDeletedObject: true },
+  { group: '', versions: ['v1'], kind: 'PersistentVolumeClaim', plural: 'persistentvolumeclaims', singular: 'persistentvolumeclaim', namespaced: true, shortNames: ['pvc'], status: true , returnsDeletedObject: true },
   { group: '', versions: ['v1'], kind: 'ReplicationController', plural: 'replicationcontrollers', singular: 'replicationcontroller', namespaced: true, shortNames: ['rc'], categories: ['all'], status: true, scale: { specReplicasPath: 'spec.replicas', statusReplicasPath: 'status.replicas', labelSelectorPath: 'status.selector' }, storagePrefix: '/registry/controllers' },
   { group: '', versions: ['v1'], kind: 'LimitRange', plural: 'limitranges', singular: 'limitrange', namespaced: true, shortNames: ['limits'] },
-  { group: '', versions: ['v1'], kind: 'ResourceQuota', plural: 'resourcequotas', singular: 'resourcequota', namespaced: true, shortNames: ['quota'], status: true },
-  { group: '', versions: ['v1'], kind: 'PodTemplate', plural: 'podtemplates', singular: 'podtemplate', namespaced: true },
+  { group: '', versions: ['v1'], kind: 'ResourceQuota', plural: 'resourcequotas', singular: 'resourcequota', namespaced: true, shortNames: ['quota'], status: true , returnsDeletedObject: true },
+  { group: '', versions: ['v1'], kind: 'PodTemplate', plural: 'podtemplates', singular: 'podtemplate', namespaced: true , returnsDeletedObject: true },
   { group: '', versions: ['v1'], kind: 'Binding', plural: 'bindings', singular: 'binding', namespaced: true, verbs: CREATE_ONLY },
   { group: '', versions: ['v1'], kind: 'ComponentStatus', plural: 'componentstatuses', singular: 'componentstatus', namespaced: false, shortNames: ['cs'], verbs: ['get', 'list'] },
 
@@ -105,10 +107,10 @@ export const RESOURCES: ResourceDecl[] = [
   { group: 'rbac.authorization.k8s.io', versions: ['v1'], kind: 'ClusterRoleBinding', plural: 'clusterrolebindings', singular: 'clusterrolebinding', namespaced: false },
 
   // storage.k8s.io/v1
-  { group: 'storage.k8s.io', versions: ['v1'], kind: 'StorageClass', plural: 'storageclasses', singular: 'storageclass', namespaced: false, shortNames: ['sc'] },
-  { group: 'storage.k8s.io', versions: ['v1'], kind: 'VolumeAttachment', plural: 'volumeattachments', singular: 'volumeattachment', namespaced: false, status: true },
-  { group: 'storage.k8s.io', versions: ['v1'], kind: 'CSIDriver', plural: 'csidrivers', singular: 'csidriver', namespaced: false },
-  { group: 'storage.k8s.io', versions: ['v1'], kind: 'CSINode', plural: 'csinodes', singular: 'csinode', namespaced: false },
+  { group: 'storage.k8s.io', versions: ['v1'], kind: 'StorageClass', plural: 'storageclasses', singular: 'storageclass', namespaced: false, shortNames: ['sc'] , returnsDeletedObject: true },
+  { group: 'storage.k8s.io', versions: ['v1'], kind: 'VolumeAttachment', plural: 'volumeattachments', singular: 'volumeattachment', namespaced: false, status: true , returnsDeletedObject: true },
+  { group: 'storage.k8s.io', versions: ['v1'], kind: 'CSIDriver', plural: 'csidrivers', singular: 'csidriver', namespaced: false , returnsDeletedObject: true },
+  { group: 'storage.k8s.io', versions: ['v1'], kind: 'CSINode', plural: 'csinodes', singular: 'csinode', namespaced: false , returnsDeletedObject: true },
   { group: 'storage.k8s.io', versions: ['v1'], kind: 'CSIStorageCapacity', plural: 'csistoragecapacities', singular: 'csistoragecapacity', namespaced: true },
 
   // scheduling.k8s.io/v1

@@ -467,6 +467,7 @@ export function createResourceHandler(d: HandlerDeps): (ctx: Ctx) => Promise<voi
         throw invalid({ group: 'meta.k8s.io', kind: 'DeleteOptions' }, '', [field.invalid('propagationPolicy', o.propagationPolicy, 'orphanDependents and deletionPropagation cannot be both set')]);
       }
       o.propagationPolicy = orphan === 'true' ? 'Orphan' : 'Background';
+      o.orphanDependents = orphan === 'true';
     }
     if (b.dryRun && Array.isArray(b.dryRun) && b.dryRun.length) o.dryRun = true;
     if (b.preconditions && typeof b.preconditions === 'object') o.preconditions = b.preconditions as DeleteOptions['preconditions'];
@@ -476,10 +477,12 @@ export function createResourceHandler(d: HandlerDeps): (ctx: Ctx) => Promise<voi
   const del = async (ctx: Ctx, r: ResourceRegistry, decl: ResourceDecl) => {
     const opts = await deleteOptions(ctx);
     const { obj, deleted } = await r.delete(ctx.info.namespace, ctx.info.name, opts);
+    // upstream answers 202 only for a deferred delete that asked orphanDependents=false.
+    const code = !deleted && opts.orphanDependents === false ? 202 : 200;
     if (!deleted || r.strategy.returnDeletedObject) {
-      return send(ctx, 200, present(r, decl, ctx.info.version, obj));
+      return send(ctx, code, present(r, decl, ctx.info.version, obj));
     }
-    send(ctx, 200, {
+    send(ctx, code, {
       kind: 'Status',
       apiVersion: 'v1',
       metadata: {},

@@ -27,8 +27,6 @@ const GENERATION = new Set([
   'certificates.k8s.io/CertificateSigningRequest',
 ]);
 
-/** Kinds whose delete answers with the object rather than a Status (upstream's ReturnDeletedObject). */
-const RETURN_DELETED = new Set(['/Pod', '/Service', '/Namespace', '/Node', '/PersistentVolume', '/PersistentVolumeClaim', 'apps/Deployment', 'apps/ReplicaSet', 'apps/StatefulSet', 'apps/DaemonSet', 'batch/Job', 'batch/CronJob', '/ReplicationController']);
 
 /** upstream's GetPodQOS: Guaranteed, Burstable or BestEffort from the containers' requests and limits. */
 export function podQOS(pod: AnyObj): string {
@@ -59,7 +57,7 @@ function isZero(q: unknown): boolean {
 export function buildStrategy(decl: ResourceDecl, deps: { services?: () => ServiceAllocators }): Strategy {
   const gk = `${decl.group}/${decl.kind}`;
   const base = defaultStrategy(decl, { generation: GENERATION.has(gk) });
-  base.returnDeletedObject = RETURN_DELETED.has(gk);
+  base.returnDeletedObject = !!decl.returnsDeletedObject;
   switch (gk) {
     case '/Pod':
       return {

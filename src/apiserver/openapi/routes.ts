@@ -112,19 +112,7 @@ const OPTION_PARAMS: Record<string, ParamSpec[]> = {
 
 // Resources whose DELETE answers with the deleted object rather than a Status (upstream's
 // ReturnDeletedObject stores).
-const DELETE_RETURNS_OBJECT = new Set([
-  '/persistentvolumeclaims',
-  '/pods',
-  '/podtemplates',
-  '/resourcequotas',
-  '/serviceaccounts',
-  '/services',
-  '/persistentvolumes',
-  'storage.k8s.io/csidrivers',
-  'storage.k8s.io/csinodes',
-  'storage.k8s.io/storageclasses',
-  'storage.k8s.io/volumeattachments',
-]);
+
 
 /** upstream's ToValidOperationID: camel-cases across punctuation. */
 export function toValidOperationID(s: string, capitalizeFirst: boolean): string {
@@ -287,7 +275,7 @@ function resourcePaths(r: ResourceDecl, version: string): PathSpec[] {
   if (verbs.has('update')) iops.push(replaceOp(c, `${ns}${K}`, self));
   if (verbs.has('patch')) iops.push(patchOp(c, `${ns}${K}`, self));
   if (verbs.has('delete')) {
-    const ret = DELETE_RETURNS_OBJECT.has(`${r.group}/${r.plural}`) ? self : STATUS;
+    const ret = r.returnsDeletedObject ? self : STATUS;
     iops.push(
       op(c, 'delete', 'delete', `${ns}${K}`, 'delete', {
         params: [PRETTY, ...DELETE_PARAMS],
