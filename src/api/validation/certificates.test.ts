@@ -19,7 +19,7 @@ before(async () => {
   // @peculiar/x509 (used here only to make test requests) needs the Reflect metadata API first.
   await import('reflect-metadata');
   const x509 = await import('@peculiar/x509');
-  x509.cryptoProvider.set(webcrypto as unknown as Crypto);
+  x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
   const ecAlg = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' };
   const ecKeys = await webcrypto.subtle.generateKey(ecAlg, true, ['sign', 'verify']);
   ecRequest = (await x509.Pkcs10CertificateRequestGenerator.create({ name: 'CN=system:node:n1,O=system:nodes', keys: ecKeys, signingAlgorithm: ecAlg })).toString('pem');
