@@ -101,11 +101,11 @@ test('secrets default to Opaque and fold stringData into data', () => {
 });
 
 test('namespaces get the name label and Active phase; create adds the kubernetes finalizer', () => {
-  const ns: Json = { metadata: { name: 'team' } };
+  const ns: Json = { metadata: { name: 'team' } } as Json;
   defaultObject(v1('Namespace'), ns);
   assert.deepEqual(ns, { metadata: { name: 'team', labels: { 'kubernetes.io/metadata.name': 'team' } }, status: { phase: 'Active' } });
   prepareForCreate(v1('Namespace'), ns);
-  assert.deepEqual(ns.spec, { finalizers: ['kubernetes'] });
+  assert.deepEqual((ns as { spec?: unknown }).spec, { finalizers: ['kubernetes'] });
 });
 
 test('volumes and claims: reclaim policy, volume mode, phases', () => {

@@ -14,7 +14,8 @@ const pod = (resources: unknown) => ({
 test('defaulting rewrites quantities in canonical form wherever the schema has them', () => {
   const p = pod({ limits: { cpu: '1000m', memory: '1.5Gi' }, requests: { cpu: 0.5 } });
   defaultObject({ group: '', version: 'v1', kind: 'Pod' }, p);
-  assert.deepEqual(p.spec.containers[0]!.resources, { limits: { cpu: '1', memory: '1536Mi' }, requests: { cpu: '500m' } });
+  // requests missing from a pod's container are defaulted from its limits
+  assert.deepEqual(p.spec.containers[0]!.resources, { limits: { cpu: '1', memory: '1536Mi' }, requests: { cpu: '500m', memory: '1536Mi' } });
   assert.equal(p.metadata.annotations.cpu, '1000m'); // not a quantity field
   const rq = { apiVersion: 'v1', kind: 'ResourceQuota', metadata: { name: 'q' }, spec: { hard: { 'requests.cpu': '2000m' } } };
   defaultObject({ group: '', version: 'v1', kind: 'ResourceQuota' }, rq);
