@@ -13,8 +13,8 @@ import { type JsonValue, type JsonObject, isObject, deepClone, deepEqual, jsonKi
 const MAX_OPERATIONS = 10000;
 
 /** Applies `ops` (the decoded request body) to a copy of `doc`. */
-export function applyJsonPatch(doc: JsonValue, ops: unknown): JsonValue {
-  if (ops === null || ops === undefined) return deepClone(doc);
+export function applyJsonPatch(doc: unknown, ops: unknown): JsonValue {
+  if (ops === null || ops === undefined) return deepClone(doc as JsonValue);
   if (!Array.isArray(ops)) {
     throw badRequest(`json: cannot unmarshal ${jsonKindWord(ops)} into Go value of type jsonpatch.Patch`);
   }
@@ -26,7 +26,7 @@ export function applyJsonPatch(doc: JsonValue, ops: unknown): JsonValue {
   if (ops.length > MAX_OPERATIONS) {
     throw requestEntityTooLarge(`The allowed maximum operations in a JSON patch is ${MAX_OPERATIONS}, got ${ops.length}`);
   }
-  const state = { root: deepClone(doc) };
+  const state = { root: deepClone(doc as JsonValue) };
   for (const op of ops as (JsonObject | null)[]) {
     const failure = applyOne(state, op ?? {});
     if (failure !== undefined) throw patchRejected(failure);

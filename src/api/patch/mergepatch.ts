@@ -9,12 +9,12 @@ import { badRequest } from './errors.ts';
 import { type JsonValue, type JsonObject, isObject, deepClone } from './json.ts';
 
 /** Applies `patch` (the decoded request body) to a copy of `doc`. */
-export function applyMergePatch(doc: JsonValue, patch: unknown): JsonValue {
+export function applyMergePatch(doc: unknown, patch: unknown): JsonValue {
   if (Array.isArray(patch)) return pruneArray(deepClone(patch) as JsonValue[]);
   if (!isObject(patch)) throw badRequest('Invalid JSON Patch');
   const p = deepClone(patch);
   if (!isObject(doc)) return pruneObject(p);
-  const out = deepClone(doc);
+  const out = deepClone(doc as JsonObject);
   mergeInto(out, p);
   return out;
 }

@@ -7,7 +7,7 @@
 // "deduced" type upstream uses for schemaless custom resources: every map granular, every list
 // atomic, every scalar untyped.
 import { readFileSync } from 'node:fs';
-import { type JsonObject, type JsonValue } from './json.ts';
+import { type JsonObject, type JsonValue, isObject } from './json.ts';
 
 export type ScalarKind = 'string' | 'numeric' | 'boolean' | 'untyped';
 
@@ -51,6 +51,12 @@ export interface TypeModel {
   resolve(ref: TypeRef): Atom | undefined;
   /** Go's zero value of a named struct as the JSON upstream's typed objects encode it. */
   zero(ref: TypeRef): JsonObject;
+  /**
+   * `v` as upstream's typed objects hold it: members a Go struct always encodes (struct values,
+   * fields without omitempty) are added where missing, at every depth. Comparisons of stored
+   * objects use this so that ownership matches upstream's for objects rudder stores sparser.
+   */
+  withZero(ref: TypeRef, v: JsonValue): JsonValue;
 }
 
 /** The type of a whole object: what every function in src/api/patch takes as its schema. */
@@ -138,6 +144,7 @@ export class OpenAPIModel implements TypeModel {
   readonly #defs: Record<string, OpenAPISchema>;
   readonly #atoms = new Map<string, Atom | undefined>();
   readonly #byGVK = new Map<string, string>();
+  readonly #zeros = new Map<string, JsonObject>();
 
   constructor(defs: Record<string, OpenAPISchema>) {
     this.#defs = defs;
@@ -171,6 +178,24 @@ export class OpenAPIModel implements TypeModel {
 
   zero(ref: TypeRef): JsonObject {
     return ref.named ? this.#zeroOf(ref.named, 0) : {};
+  }
+
+  withZero(ref: TypeRef, v: JsonValue): JsonValue {
+    const atom = this.resolve(ref);
+    if (!atom) return v;
+    if (atom.map && isObject(v)) {
+      const out: JsonObject = {};
+      for (const [k, child] of Object.entries(v)) {
+        const t = atom.map.fields.get(k)?.type ?? atom.map.elementType;
+        out[k] = t ? this.withZero(t, child) : child;
+      }
+      if (ref.named && atom.map.fields.size > 0) {
+        for (const [k, z] of Object.entries(this.#zeroOf(ref.named, 0))) if (!Object.hasOwn(out, k)) out[k] = z;
+      }
+      return out;
+    }
+    if (atom.list && Array.isArray(v)) return v.map((x) => this.withZero(atom.list!.elementType, x));
+    return v;
   }
 
   #named(name: string): Atom | undefined {
@@ -235,6 +260,15 @@ export class OpenAPIModel implements TypeModel {
   }
 
   #zeroOf(name: string, depth: number): JsonObject {
+    let z = this.#zeros.get(name);
+    if (!z) {
+      z = this.#buildZero(name, depth);
+      if (depth === 0) this.#zeros.set(name, z);
+    }
+    return structuredClone(z);
+  }
+
+  #buildZero(name: string, depth: number): JsonObject {
     const def = this.#defs[name];
     const out: JsonObject = {};
     if (!def?.properties || depth > 16) return out;
@@ -329,6 +363,7 @@ export function deducedType(gvk?: GroupVersionKind): ObjectType {
       resolve: (ref) => model.resolve(ref),
       // upstream's empty object of a schemaless kind carries only its apiVersion and kind
       zero: (): JsonObject => (gvk ? { apiVersion: gvk.group ? `${gvk.group}/${gvk.version}` : gvk.version, kind: gvk.kind } : {}),
+      withZero: (_ref, v) => v,
     },
     ref: DEDUCED_REF,
     deduced: true,
