@@ -19,6 +19,15 @@ import './apps.ts';
 import './batch.ts';
 import './autoscaling.ts';
 import './policy.ts';
+import './networking.ts';
+import './rbac.ts';
+import './storage.ts';
+import './scheduling.ts';
+import './coordination.ts';
+import './discovery.ts';
+import './certificates.ts';
+import './node.ts';
+import './events.ts';
 
 function namespaced(gvk: GroupVersionKind): boolean {
   return resourceByKind(gvk.group, gvk.kind)?.namespaced ?? true;
