@@ -1,5 +1,6 @@
 // Wires the API model's codecs and transformations (src/api) into the handlers' Codecs seam.
-import { badRequest, unsupportedMediaType } from '../api/errors.ts';
+import { badRequest } from '../api/errors.ts';
+import { applyJsonPatch, applyMergePatch, applyStrategicMergePatch, managerFromRequest, serverSideApply, typeForGVK, updateManagedFields, type JsonValue } from '../api/patch/index.ts';
 import { convert } from '../api/conversion/index.ts';
 import { decode as decodeProtobuf, encode as encodeProtobuf, encodeWatchEvent } from '../api/protobuf/codec.ts';
 import { defaultObject } from '../api/defaults/index.ts';
@@ -8,17 +9,42 @@ import { matchesLabels, parseLabelSelector, SelectorError } from '../api/labels.
 import type { KObject } from '../api/meta.ts';
 import { decodeTypeError } from '../api/schema/decode.ts';
 import { fieldProblems } from '../api/schema/strict.ts';
-import { validateCreate, validateStatusUpdate, validateUpdate } from '../api/validation/index.ts';
-import type { Codecs } from './handlers.ts';
-import type { Hooks } from './registry.ts';
+import { lookup, validateCreate, validateStatusUpdate, validateUpdate } from '../api/validation/index.ts';
+import { resetFieldsFor, type Codecs } from './handlers.ts';
+import type { Hooks, Registry } from './registry.ts';
 import { buildTable, parseIncludeObject } from './tables/index.ts';
 
 export function apiHooks(): Hooks {
   return {
     defaults: (group, version, kind, obj) => defaultObject({ group, version, kind }, obj),
+    prepareForCreate: (group, version, kind, obj) => lookup(group, kind)?.prepareForCreate?.(obj, version),
     validateCreate: (group, version, kind, obj) => validateCreate({ group, version, kind }, obj),
     validateUpdate: (group, version, kind, obj, old) => validateUpdate({ group, version, kind }, obj, old),
     validateStatusUpdate: (group, version, kind, obj, old) => validateStatusUpdate({ group, version, kind }, obj, old),
+  };
+}
+
+/**
+ * Field ownership of non-apply writes: the fields a create/update/patch sets become its manager's
+ * (operation Update), as upstream's fieldmanager does on every write.
+ */
+export function managedFieldsHook(now: () => Date): NonNullable<Registry['managedFields']> {
+  return (r, old, obj, opts) => {
+    const gvk = { group: r.decl.group, version: r.storageVersion, kind: r.decl.kind };
+    const sub = opts.subresource ?? '';
+    const out = updateManagedFields({
+      old,
+      next: obj,
+      manager: managerFromRequest(opts.fieldManager, opts.userAgent),
+      gvk,
+      type: typeForGVK(gvk),
+      subresource: sub || undefined,
+      now: now(),
+      resetFields: resetFieldsFor(r.decl, sub),
+    }) as { metadata?: { managedFields?: unknown } };
+    const mf = out.metadata?.managedFields;
+    if (mf === undefined) delete obj.metadata.managedFields;
+    else obj.metadata.managedFields = mf as KObject['metadata']['managedFields'];
   };
 }
 
@@ -49,11 +75,27 @@ export function apiCodecs(): Codecs {
       const sel = fieldSelectorForList(group, plural, selector);
       return (obj: KObject) => matchesFields(sel, fieldsOf(group, plural, obj));
     },
-    patch() {
-      throw unsupportedMediaType('patch');
+    patch(kind, gvk, current, patch) {
+      switch (kind) {
+        case 'json':
+          return applyJsonPatch(current as unknown as JsonValue, patch) as unknown as KObject;
+        case 'merge':
+          return applyMergePatch(current as unknown as JsonValue, patch) as unknown as KObject;
+        case 'strategic':
+          return applyStrategicMergePatch(current, patch, typeForGVK(gvk)) as unknown as KObject;
+      }
     },
-    apply() {
-      throw unsupportedMediaType('application/apply-patch+yaml');
-    },
+    apply: (a) =>
+      serverSideApply({
+        live: a.live,
+        applied: a.applied,
+        manager: a.manager,
+        force: a.force,
+        gvk: a.gvk,
+        type: typeForGVK(a.gvk),
+        now: a.now,
+        subresource: a.subresource,
+        resetFields: a.resetFields,
+      }).object as unknown as KObject,
   };
 }

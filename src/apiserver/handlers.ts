@@ -46,7 +46,8 @@ export interface Codecs {
   labelFilter(selector: string): (labels: Record<string, string> | undefined) => boolean;
   fieldFilter(group: string, plural: string, selector: string): (obj: KObject) => boolean;
   patch(kind: 'json' | 'merge' | 'strategic', gvk: { group: string; version: string; kind: string }, current: KObject, patch: unknown): KObject;
-  apply(args: { live?: KObject; applied: KObject; manager: string; force: boolean; gvk: { group: string; version: string; kind: string }; now: Date }): KObject;
+  /** Server-side apply; the result carries its managedFields. `subresource` for status/scale applies. */
+  apply(args: { live?: KObject; applied: KObject; manager: string; force: boolean; gvk: { group: string; version: string; kind: string }; now: Date; subresource?: string; resetFields?: string[][] }): KObject;
 }
 
 export interface HandlerDeps {
@@ -169,11 +170,17 @@ export function createResourceHandler(d: HandlerDeps): (ctx: Ctx) => Promise<voi
   const writeOptions = (ctx: Ctx, sub = ''): WriteOptions => {
     const dry = ctx.query.getAll('dryRun');
     for (const v of dry) if (v !== 'All') throw badRequest(`dryRun: Unsupported value: "${v}": supported values: "All"`);
+    const fm = ctx.query.get('fieldManager') ?? undefined;
+    if (fm !== undefined && (fm.length > 128 || /[^\x20-\x7e]/.test(fm))) {
+      const kind = ctx.method === 'POST' ? 'CreateOptions' : ctx.method === 'PATCH' ? 'PatchOptions' : 'UpdateOptions';
+      throw invalid({ group: 'meta.k8s.io', kind }, '', [field.invalid('fieldManager', fm, fm.length > 128 ? 'must be no more than 128 characters' : 'must only contain printable characters')]);
+    }
     return {
       dryRun: dry.length > 0,
-      fieldManager: ctx.query.get('fieldManager') ?? undefined,
+      fieldManager: fm,
       user: ctx.user,
       subresource: sub,
+      userAgent: ctx.req.headers['user-agent'],
     };
   };
 
@@ -404,10 +411,10 @@ export function createResourceHandler(d: HandlerDeps): (ctx: Ctx) => Promise<voi
       const cur = await r.current(ctx.info.namespace, ctx.info.name);
       if (!cur) {
         if (sub) throw notFound(r.gr, ctx.info.name);
-        const obj = codecs.apply({ live: undefined, applied: clone(applied), manager, force, gvk, now: reg.now() });
+        const obj = codecs.apply({ live: undefined, applied: clone(applied), manager, force, gvk, now: reg.now(), resetFields: resetFieldsFor(decl, '') });
         const stored = obj.apiVersion !== r.storageApiVersion ? codecs.convert(obj, r.storageApiVersion) : obj;
         stored.metadata.name ??= ctx.info.name;
-        const out = await r.create(ctx.info.namespace, stored, { ...opts, fieldManager: manager });
+        const out = await r.create(ctx.info.namespace, stored, { ...opts, fieldManager: manager, applied: true });
         return send(ctx, 201, present(r, decl, version, out));
       }
       const out = await r.guaranteedUpdate(
@@ -415,10 +422,10 @@ export function createResourceHandler(d: HandlerDeps): (ctx: Ctx) => Promise<voi
         ctx.info.name,
         (current) => {
           const live = present(r, decl, version, current);
-          const next = codecs.apply({ live, applied: clone(applied), manager, force, gvk, now: reg.now() });
+          const next = codecs.apply({ live, applied: clone(applied), manager, force, gvk, now: reg.now(), subresource: sub || undefined, resetFields: resetFieldsFor(decl, sub) });
           return next.apiVersion !== r.storageApiVersion ? codecs.convert(next, r.storageApiVersion) : next;
         },
-        { ...opts, fieldManager: manager },
+        { ...opts, fieldManager: manager, applied: true },
       );
       return send(ctx, 200, present(r, decl, version, out));
     }
@@ -632,6 +639,13 @@ export function createResourceHandler(d: HandlerDeps): (ctx: Ctx) => Promise<voi
         throw methodNotSupported(r.gr, verb);
     }
   };
+}
+
+/** The paths a write's strategy resets, which no manager of that write can own (upstream's ResetFieldsStrategy). */
+export function resetFieldsFor(decl: ResourceDecl, sub: string): string[][] {
+  if (sub === 'status') return [['spec'], ['metadata']];
+  if (decl.status) return [['status']];
+  return [];
 }
 
 const COMMA = Buffer.from(',');

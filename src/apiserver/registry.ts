@@ -33,6 +33,8 @@ import type { Strategy } from './strategy.ts';
 
 export interface Hooks {
   defaults(group: string, version: string, kind: string, obj: KObject): void;
+  /** Create-only preparation that needs server-assigned metadata (a Job's generated selector). */
+  prepareForCreate(group: string, version: string, kind: string, obj: KObject): void;
   validateCreate(group: string, version: string, kind: string, obj: KObject): FieldError[];
   validateUpdate(group: string, version: string, kind: string, obj: KObject, old: KObject): FieldError[];
   validateStatusUpdate(group: string, version: string, kind: string, obj: KObject, old: KObject): FieldError[];
@@ -74,6 +76,10 @@ export interface WriteOptions {
    * loopback --advertise-address works for single-machine use. Never set from a request.
    */
   internal?: boolean;
+  /** The request's User-Agent (the field manager of a write without fieldManager). */
+  userAgent?: string;
+  /** The object's managedFields were already computed by server-side apply. */
+  applied?: boolean;
 }
 
 export interface DeleteOptions extends WriteOptions {
@@ -326,6 +332,7 @@ export class ResourceRegistry {
     delete m.selfLink;
     if (m.generateName === '') delete m.generateName;
     this.strategy.prepareForCreate(obj, this.reg);
+    this.reg.hooks.prepareForCreate(this.decl.group, this.storageVersion, this.decl.kind, obj);
     this.reg.hooks.defaults(this.decl.group, this.storageVersion, this.decl.kind, obj);
     await this.reg.admit({
       operation: 'CREATE',
@@ -346,7 +353,7 @@ export class ResourceRegistry {
     let rev: number;
     try {
       await this.strategy.beforeCreate?.(obj, this.reg, !!opts.dryRun);
-      this.reg.managedFields?.(this, undefined, obj, opts, 'Update');
+      if (!opts.applied) this.reg.managedFields?.(this, undefined, obj, opts);
       if (opts.dryRun) {
         if (this.cache.get(key)) throw alreadyExists(this.gr, m.name!);
         this.strategy.afterCreateFailed?.(obj, this.reg);
@@ -475,7 +482,7 @@ export class ResourceRegistry {
     let value: Buffer;
     try {
       await this.strategy.beforeUpdate?.(obj, old, this.reg, !!opts.dryRun);
-      this.reg.managedFields?.(this, old, obj, opts, 'Update');
+      if (!opts.applied) this.reg.managedFields?.(this, old, obj, opts);
       // An update that changes nothing is not written (upstream skips the storage write).
       m.resourceVersion = String(cur.rev);
       value = this.encode(obj);
@@ -720,7 +727,7 @@ export class Registry {
   admission: AdmissionPlugin[] = [];
   now: () => Date = () => new Date();
   /** Records field ownership on writes (server-side apply bookkeeping); set by the server. */
-  managedFields?: (r: ResourceRegistry, old: KObject | undefined, obj: KObject, opts: WriteOptions, op: 'Update' | 'Apply') => void;
+  managedFields?: (r: ResourceRegistry, old: KObject | undefined, obj: KObject, opts: WriteOptions) => void;
 
   constructor(store: Store, watchCache: WatchCache, hooks: Hooks) {
     this.store = store;

@@ -20,6 +20,7 @@ import { bootstrap } from './bootstrap.ts';
 import { namespaceLifecycle } from './admission.ts';
 import { reviewHandlers } from './reviews.ts';
 import { openapiRoutes } from './openapi-routes.ts';
+import { managedFieldsHook } from './codecs.ts';
 
 export interface ApiServerConfig {
   bindAddress: string;
@@ -70,6 +71,7 @@ export async function startApiServer(cfg: ApiServerConfig, deps: ApiServerDeps):
     registry.resources.set(`${decl.group}/${decl.plural}`, new ResourceRegistry(registry, decl, cache, strategy));
   }
   registry.admission = [namespaceLifecycle()] satisfies AdmissionPlugin[];
+  registry.managedFields = managedFieldsHook(() => registry.now());
   let fatal: Error | undefined;
   await watchCache.start((err) => {
     fatal = err;

@@ -54,6 +54,29 @@ function isZero(q: unknown): boolean {
   return typeof q === 'string' ? /^[+]?0*(\.0*)?[a-zA-Z]*$/.test(q) : q === 0;
 }
 
+/**
+ * An update that leaves out allocated values keeps them (upstream's patchAllocatedValues): the
+ * ClusterIPs, and each port's NodePort matched by port number and protocol, while the type still
+ * uses them.
+ */
+function patchAllocatedValues(obj: AnyObj, old: AnyObj): void {
+  const spec = (obj.spec ??= {});
+  const os = old.spec ?? {};
+  const type = spec.type ?? 'ClusterIP';
+  if (type !== 'ExternalName' && (os.type ?? 'ClusterIP') !== 'ExternalName') {
+    if (!spec.clusterIP && os.clusterIP) spec.clusterIP = os.clusterIP;
+    if ((!spec.clusterIPs || spec.clusterIPs.length === 0) && os.clusterIPs && spec.clusterIP === os.clusterIP) spec.clusterIPs = [...os.clusterIPs];
+  }
+  if (type === 'NodePort' || type === 'LoadBalancer') {
+    for (const p of spec.ports ?? []) {
+      if (p.nodePort) continue;
+      const was = (os.ports ?? []).find((q: AnyObj) => q.port === p.port && (q.protocol ?? 'TCP') === (p.protocol ?? 'TCP'));
+      if (was?.nodePort) p.nodePort = was.nodePort;
+    }
+    if (!spec.healthCheckNodePort && os.healthCheckNodePort && spec.externalTrafficPolicy === 'Local') spec.healthCheckNodePort = os.healthCheckNodePort;
+  }
+}
+
 export function buildStrategy(decl: ResourceDecl, deps: { services?: () => ServiceAllocators }): Strategy {
   const gk = `${decl.group}/${decl.kind}`;
   const base = defaultStrategy(decl, { generation: GENERATION.has(gk) });
@@ -103,6 +126,10 @@ export function buildStrategy(decl: ResourceDecl, deps: { services?: () => Servi
         prepareForCreate(obj, reg) {
           base.prepareForCreate(obj, reg);
           (obj as AnyObj).status = { loadBalancer: {} };
+        },
+        prepareForUpdate(obj, old) {
+          base.prepareForUpdate(obj, old);
+          patchAllocatedValues(obj as AnyObj, old as AnyObj);
         },
         validate(obj, old) {
           const errs: FieldError[] = [];

@@ -131,7 +131,11 @@ describe('kubectl writes', () => {
     assert.deepEqual(o.data, { a: '1' }, 'a field the manager stopped applying is removed');
     const other = await s.kubectl(['apply', '--server-side', '--field-manager=other', '-f', '-'], { input: cm({ a: '9' }) });
     assert.notEqual(other.code, 0);
-    assert.match(other.stderr, /Apply failed with 1 conflict: conflict with "kubectl" using v1: \.data\.a/);
+    assert.match(other.stderr, /Apply failed with 1 conflict: conflict with "kubectl": \.data\.a/);
+    // an Update manager is named with its API version, as upstream prints it
+    await s.k(['patch', 'cm', 'ssa', '--type=merge', '-p', '{"data":{"c":"3"}}']);
+    const third = await s.kubectl(['apply', '--server-side', '-f', '-'], { input: cm({ a: '1', c: '4' }) });
+    assert.match(third.stderr, /conflict with "kubectl-patch" using v1: \.data\.c/);
     await s.k(['apply', '--server-side', '--field-manager=other', '--force-conflicts', '-f', '-'], { input: cm({ a: '9' }) });
     o = JSON.parse(await s.k(['get', 'cm', 'ssa', '-o', 'json']));
     assert.equal(o.data.a, '9');

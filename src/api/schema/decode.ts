@@ -71,7 +71,7 @@ function check(value: unknown, node: SchemaNode, w: Walk, depth: number): string
     if (typeof value === 'number') return undefined;
     return QUANTITY_ERROR;
   }
-  if (named === INT_OR_STRING) {
+  if (named === INT_OR_STRING || resolveRef(node).format === 'int-or-string') {
     if (typeof value === 'string') return undefined;
     if (typeof value === 'number') return Number.isInteger(value) ? undefined : `json: cannot unmarshal number ${value} into Go value of type int32`;
     return `json: cannot unmarshal ${jsonKind(value)} into Go value of type int32`;
