@@ -12,7 +12,9 @@ import {
   isEmptySelector,
   SelectorError,
   NOTHING,
+  labelSelectorForList,
 } from './labels.ts';
+import { isStatusError } from './errors.ts';
 
 const NAME_PART =
   "name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character " +
@@ -166,4 +168,13 @@ test('exact matches and selectors from label sets', () => {
   assert.equal(matchesLabels(s, { app: 'x', tier: 'web', other: '1' }), true);
   assert.equal(matchesLabels(s, { app: 'x' }), false);
   assert.throws(() => validatedSelectorFromSet({ app: 'bad value' }), SelectorError);
+});
+
+test('a bad labelSelector on a list is a 400 BadRequest carrying the parse message', () => {
+  assert.equal(selectorString(labelSelectorForList('b=2,a=1')), 'a=1,b=2');
+  assert.equal(isEmptySelector(labelSelectorForList(undefined)), true);
+  assert.throws(
+    () => labelSelectorForList('x in a'),
+    (e: unknown) => isStatusError(e) && e.code === 400 && e.reason === 'BadRequest' && e.message === "unable to parse requirement: found 'a' expected: '('",
+  );
 });

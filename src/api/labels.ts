@@ -12,7 +12,7 @@
 //   unable to parse requirement: found 'b', expected: in, notin, =, ==, !=, gt, lt
 // The apiserver answers a bad selector with a 400 BadRequest whose message is the error's.
 
-import { fieldErrorString, field, goStringSlice, type FieldError } from './errors.ts';
+import { badRequest, fieldErrorString, field, goStringSlice, type FieldError } from './errors.ts';
 import { isQualifiedName, isValidLabelValue } from './validation/names.ts';
 
 export type Operator = '=' | '==' | '!=' | 'in' | 'notin' | 'exists' | '!' | 'gt' | 'lt';
@@ -478,4 +478,14 @@ class Parser {
 /** Parses upstream's label selector syntax. Throws SelectorError with upstream's message. */
 export function parseLabelSelector(s: string): Selector {
   return selectorOf(new Parser(s).parse());
+}
+
+/** The `labelSelector` of a list or watch: parsed, or a 400 BadRequest with upstream's message. */
+export function labelSelectorForList(s: string | undefined): Selector {
+  try {
+    return parseLabelSelector(s ?? '');
+  } catch (e) {
+    if (e instanceof SelectorError) throw badRequest(e.message);
+    throw e;
+  }
 }
