@@ -3,10 +3,10 @@
 // definitions the way upstream's kube-openapi schemaconv builds it, plus the strategic-merge-patch
 // metadata (x-kubernetes-patch-strategy / x-kubernetes-patch-merge-key) carried per struct field.
 //
-// Built-in kinds come from src/api/schema/definitions.json. A kind with no schema gets the
+// Built-in kinds come from rudder's schema table (src/api/schema). A kind with no schema gets the
 // "deduced" type upstream uses for schemaless custom resources: every map granular, every list
 // atomic, every scalar untyped.
-import { readFileSync } from 'node:fs';
+import { definitions } from '../schema/index.ts';
 import { type JsonObject, type JsonValue, isObject } from './json.ts';
 
 export type ScalarKind = 'string' | 'numeric' | 'boolean' | 'untyped';
@@ -348,10 +348,7 @@ let builtin: OpenAPIModel | undefined;
 
 /** The model of rudder's built-in kinds (loaded on first use). */
 export function builtinModel(): OpenAPIModel {
-  if (!builtin) {
-    const url = new URL('../schema/definitions.json', import.meta.url);
-    builtin = new OpenAPIModel(JSON.parse(readFileSync(url, 'utf8')) as Record<string, OpenAPISchema>);
-  }
+  if (!builtin) builtin = new OpenAPIModel(definitions() as Record<string, OpenAPISchema>);
   return builtin;
 }
 
