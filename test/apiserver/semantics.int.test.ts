@@ -1,0 +1,243 @@
+// API semantics a client relies on, over raw HTTPS against a real `rudder server`: service address
+// allocation, status and scale subresources, graceful deletion, propagation policies,
+// deletecollection, dry runs, preconditions, multi-version kinds and resourceVersion rules.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { eventually, startServer, type TestServer } from '../harness.ts';
+
+let s: TestServer;
+before(async () => {
+  s = await startServer({ extraArgs: ['--service-cidr', '10.96.0.0/24', '--service-node-port-range', '30000-30010'] });
+});
+after(async () => {
+  await s?.stop();
+});
+
+const svc = (name: string, spec: Record<string, unknown>) => ({ apiVersion: 'v1', kind: 'Service', metadata: { name }, spec: { ports: [{ port: 80 }], ...spec } });
+
+describe('Service addresses', () => {
+  test('ClusterIPs come from --service-cidr and NodePorts from --service-node-port-range', async () => {
+    const r = await s.request('POST', '/api/v1/namespaces/default/services', { body: svc('np', { type: 'NodePort', selector: { app: 'x' } }) });
+    assert.equal(r.status, 201, r.text());
+    const o = r.json();
+    assert.match(o.spec.clusterIP, /^10\.96\.0\.\d+$/);
+    assert.notEqual(o.spec.clusterIP, '10.96.0.1', 'the first address is the kubernetes Service\'s');
+    assert.ok(o.spec.ports[0].nodePort >= 30000 && o.spec.ports[0].nodePort <= 30010);
+    assert.equal(o.spec.ports[0].targetPort, 80);
+  });
+
+  test('a requested ClusterIP outside the range or already taken is refused with upstream\'s message', async () => {
+    const out = await s.request('POST', '/api/v1/namespaces/default/services', { body: svc('outside', { clusterIP: '10.0.0.5' }) });
+    assert.equal(out.status, 422);
+    assert.match(out.json().message, /failed to allocate IP 10\.0\.0\.5: provided IP is not in the valid range\. The range of valid IPs is 10\.96\.0\.0\/24/);
+    const taken = await s.request('POST', '/api/v1/namespaces/default/services', { body: svc('taken', { clusterIP: '10.96.0.1' }) });
+    assert.equal(taken.status, 422);
+    assert.match(taken.json().message, /failed to allocate IP 10\.96\.0\.1: provided IP is already allocated/);
+    const port = await s.request('POST', '/api/v1/namespaces/default/services', { body: svc('badport', { type: 'NodePort', ports: [{ port: 80, nodePort: 31000 }] }) });
+    assert.equal(port.status, 422);
+    assert.match(port.json().message, /spec\.ports\[0\]\.nodePort: Invalid value: 31000: provided port is not in the valid range\. The range of valid ports is 30000-30010/);
+  });
+
+  test('an update that leaves out the ClusterIP and NodePort keeps them', async () => {
+    const cur = (await s.request('GET', '/api/v1/namespaces/default/services/np')).json();
+    const put = await s.request('PUT', '/api/v1/namespaces/default/services/np', {
+      body: { apiVersion: 'v1', kind: 'Service', metadata: { name: 'np', resourceVersion: cur.metadata.resourceVersion }, spec: { type: 'NodePort', selector: { app: 'y' }, ports: [{ port: 80 }] } },
+    });
+    assert.equal(put.status, 200, put.text());
+    assert.equal(put.json().spec.clusterIP, cur.spec.clusterIP);
+    assert.equal(put.json().spec.ports[0].nodePort, cur.spec.ports[0].nodePort);
+  });
+
+  test('a deleted Service\'s NodePort can be allocated again', async () => {
+    const created: number[] = [];
+    // fill the rest of the 11-port range
+    for (let i = 0; ; i++) {
+      const r = await s.request('POST', '/api/v1/namespaces/default/services', { body: svc(`fill-${i}`, { type: 'NodePort' }) });
+      if (r.status !== 201) {
+        assert.equal(r.status, 422);
+        break;
+      }
+      created.push(r.json().spec.ports[0].nodePort);
+      assert.ok(i < 20);
+    }
+    assert.equal((await s.request('DELETE', '/api/v1/namespaces/default/services/fill-0')).status, 200);
+    await eventually(async () => (await s.request('POST', '/api/v1/namespaces/default/services', { body: svc('reuse', { type: 'NodePort' }) })).status === 201, 5000, 'port reuse');
+  });
+});
+
+describe('subresources', () => {
+  const deploy = {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name: 'sub' },
+    spec: { replicas: 2, selector: { matchLabels: { app: 'sub' } }, template: { metadata: { labels: { app: 'sub' } }, spec: { containers: [{ name: 'c', image: 'nginx' }] } } },
+  };
+  const base = '/apis/apps/v1/namespaces/default/deployments';
+
+  test('status is written only through the status subresource, and spec only through the main resource', async () => {
+    assert.equal((await s.request('POST', base, { body: deploy })).status, 201);
+    const cur = (await s.request('GET', `${base}/sub`)).json();
+    // a status write through the main resource is ignored
+    const main = await s.request('PUT', `${base}/sub`, { body: { ...cur, status: { replicas: 9 } } });
+    assert.equal(main.status, 200);
+    assert.equal(main.json().status.replicas, undefined);
+    assert.equal(main.json().metadata.generation, 1, 'a status-only change does not move generation');
+    // the status subresource changes status and ignores spec
+    const now = (await s.request('GET', `${base}/sub`)).json();
+    const st = await s.request('PUT', `${base}/sub/status`, { body: { ...now, spec: { ...now.spec, replicas: 7 }, status: { replicas: 2, observedGeneration: 1 } } });
+    assert.equal(st.status, 200, st.text());
+    assert.equal(st.json().status.replicas, 2);
+    assert.equal(st.json().spec.replicas, 2);
+    // a spec change moves generation
+    const patched = await s.request('PATCH', `${base}/sub`, { body: { spec: { replicas: 3 } }, headers: { 'content-type': 'application/merge-patch+json' } });
+    assert.equal(patched.json().metadata.generation, 2);
+    assert.equal(patched.json().status.replicas, 2, 'status survives a spec write');
+  });
+
+  test('the scale subresource reads and writes replicas with the label selector', async () => {
+    const sc = (await s.request('GET', `${base}/sub/scale`)).json();
+    assert.deepEqual({ kind: sc.kind, apiVersion: sc.apiVersion, replicas: sc.spec.replicas }, { kind: 'Scale', apiVersion: 'autoscaling/v1', replicas: 3 });
+    const put = await s.request('PUT', `${base}/sub/scale`, { body: { ...sc, spec: { replicas: 4 } } });
+    assert.equal(put.status, 200, put.text());
+    assert.equal((await s.request('GET', `${base}/sub`)).json().spec.replicas, 4);
+    const stale = await s.request('PUT', `${base}/sub/scale`, { body: { ...sc, spec: { replicas: 5 } } });
+    assert.equal(stale.status, 409, 'a Scale carrying an old resourceVersion conflicts');
+    const neg = await s.request('PATCH', `${base}/sub/scale`, { body: { spec: { replicas: -1 } }, headers: { 'content-type': 'application/merge-patch+json' } });
+    assert.equal(neg.status, 422);
+  });
+});
+
+describe('deletion', () => {
+  const pod = (name: string, nodeName?: string, extra: Record<string, unknown> = {}) => ({
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name, ...extra },
+    spec: { ...(nodeName ? { nodeName } : {}), containers: [{ name: 'c', image: 'nginx' }] },
+  });
+
+  test('a pod bound to a node is deleted gracefully; one without a node goes at once', async () => {
+    await s.request('POST', '/api/v1/namespaces/default/pods', { body: pod('bound', 'node-a') });
+    await s.request('POST', '/api/v1/namespaces/default/pods', { body: pod('unbound') });
+    const d1 = await s.request('DELETE', '/api/v1/namespaces/default/pods/bound');
+    assert.equal(d1.status, 200);
+    assert.ok(d1.json().metadata.deletionTimestamp);
+    assert.equal(d1.json().metadata.deletionGracePeriodSeconds, 30);
+    assert.equal((await s.request('GET', '/api/v1/namespaces/default/pods/bound')).status, 200, 'still there while its grace period runs');
+    const d2 = await s.request('DELETE', '/api/v1/namespaces/default/pods/unbound');
+    assert.equal(d2.status, 200);
+    assert.equal((await s.request('GET', '/api/v1/namespaces/default/pods/unbound')).status, 404);
+    // a second delete with grace period 0 finishes it (what the kubelet does when containers stopped)
+    const force = await s.request('DELETE', '/api/v1/namespaces/default/pods/bound', { body: { gracePeriodSeconds: 0 } });
+    assert.equal(force.status, 200);
+    assert.equal((await s.request('GET', '/api/v1/namespaces/default/pods/bound')).status, 404);
+  });
+
+  test('Foreground and Orphan propagation are recorded as finalizers for the garbage collector', async () => {
+    const mk = (name: string) => s.request('POST', '/api/v1/namespaces/default/configmaps', { body: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name } } });
+    await mk('fg');
+    await mk('orph');
+    const fg = await s.request('DELETE', '/api/v1/namespaces/default/configmaps/fg', { body: { propagationPolicy: 'Foreground' } });
+    assert.deepEqual(fg.json().metadata.finalizers, ['foregroundDeletion']);
+    const or = await s.request('DELETE', '/api/v1/namespaces/default/configmaps/orph?propagationPolicy=Orphan');
+    assert.deepEqual(or.json().metadata.finalizers, ['orphan']);
+    const bad = await s.request('DELETE', '/api/v1/namespaces/default/configmaps/orph', { body: { propagationPolicy: 'Sideways' } });
+    assert.equal(bad.status, 422);
+  });
+
+  test('preconditions on uid and resourceVersion', async () => {
+    const c = (await s.request('POST', '/api/v1/namespaces/default/configmaps', { body: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'pre' } } })).json();
+    const wrong = await s.request('DELETE', '/api/v1/namespaces/default/configmaps/pre', { body: { preconditions: { uid: 'not-it' } } });
+    assert.equal(wrong.status, 409);
+    assert.match(wrong.json().message, /Precondition failed: UID in precondition: not-it, UID in object meta: /);
+    const ok = await s.request('DELETE', '/api/v1/namespaces/default/configmaps/pre', { body: { preconditions: { uid: c.metadata.uid, resourceVersion: c.metadata.resourceVersion } } });
+    assert.equal(ok.status, 200);
+  });
+
+  test('deletecollection deletes what the selector picks and nothing else', async () => {
+    for (const [n, t] of [['dc1', 'a'], ['dc2', 'a'], ['dc3', 'b']]) {
+      await s.request('POST', '/api/v1/namespaces/default/configmaps', { body: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: n, labels: { dc: t } } } });
+    }
+    const r = await s.request('DELETE', '/api/v1/namespaces/default/configmaps?labelSelector=dc%3Da');
+    assert.equal(r.status, 200);
+    const left = (await s.request('GET', '/api/v1/namespaces/default/configmaps?labelSelector=dc')).json().items.map((i: any) => i.metadata.name);
+    assert.deepEqual(left, ['dc3']);
+  });
+
+  test('the built-in namespaces cannot be deleted', async () => {
+    const r = await s.request('DELETE', '/api/v1/namespaces/kube-system');
+    assert.equal(r.status, 403);
+    assert.equal(r.json().message, 'namespaces "kube-system" is forbidden: this namespace may not be deleted');
+  });
+});
+
+describe('dry runs and versions', () => {
+  test('dryRun=All on update, patch and delete changes nothing', async () => {
+    const c = (await s.request('POST', '/api/v1/namespaces/default/configmaps', { body: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'dry2' }, data: { a: '1' } } })).json();
+    const put = await s.request('PUT', '/api/v1/namespaces/default/configmaps/dry2?dryRun=All', { body: { ...c, data: { a: '2' } } });
+    assert.equal(put.json().data.a, '2');
+    const patch = await s.request('PATCH', '/api/v1/namespaces/default/configmaps/dry2?dryRun=All', { body: { data: { a: '3' } }, headers: { 'content-type': 'application/merge-patch+json' } });
+    assert.equal(patch.json().data.a, '3');
+    const del = await s.request('DELETE', '/api/v1/namespaces/default/configmaps/dry2?dryRun=All');
+    assert.equal(del.status, 200);
+    const now = (await s.request('GET', '/api/v1/namespaces/default/configmaps/dry2')).json();
+    assert.deepEqual(now.data, { a: '1' });
+    assert.equal(now.metadata.resourceVersion, c.metadata.resourceVersion);
+    const bad = await s.request('DELETE', '/api/v1/namespaces/default/configmaps/dry2?dryRun=Some');
+    assert.equal(bad.status, 400);
+  });
+
+  test('a HorizontalPodAutoscaler is one object served as autoscaling/v2 and autoscaling/v1', async () => {
+    const v1 = {
+      apiVersion: 'autoscaling/v1',
+      kind: 'HorizontalPodAutoscaler',
+      metadata: { name: 'hpa' },
+      spec: { scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'sub' }, minReplicas: 1, maxReplicas: 5, targetCPUUtilizationPercentage: 60 },
+    };
+    const c = await s.request('POST', '/apis/autoscaling/v1/namespaces/default/horizontalpodautoscalers', { body: v1 });
+    assert.equal(c.status, 201, c.text());
+    const v2 = (await s.request('GET', '/apis/autoscaling/v2/namespaces/default/horizontalpodautoscalers/hpa')).json();
+    assert.equal(v2.apiVersion, 'autoscaling/v2');
+    assert.equal(v2.spec.metrics[0].resource.name, 'cpu');
+    assert.equal(v2.spec.metrics[0].resource.target.averageUtilization, 60);
+    const back = (await s.request('GET', '/apis/autoscaling/v1/namespaces/default/horizontalpodautoscalers/hpa')).json();
+    assert.equal(back.spec.targetCPUUtilizationPercentage, 60);
+  });
+
+  test('core/v1 Events are served as events.k8s.io/v1 Events too', async () => {
+    const ev = {
+      apiVersion: 'v1',
+      kind: 'Event',
+      metadata: { name: 'ev1' },
+      involvedObject: { kind: 'Pod', name: 'p', namespace: 'default' },
+      reason: 'Started',
+      message: 'Started container c',
+      type: 'Normal',
+      source: { component: 'kubelet', host: 'node-a' },
+      count: 3,
+    };
+    assert.equal((await s.request('POST', '/api/v1/namespaces/default/events', { body: ev })).status, 201);
+    const e2 = (await s.request('GET', '/apis/events.k8s.io/v1/namespaces/default/events/ev1')).json();
+    assert.equal(e2.apiVersion, 'events.k8s.io/v1');
+    assert.equal(e2.note, 'Started container c');
+    assert.equal(e2.regarding.name, 'p');
+    assert.equal(e2.deprecatedCount, 3);
+    const l = (await s.request('GET', '/apis/events.k8s.io/v1/namespaces/default/events')).json();
+    assert.equal(l.kind, 'EventList');
+    assert.ok(l.items.some((i: any) => i.metadata.name === 'ev1'));
+  });
+
+  test('a list at a resourceVersion newer than the store times out as upstream (504 Too large resource version)', async () => {
+    const rv = Number((await s.request('GET', '/api/v1/namespaces')).json().metadata.resourceVersion);
+    const r = await s.request('GET', `/api/v1/namespaces?resourceVersion=${rv + 1000}&resourceVersionMatch=NotOlderThan`);
+    assert.equal(r.status, 504);
+    assert.match(r.json().message, /Too large resource version/);
+  });
+
+  test('an exact list at an older revision sees the older state', async () => {
+    const c = (await s.request('POST', '/api/v1/namespaces/default/configmaps', { body: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'hist' }, data: { v: 'old' } } })).json();
+    await s.request('PATCH', '/api/v1/namespaces/default/configmaps/hist', { body: { data: { v: 'new' } }, headers: { 'content-type': 'application/merge-patch+json' } });
+    const r = (await s.request('GET', `/api/v1/namespaces/default/configmaps?resourceVersion=${c.metadata.resourceVersion}&resourceVersionMatch=Exact&fieldSelector=metadata.name%3Dhist`)).json();
+    assert.equal(r.metadata.resourceVersion, c.metadata.resourceVersion);
+    assert.deepEqual(r.items.map((i: any) => i.data.v), ['old']);
+  });
+});
