@@ -34,4 +34,6 @@ if [ ! -x node_modules/node/bin/node ] || [ package-lock.json -nt node_modules/.
   echo "setup: installing npm dependencies (npm ci)"
   npm ci --no-audit --no-fund --loglevel=error
 fi
+# The kubelet's test images (OCI tarballs under build/images); a no-op when they are up to date.
+scripts/images/build.sh
 echo "setup: done (Node $(node_modules/node/bin/node --version))"
