@@ -48,6 +48,20 @@ export function managedFieldsHook(now: () => Date): NonNullable<Registry['manage
   };
 }
 
+/** Removes null-valued object properties, recursively (arrays keep their length). */
+export function dropNulls(v: unknown): unknown {
+  if (Array.isArray(v)) {
+    for (const x of v) dropNulls(x);
+  } else if (v && typeof v === 'object') {
+    const o = v as Record<string, unknown>;
+    for (const k of Object.keys(o)) {
+      if (o[k] === null) delete o[k];
+      else dropNulls(o[k]);
+    }
+  }
+  return v;
+}
+
 export function apiCodecs(): Codecs {
   return {
     decodeProtobuf: (body) => decodeProtobuf(body),
@@ -67,7 +81,7 @@ export function apiCodecs(): Codecs {
         const sel = parseLabelSelector(selector);
         return (labels) => matchesLabels(sel, labels);
       } catch (e) {
-        if (e instanceof SelectorError) throw badRequest(`unable to parse requirement: ${e.message}`);
+        if (e instanceof SelectorError) throw badRequest(e.message);
         throw e;
       }
     },
@@ -76,14 +90,20 @@ export function apiCodecs(): Codecs {
       return (obj: KObject) => matchesFields(sel, fieldsOf(group, plural, obj));
     },
     patch(kind, gvk, current, patch) {
+      let out: unknown;
       switch (kind) {
         case 'json':
-          return applyJsonPatch(current as unknown as JsonValue, patch) as unknown as KObject;
+          out = applyJsonPatch(current as unknown as JsonValue, patch);
+          break;
         case 'merge':
-          return applyMergePatch(current as unknown as JsonValue, patch) as unknown as KObject;
+          out = applyMergePatch(current as unknown as JsonValue, patch);
+          break;
         case 'strategic':
-          return applyStrategicMergePatch(current, patch, typeForGVK(gvk)) as unknown as KObject;
+          out = applyStrategicMergePatch(current, patch, typeForGVK(gvk));
+          break;
       }
+      // Typed decoding drops nulls (a nil pointer, map or slice is simply absent); do the same.
+      return dropNulls(out) as KObject;
     },
     apply: (a) =>
       serverSideApply({

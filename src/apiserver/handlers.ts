@@ -89,14 +89,37 @@ export function createResourceHandler(d: HandlerDeps): (ctx: Ctx) => Promise<voi
     return Buffer.from(JSON.stringify(codecs.convert(e.obj, want)));
   };
 
+  /** The request body as raw bytes (HTTP) or as a value (in-process; a private copy). */
+  const requestBody = async (ctx: Ctx): Promise<{ raw?: Buffer; value?: unknown; type: string }> => {
+    const type = mediaType(ctx.req.headers['content-type']);
+    if (ctx.local) {
+      const b = ctx.local.body;
+      if (b instanceof Uint8Array) return { raw: Buffer.from(b), type };
+      return { value: b === undefined ? undefined : structuredClone(b), type };
+    }
+    return { raw: await readBody(ctx.req), type };
+  };
+
+  /** A body decoded as JSON/YAML (or taken as the in-process value); empty is undefined. */
+  const bodyValue = async (ctx: Ctx, as?: string): Promise<{ value: unknown; raw?: Buffer; type: string }> => {
+    const b = await requestBody(ctx);
+    if (!b.raw) return { value: b.value, type: b.type };
+    if (b.raw.length === 0) return { value: undefined, raw: b.raw, type: b.type };
+    if (b.type === PROTOBUF_TYPE && !as) return { value: codecs.decodeProtobuf(b.raw).object, raw: b.raw, type: b.type };
+    return { value: decodeText(b.raw, as ?? b.type), raw: b.raw, type: b.type };
+  };
+
   /** Decodes a create/update body, checks its kind against the URL, applies field validation, converts to storage. */
   const decodeObject = async (ctx: Ctx, decl: ResourceDecl, r: ResourceRegistry | undefined, expectKind = decl.kind, expectGroup = decl.group): Promise<KObject> => {
-    const body = await readBody(ctx.req);
-    const type = mediaType(ctx.req.headers['content-type']);
     fieldValidationMode(ctx);
+    const rb = await requestBody(ctx);
+    const type = rb.type;
+    const body = rb.raw ?? Buffer.alloc(0);
     let obj: Record<string, unknown>;
     let raw: string | undefined;
-    if (type === PROTOBUF_TYPE) {
+    if (rb.value !== undefined || (ctx.local && !rb.raw)) {
+      obj = rb.value as Record<string, unknown>;
+    } else if (type === PROTOBUF_TYPE) {
       try {
         obj = codecs.decodeProtobuf(body).object;
       } catch (e) {
@@ -218,6 +241,7 @@ export function createResourceHandler(d: HandlerDeps): (ctx: Ctx) => Promise<voi
 
   const get = async (ctx: Ctx, r: ResourceRegistry, decl: ResourceDecl) => {
     const e = await r.get(ctx.info.namespace, ctx.info.name, ctx.query.get('resourceVersion') ?? undefined);
+    if (ctx.local) return send(ctx, 200, present(r, decl, ctx.info.version, e.obj));
     const choice = choose(ctx, true);
     if (choice.as === 'Table') {
       const obj = present(r, decl, ctx.info.version, e.obj);
@@ -244,7 +268,7 @@ export function createResourceHandler(d: HandlerDeps): (ctx: Ctx) => Promise<voi
     }
     const listKind = `${decl.kind}List`;
     const apiVersion = groupVersion(decl.group, version);
-    if (choice.type === 'json') {
+    if (choice.type === 'json' && !ctx.local) {
       // Assemble the list from each object's cached JSON: no re-encoding of unchanged objects.
       const parts: Buffer[] = [Buffer.from(`{"kind":"${listKind}","apiVersion":"${apiVersion}","metadata":${JSON.stringify(meta)},"items":[`)];
       page.items.forEach((e, i) => {
@@ -280,6 +304,7 @@ export function createResourceHandler(d: HandlerDeps): (ctx: Ctx) => Promise<voi
       await reg.watchCache.sync();
     }
 
+    if (ctx.local) return localWatch(ctx, r, decl, q, { bookmarks, sendInitial, timeoutMs, name: fieldName });
     const res = ctx.res;
     const protobuf = choice.type === 'protobuf';
     const ct = protobuf
@@ -378,6 +403,71 @@ export function createResourceHandler(d: HandlerDeps): (ctx: Ctx) => Promise<voi
     });
   };
 
+  /** A watch for an in-process client: events carry the shared frozen objects, nothing is encoded. */
+  const localWatch = async (
+    ctx: Ctx,
+    r: ResourceRegistry,
+    decl: ResourceDecl,
+    q: ListQuery,
+    o: { bookmarks: boolean; sendInitial: string | null; timeoutMs: number; name?: string },
+  ) => {
+    const local = ctx.local!;
+    const version = ctx.info.version;
+    const bookmarkObj = (rev: number, initialEnd = false) => ({
+      kind: decl.kind,
+      apiVersion: groupVersion(decl.group, version),
+      metadata: initialEnd
+        ? { resourceVersion: String(rev), creationTimestamp: null, annotations: { 'k8s.io/initial-events-end': 'true' } }
+        : { resourceVersion: String(rev), creationTimestamp: null },
+    });
+    let handle: { stop(): void; startRevision: number };
+    let lastRev = 0;
+    const pending: [string, unknown][] = [];
+    let started = false;
+    const emit = (type: string, obj: unknown) => (started ? local.event!(type, obj) : pending.push([type, obj]));
+    try {
+      handle = r.watch(
+        { namespace: q.namespace, filter: q.filter, resourceVersion: q.resourceVersion, sendInitialEvents: o.sendInitial === 'true', name: o.name },
+        (type, e) => {
+          lastRev = e.rev;
+          emit(type, present(r, decl, version, e.obj));
+        },
+        (rev) => {
+          lastRev = rev;
+        },
+      );
+    } catch (e) {
+      if (e instanceof StatusError && e.code === 410) {
+        local.reply(200, undefined);
+        local.event!('ERROR', e.status);
+        return;
+      }
+      throw e;
+    }
+    lastRev = Math.max(lastRev, handle.startRevision);
+    if (o.sendInitial === 'true' && o.bookmarks) emit('BOOKMARK', bookmarkObj(reg.watchCache.revision, true));
+    local.reply(200, undefined);
+    started = true;
+    for (const [t, ob] of pending) local.event!(t, ob);
+    await new Promise<void>((resolve) => {
+      let closed = false;
+      const finish = (byServer: boolean) => {
+        if (closed) return;
+        closed = true;
+        handle.stop();
+        clearTimeout(timer);
+        clearInterval(bm);
+        if (byServer) local.end?.();
+        resolve();
+      };
+      const timer = setTimeout(() => finish(true), o.timeoutMs);
+      const bm = setInterval(() => {
+        if (o.bookmarks) local.event!('BOOKMARK', bookmarkObj(Math.max(lastRev, reg.watchCache.revision)));
+      }, 60_000);
+      local.onClose!(() => finish(false));
+    });
+  };
+
   const create = async (ctx: Ctx, r: ResourceRegistry, decl: ResourceDecl) => {
     const obj = await decodeObject(ctx, decl, r);
     const out = await r.create(ctx.info.namespace, obj, writeOptions(ctx));
@@ -394,8 +484,9 @@ export function createResourceHandler(d: HandlerDeps): (ctx: Ctx) => Promise<voi
     const type = mediaType(ctx.req.headers['content-type']);
     const pt = PATCH_TYPES[type];
     if (!pt) throw unsupportedMediaType(type);
-    const body = await readBody(ctx.req);
-    const patchObj = decodeText(body, pt === 'apply' ? 'application/apply-patch+yaml' : JSON_TYPE);
+    const pb = await bodyValue(ctx, pt === 'apply' ? 'application/apply-patch+yaml' : JSON_TYPE);
+    const patchObj = pb.value;
+    const body = pb.raw ?? Buffer.from(JSON.stringify(patchObj ?? null));
     const version = ctx.info.version;
     const gvk = { group: decl.group, version, kind: decl.kind };
     const opts = writeOptions(ctx, sub);
@@ -448,12 +539,13 @@ export function createResourceHandler(d: HandlerDeps): (ctx: Ctx) => Promise<voi
 
   const deleteOptions = async (ctx: Ctx): Promise<DeleteOptions> => {
     const o: DeleteOptions = writeOptions(ctx);
-    const body = ctx.method === 'DELETE' ? await readBody(ctx.req) : Buffer.alloc(0);
     let b: Record<string, unknown> = {};
-    if (body.length) {
-      const type = mediaType(ctx.req.headers['content-type']);
-      b = (type === PROTOBUF_TYPE ? codecs.decodeProtobuf(body).object : decodeText(body, type)) as Record<string, unknown>;
-      if (!b || typeof b !== 'object') throw badRequest('invalid DeleteOptions body');
+    if (ctx.method === 'DELETE') {
+      const v = (await bodyValue(ctx)).value;
+      if (v !== undefined) {
+        if (!v || typeof v !== 'object' || Array.isArray(v)) throw badRequest('invalid DeleteOptions body');
+        b = v as Record<string, unknown>;
+      }
     }
     const q = ctx.query;
     const grace = q.get('gracePeriodSeconds') ?? (b.gracePeriodSeconds !== undefined ? String(b.gracePeriodSeconds) : null);
@@ -550,14 +642,13 @@ export function createResourceHandler(d: HandlerDeps): (ctx: Ctx) => Promise<voi
     let patchBody: unknown;
     let pt: 'json' | 'merge' | 'strategic' | 'apply' | undefined;
     if (verb === 'update') {
-      const body = await readBody(ctx.req);
-      const type = mediaType(ctx.req.headers['content-type']);
-      scaleBody = (type === PROTOBUF_TYPE ? codecs.decodeProtobuf(body).object : decodeText(body, type)) as Record<string, unknown>;
+      scaleBody = (await bodyValue(ctx)).value as Record<string, unknown>;
+      if (!scaleBody || typeof scaleBody !== 'object') throw badRequest('the body of a Scale update must be a Scale object');
     } else {
       const type = mediaType(ctx.req.headers['content-type']);
       pt = PATCH_TYPES[type];
       if (!pt) throw unsupportedMediaType(type);
-      patchBody = decodeText(await readBody(ctx.req), pt === 'apply' ? 'application/apply-patch+yaml' : JSON_TYPE);
+      patchBody = (await bodyValue(ctx, pt === 'apply' ? 'application/apply-patch+yaml' : JSON_TYPE)).value;
     }
     const opts = writeOptions(ctx, 'scale');
     const rvPre = (scaleBody?.metadata as Record<string, unknown> | undefined)?.resourceVersion as string | undefined;

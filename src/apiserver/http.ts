@@ -38,9 +38,27 @@ export interface Req {
   destroy?(err?: Error): unknown;
 }
 
+/**
+ * An in-process request: the body arrives as a value and the answer leaves as a value, with no
+ * encoding on either side (see local-transport.ts). Objects in answers are shared and read-only.
+ */
+export interface LocalIO {
+  /** The request body as a JSON value (never mutated here; cloned before use), or raw bytes. */
+  body?: unknown;
+  reply(status: number, body: unknown, headers?: Record<string, string | string[]>): void;
+  /** For watches: each event as it happens; ends with end(). */
+  event?(type: string, object: unknown): void;
+  /** Registers the caller's close of a watch. */
+  onClose?(fn: () => void): void;
+  /** The server ended the watch (its timeout). */
+  end?(): void;
+}
+
 export interface Ctx {
   req: Req;
   res: Res;
+  /** Set for in-process requests: bodies and answers are values, not bytes. */
+  local?: LocalIO;
   method: string;
   path: string;
   query: URLSearchParams;
@@ -198,6 +216,12 @@ export function setWarnings(ctx: Ctx): void {
 
 /** Writes a JSON value (or pre-encoded bytes) with the negotiated encoding. */
 export function writeObject(ctx: Ctx, status: number, body: unknown, choice: AcceptChoice = { type: 'json' }, encodeProtobuf?: (o: unknown) => Uint8Array): void {
+  if (ctx.local) {
+    const h: Record<string, string | string[]> = {};
+    if (ctx.warnings.length) h['warning'] = ctx.warnings.map((w) => `299 - ${JSON.stringify(w)}`);
+    ctx.local.reply(status, Buffer.isBuffer(body) ? JSON.parse(body.toString('utf8')) : body, h);
+    return;
+  }
   const res = ctx.res;
   setWarnings(ctx);
   let data: string | Uint8Array;
@@ -220,6 +244,12 @@ export function writeObject(ctx: Ctx, status: number, body: unknown, choice: Acc
 export function writeError(ctx: Ctx, e: unknown): void {
   const err = isStatusError(e) ? e : internalError(e);
   if (!isStatusError(e)) console.error('rudder apiserver: internal error:', e);
+  if (ctx.local) {
+    const h: Record<string, string> = {};
+    if (err.status.details?.retryAfterSeconds) h['retry-after'] = String(err.status.details.retryAfterSeconds);
+    ctx.local.reply(err.code, err.status, h);
+    return;
+  }
   const res = ctx.res;
   if (res.headersSent) {
     if (!res.writableEnded) res.end();

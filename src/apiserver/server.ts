@@ -21,6 +21,8 @@ import { namespaceLifecycle } from './admission.ts';
 import { reviewHandlers } from './reviews.ts';
 import { openapiRoutes } from './openapi-routes.ts';
 import { managedFieldsHook } from './codecs.ts';
+import { localTransport } from './local-transport.ts';
+import type { Transport } from '../api/transport.ts';
 
 export interface ApiServerConfig {
   bindAddress: string;
@@ -45,6 +47,8 @@ export interface ApiServer {
   readonly port: number;
   readonly url: string;
   readonly registry: Registry;
+  /** A Transport for components in this process, acting as `user` (see local-transport.ts). */
+  localTransport(user: UserInfo, userAgent: string): Transport;
   ready(): boolean;
   close(): Promise<void>;
 }
@@ -147,7 +151,7 @@ export async function startApiServer(cfg: ApiServerConfig, deps: ApiServerDeps):
     if (p === '/healthz' || p === '/livez' || p === '/readyz' || p.startsWith('/healthz/') || p.startsWith('/livez/') || p.startsWith('/readyz/')) {
       return healthz(ctx, p.split('/')[1]!);
     }
-    ctx.user = authenticate(ctx.req);
+    ctx.user ??= authenticate(ctx.req);
     if (!ctx.user) throw unauthorized();
     if (p === '/' || p === '') {
       return writeObject(ctx, 200, { paths: rootPaths() });
@@ -273,6 +277,19 @@ export async function startApiServer(cfg: ApiServerConfig, deps: ApiServerDeps):
     url: `https://${cfg.bindAddress === '0.0.0.0' || cfg.bindAddress === '::' ? '127.0.0.1' : cfg.bindAddress}:${port}`,
     registry,
     ready: () => isReady && !fatal,
+    localTransport: (user, userAgent) =>
+      localTransport(
+        route,
+        (ctx, e) => {
+          try {
+            writeError(ctx, e);
+          } catch (e2) {
+            log(`cannot answer in-process ${ctx.method} ${ctx.path}: ${(e2 as Error).message}`);
+          }
+        },
+        user,
+        userAgent,
+      ),
     async close() {
       watchCache.stop();
       await new Promise<void>((resolve) => {

@@ -1,0 +1,68 @@
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import type { Transport } from '../api/transport.ts';
+import type { WatchEvent } from '../api/meta.ts';
+import { startTestApiServer } from './testing.ts';
+
+let stop: () => Promise<void>;
+let t: Transport;
+before(async () => {
+  const s = await startTestApiServer();
+  stop = s.stop;
+  t = s.server.localTransport({ name: 'system:kube-controller-manager', groups: ['system:authenticated'] }, 'rudder-test');
+});
+after(async () => {
+  await t.close();
+  await stop();
+});
+
+const CMS = '/api/v1/namespaces/default/configmaps';
+
+test('in-process create and get answer with the cache\'s shared, frozen objects', async () => {
+  const body = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'local' }, data: { a: '1' } };
+  const c = await t.request({ method: 'POST', path: CMS, body });
+  assert.equal(c.status, 201);
+  assert.deepEqual(body.metadata, { name: 'local' }, 'the caller\'s body is not mutated');
+  const g1 = await t.request({ method: 'GET', path: `${CMS}/local` });
+  const g2 = await t.request({ method: 'GET', path: `${CMS}/local` });
+  assert.equal(g1.status, 200);
+  assert.equal(g1.body, g2.body, 'the same cached object, no copy');
+  assert.ok(Object.isFrozen(g1.body));
+  assert.equal((g1.body as any).data.a, '1');
+  const l = await t.request({ method: 'GET', path: CMS, query: { labelSelector: '' } });
+  assert.equal((l.body as any).kind, 'ConfigMapList');
+  assert.ok((l.body as any).items.includes(g1.body));
+});
+
+test('in-process requests go through validation and admission and fail with a Status', async () => {
+  const bad = await t.request({ method: 'POST', path: CMS, body: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'Bad_Name' } } });
+  assert.equal(bad.status, 422);
+  assert.equal((bad.body as any).reason, 'Invalid');
+  const missing = await t.request({ method: 'GET', path: `${CMS}/nope` });
+  assert.equal(missing.status, 404);
+  assert.equal((missing.body as any).message, 'configmaps "nope" not found');
+  const noNs = await t.request({ method: 'POST', path: '/api/v1/namespaces/absent/configmaps', body: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'x' } } });
+  assert.equal(noNs.status, 404);
+  const patched = await t.request({ method: 'PATCH', path: `${CMS}/local`, body: { data: { b: '2' } }, contentType: 'application/merge-patch+json' });
+  assert.equal(patched.status, 200);
+  assert.deepEqual((patched.body as any).data, { a: '1', b: '2' });
+});
+
+test('in-process watches deliver ADDED, MODIFIED and DELETED in order, and end on close', async () => {
+  const events: WatchEvent[] = [];
+  let closedWith: unknown = 'open';
+  const list = await t.request({ method: 'GET', path: CMS });
+  const h = t.watch(
+    { method: 'GET', path: CMS, query: { resourceVersion: (list.body as any).metadata.resourceVersion, labelSelector: 'w=1' } },
+    { onEvent: (e) => events.push(e), onClose: (e) => (closedWith = e) },
+  );
+  await t.request({ method: 'POST', path: CMS, body: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'wl', labels: { w: '1' } } } });
+  await t.request({ method: 'PATCH', path: `${CMS}/wl`, body: { data: { x: 'y' } }, contentType: 'application/merge-patch+json' });
+  await t.request({ method: 'DELETE', path: `${CMS}/wl` });
+  await new Promise((r) => setTimeout(r, 50));
+  assert.deepEqual(events.map((e) => `${e.type} ${(e.object as any).metadata.name}`), ['ADDED wl', 'MODIFIED wl', 'DELETED wl']);
+  assert.ok(Object.isFrozen(events[0]!.object));
+  h.close();
+  await new Promise((r) => setTimeout(r, 20));
+  assert.equal(closedWith, 'open', 'onClose is not called after the caller closes');
+});
