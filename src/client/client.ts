@@ -26,6 +26,8 @@ export interface GetOptions {
 }
 
 export interface WriteOptions {
+  /** Aborting rejects the pending call. */
+  signal?: AbortSignal;
   /** Server-side dry run (dryRun=All). */
   dryRun?: boolean;
   fieldManager?: string;
@@ -58,6 +60,7 @@ export interface DeleteOptions {
   propagationPolicy?: 'Orphan' | 'Background' | 'Foreground';
   preconditions?: Preconditions;
   dryRun?: boolean;
+  signal?: AbortSignal;
 }
 
 /** autoscaling/v1 Scale. */
@@ -132,7 +135,7 @@ function writeQuery(o: WriteOptions | undefined): Query {
 }
 
 function deleteBody(o: DeleteOptions | undefined): unknown {
-  if (!o) return undefined;
+  if (!o || (o.gracePeriodSeconds === undefined && !o.propagationPolicy && !o.preconditions && !o.dryRun)) return undefined;
   const body: Record<string, unknown> = { kind: 'DeleteOptions', apiVersion: 'v1' };
   if (o.gracePeriodSeconds !== undefined) body.gracePeriodSeconds = o.gracePeriodSeconds;
   if (o.propagationPolicy) body.propagationPolicy = o.propagationPolicy;
@@ -241,24 +244,24 @@ export class ResourceClient<T extends KObject = KObject> {
 
   async create(obj: T, opts: WriteOptions = {}): Promise<T> {
     const c = this.scopeFor(obj);
-    return (await this.call('POST', c.path(), writeQuery(opts), obj)) as T;
+    return (await this.call('POST', c.path(), writeQuery(opts), obj, undefined, opts.signal)) as T;
   }
 
   async update(obj: T, opts: WriteOptions = {}): Promise<T> {
     const c = this.scopeFor(obj);
-    return (await this.call('PUT', c.path(nameOf(obj)), writeQuery(opts), obj)) as T;
+    return (await this.call('PUT', c.path(nameOf(obj)), writeQuery(opts), obj, undefined, opts.signal)) as T;
   }
 
   async updateStatus(obj: T, opts: WriteOptions = {}): Promise<T> {
     const c = this.scopeFor(obj);
-    return (await this.call('PUT', c.path(nameOf(obj), 'status'), writeQuery(opts), obj)) as T;
+    return (await this.call('PUT', c.path(nameOf(obj), 'status'), writeQuery(opts), obj, undefined, opts.signal)) as T;
   }
 
   /** A patch of any type; `patch` is a JSON value (an array of operations for 'json'). */
   async patch(name: string, type: PatchType, patch: unknown, opts: PatchOptions = {}): Promise<T> {
     if (type === 'apply' && !opts.fieldManager) throw new Error('fieldManager is required for apply patches');
     const q: Query = { ...writeQuery(opts), force: type === 'apply' && opts.force ? true : undefined };
-    return (await this.call('PATCH', this.path(name, opts.subresource), q, patch, PATCH_CONTENT_TYPES[type])) as T;
+    return (await this.call('PATCH', this.path(name, opts.subresource), q, patch, PATCH_CONTENT_TYPES[type], opts.signal)) as T;
   }
 
   /** Server-side apply of a (partial) object under fieldManager. */
@@ -269,12 +272,12 @@ export class ResourceClient<T extends KObject = KObject> {
 
   /** Deletes one object. Answers what the server answers: the object (finalizers/grace pending, or as deleted) or a Status. */
   async delete(name: string, opts?: DeleteOptions): Promise<T | Record<string, unknown>> {
-    return (await this.call('DELETE', this.path(name), {}, deleteBody(opts))) as T;
+    return (await this.call('DELETE', this.path(name), {}, deleteBody(opts), undefined, opts?.signal)) as T;
   }
 
   /** Deletes every object the list options select; answers the list of deleted objects. */
   async deleteCollection(listOpts: ListOptions = {}, opts?: DeleteOptions): Promise<KList<T>> {
-    return (await this.call('DELETE', this.path(), listQuery(listOpts), deleteBody(opts))) as KList<T>;
+    return (await this.call('DELETE', this.path(), listQuery(listOpts), deleteBody(opts), undefined, opts?.signal)) as KList<T>;
   }
 
   async getScale(name: string): Promise<Scale> {
@@ -284,7 +287,7 @@ export class ResourceClient<T extends KObject = KObject> {
 
   async updateScale(name: string, scale: Scale, opts: WriteOptions = {}): Promise<Scale> {
     if (!this.decl.scale) throw new Error(`${this.decl.plural} has no scale subresource`);
-    return (await this.call('PUT', this.path(name, 'scale'), writeQuery(opts), scale)) as Scale;
+    return (await this.call('PUT', this.path(name, 'scale'), writeQuery(opts), scale, undefined, opts.signal)) as Scale;
   }
 }
 
