@@ -136,6 +136,12 @@ export class FakeTransport implements Transport {
     return this.objects.get(`${group}/${plural}/${namespace}/${name}`);
   }
 
+  /** Every stored object of a resource, in key order (not logged as a request). */
+  objectsOf(group: string, plural: string): KObject[] {
+    const prefix = `${group}/${plural}/`;
+    return [...this.objects.entries()].filter(([k]) => k.startsWith(prefix)).sort((a, b) => (a[0] < b[0] ? -1 : 1)).map(([, v]) => v);
+  }
+
   async close(): Promise<void> {
     this.endWatches();
   }

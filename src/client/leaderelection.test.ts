@@ -39,7 +39,7 @@ function world() {
   const fake = new FakeTransport({ clock });
   const candidate = (id: string, opts: { releaseOnCancel?: boolean } = {}): Candidate => {
     const conn = new Cuttable(fake);
-    const c: Candidate = { id, conn, log: [], stop: new AbortController() } as Candidate;
+    const c = { id, conn, log: [] as string[], stop: new AbortController() } as unknown as Candidate;
     c.elector = new LeaderElector({
       lock: new LeaseLock(new Client(conn), { namespace: 'kube-system', name: 'demo', identity: id }),
       clock,
