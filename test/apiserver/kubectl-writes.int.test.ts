@@ -3,6 +3,7 @@
 // diff, explain, and kubectl 1.32 for version skew.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { startEtcd, type EtcdCluster } from '../../src/storage/etcd/testing.ts';
 import { startServer, kubectlVersion, type TestServer } from '../harness.ts';
 
 const DEPLOY = (replicas: number, image: string, extra = '') => `apiVersion: apps/v1
@@ -25,13 +26,16 @@ spec:
         - containerPort: 80
 ${extra}`;
 
-describe('kubectl writes', () => {
+for (const backend of ['sqlite', 'etcd'] as const) describe(`kubectl writes on ${backend}`, () => {
   let s: TestServer;
+  let etcd: EtcdCluster | undefined;
   before(async () => {
-    s = await startServer();
+    if (backend === 'etcd') etcd = await startEtcd();
+    s = await startServer(etcd ? { datastoreEndpoint: etcd.endpoints.join(',') } : {});
   });
   after(async () => {
     await s?.stop();
+    await etcd?.stop();
   });
 
   test('create generators send protobuf and the objects read back', async () => {

@@ -170,6 +170,32 @@ describe('deletion', () => {
   });
 });
 
+describe('encodings', () => {
+  test('a YAML body creates an object and Accept: application/yaml answers in YAML', async () => {
+    const yaml = 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: from-yaml\ndata:\n  greeting: hello\n';
+    const r = await s.request('POST', '/api/v1/namespaces/default/configmaps', { body: yaml, headers: { 'content-type': 'application/yaml', accept: 'application/yaml' } });
+    assert.equal(r.status, 201);
+    assert.match(String(r.headers['content-type']), /^application\/yaml/);
+    assert.match(r.text(), /^kind: ConfigMap$/m);
+    assert.match(r.text(), /^ {2}greeting: hello$/m);
+  });
+
+  test('protobuf in and out: a client-go style request and answer', async () => {
+    const { encode, decode } = await import('../../src/api/protobuf/codec.ts');
+    const body = Buffer.from(encode({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'from-pb' }, data: { k: 'v' } }));
+    const r = await s.request('POST', '/api/v1/namespaces/default/configmaps', { body, headers: { 'content-type': 'application/vnd.kubernetes.protobuf', accept: 'application/vnd.kubernetes.protobuf' } });
+    assert.equal(r.status, 201);
+    assert.equal(r.headers['content-type'], 'application/vnd.kubernetes.protobuf');
+    const back = decode(r.body).object as any;
+    assert.equal(back.metadata.name, 'from-pb');
+    assert.deepEqual(back.data, { k: 'v' });
+    const list = await s.request('GET', '/api/v1/namespaces/default/configmaps', { headers: { accept: 'application/vnd.kubernetes.protobuf' } });
+    const l = decode(list.body).object as any;
+    assert.equal(l.kind, 'ConfigMapList');
+    assert.ok(l.items.some((i: any) => i.metadata.name === 'from-pb'));
+  });
+});
+
 describe('dry runs and versions', () => {
   test('dryRun=All on update, patch and delete changes nothing', async () => {
     const c = (await s.request('POST', '/api/v1/namespaces/default/configmaps', { body: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'dry2' }, data: { a: '1' } } })).json();
