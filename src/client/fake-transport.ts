@@ -431,3 +431,83 @@ export class FakeTransport implements Transport {
     return handle;
   }
 }
+
+/**
+ * Wraps any Transport with faults a test controls: `down` refuses new requests and watches as an
+ * unreachable server would; breakWatches() ends the open watches as a broken connection would.
+ * Counts what passes through.
+ */
+export class FaultyTransport implements Transport {
+  down = false;
+  readonly inner: Transport;
+  readonly requests: TransportRequest[] = [];
+  private readonly open = new Set<{ handle: WatchHandle; handlers: WatchHandlers; closed: boolean }>();
+
+  constructor(inner: Transport) {
+    this.inner = inner;
+  }
+
+  private refused(): Error {
+    return Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' });
+  }
+
+  request(req: TransportRequest): Promise<TransportResponse> {
+    this.requests.push(req);
+    if (this.down) return Promise.reject(this.refused());
+    return this.inner.request(req);
+  }
+
+  watch(req: TransportRequest, handlers: WatchHandlers): WatchHandle {
+    this.requests.push(req);
+    const w = { handle: { close() {} } as WatchHandle, handlers, closed: false };
+    if (this.down) {
+      queueMicrotask(() => {
+        if (!w.closed) {
+          w.closed = true;
+          handlers.onClose(this.refused());
+        }
+      });
+      return { close: () => void (w.closed = true) };
+    }
+    this.open.add(w);
+    w.handle = this.inner.watch(req, {
+      onEvent: (ev) => {
+        if (!w.closed) handlers.onEvent(ev);
+      },
+      onClose: (err) => {
+        this.open.delete(w);
+        if (w.closed) return;
+        w.closed = true;
+        handlers.onClose(err);
+      },
+    });
+    return {
+      close: () => {
+        w.closed = true;
+        this.open.delete(w);
+        w.handle.close();
+      },
+    };
+  }
+
+  /** Ends every open watch with a connection error (the server side sees a cancelled stream). */
+  breakWatches(err: Error = Object.assign(new Error('connection reset by peer'), { code: 'ECONNRESET' })): void {
+    for (const w of [...this.open]) {
+      this.open.delete(w);
+      w.handle.close();
+      if (!w.closed) {
+        w.closed = true;
+        w.handlers.onClose(err);
+      }
+    }
+  }
+
+  /** Watches open through this wrapper. */
+  watchCount(): number {
+    return this.open.size;
+  }
+
+  close(): Promise<void> {
+    return this.inner.close();
+  }
+}

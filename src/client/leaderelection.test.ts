@@ -1,32 +1,14 @@
 // Leader election against the in-memory FakeTransport with a FakeClock: hours of leases in milliseconds.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import type { Transport, TransportRequest, WatchHandlers } from '../api/transport.ts';
 import { Client } from './client.ts';
 import { FakeClock, settle } from './clock.ts';
-import { FakeTransport } from './fake-transport.ts';
+import { FakeTransport, FaultyTransport } from './fake-transport.ts';
 import { LeaderElector, LeaseLock, type Lease } from './leaderelection.ts';
-
-/** One candidate's connection to the shared fake API, which the test can cut. */
-class Cuttable implements Transport {
-  down = false;
-  private readonly inner: Transport;
-  constructor(inner: Transport) {
-    this.inner = inner;
-  }
-  request(req: TransportRequest) {
-    if (this.down) return Promise.reject(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }));
-    return this.inner.request(req);
-  }
-  watch(req: TransportRequest, h: WatchHandlers) {
-    return this.inner.watch(req, h);
-  }
-  async close() {}
-}
 
 interface Candidate {
   id: string;
-  conn: Cuttable;
+  conn: FaultyTransport;
   elector: LeaderElector;
   log: string[];
   leading?: AbortSignal;
@@ -38,7 +20,7 @@ function world() {
   const clock = new FakeClock();
   const fake = new FakeTransport({ clock });
   const candidate = (id: string, opts: { releaseOnCancel?: boolean } = {}): Candidate => {
-    const conn = new Cuttable(fake);
+    const conn = new FaultyTransport(fake);
     const c = { id, conn, log: [] as string[], stop: new AbortController() } as unknown as Candidate;
     c.elector = new LeaderElector({
       lock: new LeaseLock(new Client(conn), { namespace: 'kube-system', name: 'demo', identity: id }),
