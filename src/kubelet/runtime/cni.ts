@@ -64,8 +64,8 @@ export function cniConfList(o: CniOptions): Record<string, unknown> {
 }
 
 /**
- * Writes the node's CNI config into confDir (atomically) as its only configuration, removing any
- * other file there so containerd cannot pick a stale one. Returns whether the file changed.
+ * Writes the node's CNI config into confDir (atomically) as its only configuration, removing other
+ * network configurations there so containerd cannot pick a stale one. Returns whether it changed.
  */
 export function writeCniConfig(confDir: string, o: CniOptions): boolean {
   mkdirSync(confDir, { recursive: true });
@@ -78,7 +78,10 @@ export function writeCniConfig(confDir: string, o: CniOptions): boolean {
   } catch {
     // none yet
   }
-  for (const f of readdirSync(confDir)) if (f !== CNI_CONF_FILE) rmSync(join(confDir, f), { force: true, recursive: true });
+  // Only what libcni would load (.conf, .conflist, .json) goes; anything else is not ours to judge.
+  for (const f of readdirSync(confDir)) {
+    if (f !== CNI_CONF_FILE && /\.(conf|conflist|json)$/.test(f)) rmSync(join(confDir, f), { force: true });
+  }
   if (old === text) return false;
   writeFileSync(`${file}.tmp`, text);
   renameSync(`${file}.tmp`, file);

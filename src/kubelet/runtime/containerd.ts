@@ -193,10 +193,15 @@ export interface ContainerdOptions extends ContainerdConfig {
   onEvent?: (e: ContainerdEvent) => void;
 }
 
-/** The last error containerd logged (its `msg`), for one-line start-up failures. */
+/**
+ * Why containerd stopped, from its log: the error it exited with (a plain `containerd: …` line), else
+ * its last fatal, else its last error (`msg: error`). For one-line start-up failures.
+ */
 export function lastLoggedError(log: string): string | undefined {
-  const lines = log.split('\n').filter((l) => /level=(fatal|error)/.test(l));
-  const last = lines.at(-1);
+  const lines = log.split('\n');
+  const exit = lines.findLast((l) => l.startsWith('containerd: '));
+  if (exit) return exit.slice('containerd: '.length).trim();
+  const last = lines.findLast((l) => /level=fatal/.test(l)) ?? lines.findLast((l) => /level=error/.test(l));
   if (!last) return undefined;
   const m = /msg="((?:[^"\\]|\\.)*)"(?:.*error="((?:[^"\\]|\\.)*)")?/.exec(last);
   if (!m) return last.trim();
@@ -283,6 +288,18 @@ export class Containerd {
     clearTimeout(this.#restartTimer);
     const pid = this.#pid ?? this.#runningPid();
     if (pid !== undefined) await this.#terminate(pid);
+    this.#pid = undefined;
+  }
+
+  /**
+   * Ends supervision and leaves containerd running, as an agent that exits without stopping it
+   * (an upgrade, a crash): the next start() adopts it.
+   */
+  release(): void {
+    this.#stopping = true;
+    clearInterval(this.#poll);
+    clearTimeout(this.#restartTimer);
+    this.#child = undefined;
     this.#pid = undefined;
   }
 

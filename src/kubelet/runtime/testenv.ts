@@ -155,8 +155,12 @@ export async function startTestNode(o: { podCidr?: string } = {}): Promise<TestN
           errors.push(`${what}: ${(e as Error).message}`);
         }
       };
-      if (containerd.pid !== undefined) {
+      if (existsSync(containerd.paths.socket)) {
         await step('removing sandboxes', async () => {
+          const probe = new CriClient(containerd.endpoint, { timeoutMs: 2000 });
+          const up = await probe.version().then(() => true, () => false);
+          probe.close();
+          if (!up) return; // stopped on purpose, or dead: the steps below clean up without it
           const c = new CriClient(containerd.endpoint, { timeoutMs: 20_000 });
           try {
             for (const s of await c.listPodSandbox()) {
