@@ -1,0 +1,495 @@
+// The load generator: a separate process from every server it measures. The orchestrator
+// (run.ts) forks it once and sends jobs over IPC ({ id, job } → { id, result } or { id, error }),
+// so HTTP/2 sessions and the client's JIT stay warm across jobs.
+//
+// Clients:
+//   - rudder over HTTPS with HTTP/2: one session per server, many concurrent streams (what
+//     client-go does), or HTTP/1.1 keep-alive with one connection per concurrent request (proto h1);
+//   - etcd over gRPC (@grpc/grpc-js, one channel = one HTTP/2 connection) for the raw peer.
+// Latency is from just before a request is sent to the end of its response body.
+
+import * as grpc from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
+import { connect, constants as h2c, type ClientHttp2Session } from 'node:http2';
+import { Agent, request as httpsRequest } from 'node:https';
+import { fileURLToPath } from 'node:url';
+import { listPodBody, podBody } from './pods.ts';
+import { epochMs, quantile } from './stats.ts';
+import type { Creds } from './processes.ts';
+
+export interface Target {
+  url: string;
+  creds: Creds;
+}
+
+export type Job =
+  | { kind: 'namespace'; target: Target; name: string }
+  | {
+      kind: 'create';
+      target: Target;
+      namespace: string;
+      prefix: string;
+      count: number;
+      concurrency: number;
+      /** The LIST figures' pod (about 2 KB as served) instead of the 1 KB create pod. */
+      listPod?: boolean;
+      proto?: 'h2' | 'h1';
+      /** Return each request's [sent, answered] epoch ms (for the fsync-before-ack check). */
+      intervals?: boolean;
+    }
+  | { kind: 'put'; endpoint: string; prefix: string; count: number; concurrency: number; intervals?: boolean }
+  | { kind: 'list'; target: Target; namespace: string; reps: number; limit?: number }
+  | { kind: 'range'; endpoint: string; prefix: string; reps: number; limit?: number }
+  | { kind: 'watch'; target: Target; namespace: string; watchers: number; sessions: number; rate: number; seconds: number }
+  | { kind: 'close' };
+
+export interface LoadResult {
+  n: number;
+  errors: number;
+  firstError?: string;
+  seconds: number;
+  rate: number;
+  p50: number;
+  p99: number;
+  mean: number;
+  /** epoch-ms window of the load, for matching strace and profile samples. */
+  window: [number, number];
+  /** CLOCK_MONOTONIC µs window (the clock of --cpu-prof sample times). */
+  monoWindow: [number, number];
+  /** Per-request [sent, answered] epoch ms, when asked for. */
+  intervals?: [number, number][];
+  /** Bytes of one request body. */
+  bodyBytes: number;
+}
+
+export interface ListResult {
+  /** Unpaged: one time per rep. Paged: one time per page. */
+  times: number[];
+  /** Paged: the time of each complete walk of every page. */
+  walks: number[];
+  items: number;
+  bytes: number;
+  pages: number;
+  monoWindow: [number, number];
+}
+
+export interface WatchResult {
+  events: number;
+  deliveries: number;
+  expected: number;
+  missing: number;
+  writeErrors: number;
+  firstError?: string;
+  /** From just before the write was sent to arrival at a watcher, ms. */
+  fromSend: { p50: number; p99: number; max: number };
+  /** From the write's acknowledgement (response received) to arrival; negative when the event beat the response. */
+  fromAck: { p50: number; p99: number; max: number };
+  writeLatency: { p50: number; p99: number };
+  achievedRate: number;
+}
+
+/** Upstream names the managedFields manager after the client's User-Agent; say who we are. */
+const USER_AGENT = 'rudder-bench/0.1';
+
+const mono = () => Number(process.hrtime.bigint() / 1000n);
+
+// ---------------------------------------------------------------- HTTP/2 and HTTP/1.1 clients
+
+interface Resp {
+  status: number;
+  body: Buffer;
+}
+
+const sessions = new Map<string, ClientHttp2Session>();
+
+function openSession(t: Target): ClientHttp2Session {
+  const s = connect(t.url, { ca: t.creds.ca, cert: t.creds.cert, key: t.creds.key, settings: { initialWindowSize: 16 * 1024 * 1024 } });
+  s.on('error', () => {});
+  // Room for a whole LIST response in flight without waiting on WINDOW_UPDATEs.
+  s.once('connect', () => s.setLocalWindowSize(64 * 1024 * 1024));
+  return s;
+}
+
+function session(t: Target): ClientHttp2Session {
+  let s = sessions.get(t.url);
+  if (!s || s.closed || s.destroyed) {
+    s = openSession(t);
+    sessions.set(t.url, s);
+    s.once('close', () => {
+      if (sessions.get(t.url) === s) sessions.delete(t.url);
+    });
+  }
+  return s;
+}
+
+function h2req(s: ClientHttp2Session, method: string, path: string, body?: Buffer): Promise<Resp> {
+  return new Promise((resolve, reject) => {
+    const headers: Record<string, string | number> = { [h2c.HTTP2_HEADER_METHOD]: method, [h2c.HTTP2_HEADER_PATH]: path, accept: 'application/json', 'user-agent': USER_AGENT };
+    if (body) {
+      headers['content-type'] = 'application/json';
+      headers['content-length'] = body.length;
+    }
+    const st = s.request(headers, { endStream: !body });
+    let status = 0;
+    const chunks: Buffer[] = [];
+    st.on('response', (h) => (status = Number(h[h2c.HTTP2_HEADER_STATUS])));
+    st.on('data', (c: Buffer) => chunks.push(c));
+    st.on('end', () => resolve({ status, body: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks) }));
+    st.on('error', reject);
+    if (body) st.end(body);
+  });
+}
+
+const agents = new Map<string, Agent>();
+
+function h1req(t: Target, maxSockets: number, method: string, path: string, body?: Buffer): Promise<Resp> {
+  let agent = agents.get(t.url);
+  if (!agent) {
+    agent = new Agent({ ca: t.creds.ca, cert: t.creds.cert, key: t.creds.key, keepAlive: true, maxSockets });
+    agents.set(t.url, agent);
+  }
+  return new Promise((resolve, reject) => {
+    const headers: Record<string, string | number> = { accept: 'application/json', 'user-agent': USER_AGENT };
+    if (body) {
+      headers['content-type'] = 'application/json';
+      headers['content-length'] = body.length;
+    }
+    const req = httpsRequest(t.url + path, { method, headers, agent }, (r) => {
+      const chunks: Buffer[] = [];
+      r.on('data', (c: Buffer) => chunks.push(c));
+      r.on('end', () => resolve({ status: r.statusCode ?? 0, body: Buffer.concat(chunks) }));
+      r.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+// ---------------------------------------------------------------- etcd gRPC client
+
+type Unary = (req: unknown, md: grpc.Metadata, opts: grpc.CallOptions, cb: (e: grpc.ServiceError | null, r: any) => void) => void;
+let KvCtor: (new (addr: string, creds: grpc.ChannelCredentials, o?: grpc.ClientOptions) => grpc.Client) | undefined;
+const kvClients = new Map<string, grpc.Client>();
+
+function kv(endpoint: string): grpc.Client {
+  let c = kvClients.get(endpoint);
+  if (c) return c;
+  if (!KvCtor) {
+    const def = protoLoader.loadSync(fileURLToPath(new URL('./etcd-kv.proto', import.meta.url)), { keepCase: true, longs: Number, defaults: true });
+    KvCtor = (grpc.loadPackageDefinition(def).etcdserverpb as any).KV;
+  }
+  c = new KvCtor!(new URL(endpoint).host, grpc.credentials.createInsecure(), { 'grpc.max_receive_message_length': -1, 'grpc.max_send_message_length': -1 });
+  kvClients.set(endpoint, c);
+  return c;
+}
+
+function unary(c: grpc.Client, method: 'Put' | 'Range', req: unknown): Promise<any> {
+  return new Promise((resolve, reject) => {
+    ((c as any)[method] as Unary).call(c, req, new grpc.Metadata(), { deadline: Date.now() + 30_000 }, (e, r) => (e ? reject(e) : resolve(r)));
+  });
+}
+
+/** The first key after every key with this prefix (etcd's range_end for a prefix). */
+function prefixEnd(prefix: Buffer): Buffer {
+  const end = Buffer.from(prefix);
+  end[end.length - 1]!++;
+  return end;
+}
+
+// ---------------------------------------------------------------- jobs
+
+/** Runs `count` operations with `concurrency` callers, timing each. op(i) must resolve when the operation is acknowledged. */
+async function closedLoop(count: number, concurrency: number, intervals: boolean, op: (i: number) => Promise<void>): Promise<Omit<LoadResult, 'bodyBytes'>> {
+  const lat = new Float64Array(count);
+  const iv: [number, number][] | undefined = intervals ? [] : undefined;
+  let next = 0;
+  let errors = 0;
+  let firstError: string | undefined;
+  const w0 = epochMs();
+  const m0 = mono();
+  const t0 = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      for (;;) {
+        const i = next++;
+        if (i >= count) return;
+        const s = performance.now();
+        const se = intervals ? epochMs() : 0;
+        try {
+          await op(i);
+        } catch (e) {
+          errors++;
+          firstError ??= (e as Error).message;
+        }
+        lat[i] = performance.now() - s;
+        if (iv) iv.push([se, epochMs()]);
+      }
+    }),
+  );
+  const seconds = (performance.now() - t0) / 1000;
+  const xs = Array.from(lat);
+  return {
+    n: count,
+    errors,
+    firstError,
+    seconds,
+    rate: (count - errors) / seconds,
+    p50: quantile(xs, 0.5),
+    p99: quantile(xs, 0.99),
+    mean: xs.reduce((a, b) => a + b, 0) / xs.length,
+    window: [w0, epochMs()],
+    monoWindow: [m0, mono()],
+    intervals: iv,
+  };
+}
+
+const pad = (i: number) => String(i).padStart(6, '0');
+
+async function createJob(j: Extract<Job, { kind: 'create' }>): Promise<LoadResult> {
+  const make = j.listPod ? listPodBody : podBody;
+  const bodies = Array.from({ length: j.count }, (_, i) => Buffer.from(JSON.stringify(make(j.namespace, `${j.prefix}-${pad(i)}`))));
+  const path = `/api/v1/namespaces/${j.namespace}/pods`;
+  const s = j.proto === 'h1' ? undefined : session(j.target);
+  const r = await closedLoop(j.count, j.concurrency, !!j.intervals, async (i) => {
+    const res = s ? await h2req(s, 'POST', path, bodies[i]) : await h1req(j.target, j.concurrency, 'POST', path, bodies[i]);
+    if (res.status !== 201) throw new Error(`POST ${path}: ${res.status} ${res.body.toString().slice(0, 300)}`);
+  });
+  return { ...r, bodyBytes: bodies[0]!.length };
+}
+
+async function putJob(j: Extract<Job, { kind: 'put' }>): Promise<LoadResult> {
+  const c = kv(j.endpoint);
+  // The same bytes rudder would be sent: the ~1 KB pod JSON under an upstream-shaped key.
+  const reqs = Array.from({ length: j.count }, (_, i) => {
+    const name = `${j.prefix}-${pad(i)}`;
+    return { key: Buffer.from(`/registry/pods/bench-put/${name}`), value: Buffer.from(JSON.stringify(podBody('bench-put', name))) };
+  });
+  const r = await closedLoop(j.count, j.concurrency, !!j.intervals, async (i) => {
+    await unary(c, 'Put', reqs[i]);
+  });
+  return { ...r, bodyBytes: reqs[0]!.value.length };
+}
+
+async function listJob(j: Extract<Job, { kind: 'list' }>): Promise<ListResult> {
+  const s = session(j.target);
+  const base = `/api/v1/namespaces/${j.namespace}/pods`;
+  const times: number[] = [];
+  const walks: number[] = [];
+  let items = 0;
+  let bytes = 0;
+  let pages = 0;
+  const m0 = mono();
+  for (let rep = 0; rep < j.reps; rep++) {
+    let cont: string | undefined;
+    const w = performance.now();
+    items = 0;
+    bytes = 0;
+    pages = 0;
+    do {
+      const q = new URLSearchParams();
+      if (j.limit) q.set('limit', String(j.limit));
+      if (cont) q.set('continue', cont);
+      const path = q.size ? `${base}?${q}` : base;
+      const t = performance.now();
+      const r = await h2req(s, 'GET', path);
+      if (r.status !== 200) throw new Error(`GET ${path}: ${r.status} ${r.body.toString().slice(0, 300)}`);
+      // Parsing is the client's cost, outside the timed span; it is done to follow continue and count.
+      times.push(performance.now() - t);
+      const list = JSON.parse(r.body.toString()) as { items: unknown[]; metadata: { continue?: string } };
+      items += list.items.length;
+      bytes += r.body.length;
+      pages++;
+      cont = list.metadata.continue || undefined;
+    } while (cont);
+    walks.push(performance.now() - w);
+  }
+  return { times, walks, items, bytes, pages, monoWindow: [m0, mono()] };
+}
+
+async function rangeJob(j: Extract<Job, { kind: 'range' }>): Promise<ListResult> {
+  const c = kv(j.endpoint);
+  const prefix = Buffer.from(j.prefix);
+  const end = prefixEnd(prefix);
+  const times: number[] = [];
+  const walks: number[] = [];
+  let items = 0;
+  let bytes = 0;
+  let pages = 0;
+  const m0 = mono();
+  for (let rep = 0; rep < j.reps; rep++) {
+    let key: Buffer = prefix;
+    let more = true;
+    let rev = 0;
+    const w = performance.now();
+    items = 0;
+    bytes = 0;
+    pages = 0;
+    while (more) {
+      const t = performance.now();
+      const r = await unary(c, 'Range', { key, range_end: end, limit: j.limit ?? 0, revision: rev });
+      times.push(performance.now() - t);
+      rev = r.header.revision;
+      items += r.kvs.length;
+      for (const kv of r.kvs) bytes += kv.value.length + kv.key.length;
+      pages++;
+      more = !!j.limit && r.more;
+      if (more) key = Buffer.concat([r.kvs[r.kvs.length - 1].key, Buffer.from([0])]);
+    }
+    walks.push(performance.now() - w);
+  }
+  return { times, walks, items, bytes, pages, monoWindow: [m0, mono()] };
+}
+
+/**
+ * `watchers` watch streams on the namespace's pods (spread over `sessions` HTTP/2 sessions), then
+ * pod creates at `rate` per second for `seconds` (open loop: a write is sent when it is due, whether
+ * or not earlier ones were answered), then up to 5 s for the last events to arrive.
+ */
+async function watchJob(j: Extract<Job, { kind: 'watch' }>): Promise<WatchResult> {
+  const ss = Array.from({ length: j.sessions }, () => openSession(j.target));
+  const prefix = `wb${Date.now().toString(36)}`;
+  const nameRe = new RegExp(`"name":"(${prefix}-\\d+)"`);
+  const arrivals: Map<string, number>[] = [];
+  const path = `/api/v1/namespaces/${j.namespace}/pods?watch=true&timeoutSeconds=600`;
+  const streams = await Promise.all(
+    Array.from({ length: j.watchers }, (_, w) => {
+      const got = new Map<string, number>();
+      arrivals.push(got);
+      return new Promise<ReturnType<ClientHttp2Session['request']>>((resolve, reject) => {
+        const st = ss[w % ss.length]!.request({ [h2c.HTTP2_HEADER_METHOD]: 'GET', [h2c.HTTP2_HEADER_PATH]: path, accept: 'application/json', 'user-agent': USER_AGENT });
+        let buf = '';
+        st.setEncoding('utf8');
+        st.on('response', (h) => {
+          const status = Number(h[h2c.HTTP2_HEADER_STATUS]);
+          if (status === 200) resolve(st);
+          else reject(new Error(`watch: ${status}`));
+        });
+        st.on('data', (c: string) => {
+          const now = epochMs();
+          buf += c;
+          let nl: number;
+          while ((nl = buf.indexOf('\n')) >= 0) {
+            const line = buf.slice(0, nl);
+            buf = buf.slice(nl + 1);
+            const m = nameRe.exec(line);
+            if (m && !got.has(m[1]!)) got.set(m[1]!, now);
+          }
+        });
+        st.on('error', reject);
+      });
+    }),
+  );
+  const writer = openSession(j.target);
+  const total = Math.round(j.rate * j.seconds);
+  const sent = new Float64Array(total);
+  const acked = new Float64Array(total).fill(NaN);
+  const wlat: number[] = [];
+  let writeErrors = 0;
+  let firstError: string | undefined;
+  const wpath = `/api/v1/namespaces/${j.namespace}/pods`;
+  const names = Array.from({ length: total }, (_, i) => `${prefix}-${i}`);
+  const bodies = names.map((n) => Buffer.from(JSON.stringify(podBody(j.namespace, n))));
+  const inflight: Promise<void>[] = [];
+  const t0 = epochMs() + 20;
+  let issued = 0;
+  await new Promise<void>((done) => {
+    const tick = () => {
+      const now = epochMs();
+      while (issued < total && t0 + (issued * 1000) / j.rate <= now) {
+        const i = issued++;
+        sent[i] = epochMs();
+        inflight.push(
+          h2req(writer, 'POST', wpath, bodies[i]).then(
+            (r) => {
+              acked[i] = epochMs();
+              wlat.push(acked[i]! - sent[i]!);
+              if (r.status !== 201) {
+                writeErrors++;
+                firstError ??= `${r.status} ${r.body.toString().slice(0, 200)}`;
+              }
+            },
+            (e: Error) => {
+              writeErrors++;
+              firstError ??= e.message;
+            },
+          ),
+        );
+      }
+      if (issued >= total) return done();
+      setTimeout(tick, Math.max(0, t0 + (issued * 1000) / j.rate - epochMs()));
+    };
+    tick();
+  });
+  const tEnd = epochMs();
+  await Promise.all(inflight);
+  const expected = total - writeErrors;
+  const deadline = epochMs() + 5000;
+  while (epochMs() < deadline && arrivals.some((a) => a.size < expected)) await new Promise((r) => setTimeout(r, 20));
+  for (const st of streams) st.close();
+  for (const s of [...ss, writer]) s.close();
+  const fromSend: number[] = [];
+  const fromAck: number[] = [];
+  let deliveries = 0;
+  for (const a of arrivals) {
+    for (const [name, t] of a) {
+      const i = Number(name.slice(prefix.length + 1));
+      deliveries++;
+      fromSend.push(t - sent[i]!);
+      fromAck.push(t - acked[i]!);
+    }
+  }
+  const sum = (xs: number[]) => ({ p50: quantile(xs, 0.5), p99: quantile(xs, 0.99), max: Math.max(...xs) });
+  return {
+    events: total,
+    deliveries,
+    expected: expected * j.watchers,
+    missing: expected * j.watchers - deliveries,
+    writeErrors,
+    firstError,
+    fromSend: sum(fromSend),
+    fromAck: sum(fromAck.filter(Number.isFinite)),
+    writeLatency: { p50: quantile(wlat, 0.5), p99: quantile(wlat, 0.99) },
+    achievedRate: total / ((tEnd - t0) / 1000),
+  };
+}
+
+async function namespaceJob(j: Extract<Job, { kind: 'namespace' }>): Promise<{ status: number }> {
+  const r = await h2req(session(j.target), 'POST', '/api/v1/namespaces', Buffer.from(JSON.stringify({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: j.name } })));
+  if (r.status !== 201 && r.status !== 409) throw new Error(`create namespace ${j.name}: ${r.status} ${r.body.toString().slice(0, 300)}`);
+  return { status: r.status };
+}
+
+export async function runJob(j: Job): Promise<unknown> {
+  switch (j.kind) {
+    case 'namespace':
+      return namespaceJob(j);
+    case 'create':
+      return createJob(j);
+    case 'put':
+      return putJob(j);
+    case 'list':
+      return listJob(j);
+    case 'range':
+      return rangeJob(j);
+    case 'watch':
+      return watchJob(j);
+    case 'close':
+      for (const s of sessions.values()) s.close();
+      sessions.clear();
+      for (const a of agents.values()) a.destroy();
+      agents.clear();
+      for (const c of kvClients.values()) c.close();
+      kvClients.clear();
+      return {};
+  }
+}
+
+if (process.send) {
+  process.on('message', (m: { id: number; job: Job }) => {
+    runJob(m.job).then(
+      (result) => process.send!({ id: m.id, result }),
+      (e: Error) => process.send!({ id: m.id, error: e?.stack ?? String(e) }),
+    );
+  });
+  process.on('disconnect', () => process.exit(0));
+}
