@@ -1,0 +1,271 @@
+// InterPodAffinity: required pod affinity and anti-affinity filter nodes by the pods already
+// running in each topology domain (and existing pods' anti-affinity keeps the incoming pod out of
+// theirs); preferred terms, and existing pods' terms toward the incoming pod, score them.
+
+import { matchesLabels, NOTHING, type Labels } from '../../api/labels.ts';
+import { Action } from '../events.ts';
+import type { CycleState } from '../framework/cycle-state.ts';
+import {
+  MAX_NODE_SCORE,
+  type EnqueueExtensions,
+  type FilterPlugin,
+  type Handle,
+  type PreFilterExtensions,
+  type PreFilterPlugin,
+  type PreScorePlugin,
+  type ScorePlugin,
+} from '../framework/interfaces.ts';
+import type { NodeInfo } from '../nodeinfo.ts';
+import { affinityTermMatches, type AffinityTerm, type PodInfo, type WeightedAffinityTerm } from '../podinfo.ts';
+import { Code, Status } from '../status.ts';
+import type { Node, Pod } from '../types.ts';
+import { InterPodAffinity as Name } from './names.ts';
+
+export const ErrReasonExistingAntiAffinityRulesNotMatch = "node(s) didn't satisfy existing pods anti-affinity rules";
+export const ErrReasonAffinityRulesNotMatch = "node(s) didn't match pod affinity rules";
+export const ErrReasonAntiAffinityRulesNotMatch = "node(s) didn't match pod anti-affinity rules";
+
+const PRE_FILTER_KEY = 'PreFilter' + Name;
+const PRE_SCORE_KEY = 'PreScore' + Name;
+
+export interface InterPodAffinityArgs {
+  hardPodAffinityWeight?: number;
+  ignorePreferredTermsOfExistingPods?: boolean;
+}
+
+/** Counts per topology pair "key\0value". */
+type Counts = Map<string, number>;
+
+function pair(key: string, value: string): string {
+  return `${key}\x00${value}`;
+}
+
+function bump(m: Counts, node: Node, key: string, delta: number): void {
+  const v = node.metadata.labels?.[key];
+  if (v === undefined) return;
+  const p = pair(key, v);
+  const n = (m.get(p) ?? 0) + delta;
+  if (n === 0) m.delete(p);
+  else m.set(p, n);
+}
+
+function matchesAllTerms(terms: readonly AffinityTerm[], pod: Pod): boolean {
+  if (terms.length === 0) return false;
+  for (const t of terms) if (!affinityTermMatches(t, pod, undefined)) return false;
+  return true;
+}
+
+class PreFilterState {
+  readonly pod: PodInfo;
+  readonly affinityTerms: AffinityTerm[];
+  readonly antiAffinityTerms: AffinityTerm[];
+  readonly namespaceLabels: Labels;
+  /** Existing pods' required anti-affinity terms matching the incoming pod, per pair. */
+  readonly existingAntiAffinityCounts: Counts;
+  /** Pods matching all of the incoming pod's required affinity terms, per pair. */
+  readonly affinityCounts: Counts;
+  /** Pods matching the incoming pod's required anti-affinity terms, per pair. */
+  readonly antiAffinityCounts: Counts;
+
+  constructor(pod: PodInfo, affinityTerms: AffinityTerm[], antiAffinityTerms: AffinityTerm[], namespaceLabels: Labels, existingAnti: Counts, affinityCounts: Counts, antiCounts: Counts) {
+    this.pod = pod;
+    this.affinityTerms = affinityTerms;
+    this.antiAffinityTerms = antiAffinityTerms;
+    this.namespaceLabels = namespaceLabels;
+    this.existingAntiAffinityCounts = existingAnti;
+    this.affinityCounts = affinityCounts;
+    this.antiAffinityCounts = antiCounts;
+  }
+
+  clone(): PreFilterState {
+    return new PreFilterState(
+      this.pod,
+      this.affinityTerms,
+      this.antiAffinityTerms,
+      this.namespaceLabels,
+      new Map(this.existingAntiAffinityCounts),
+      new Map(this.affinityCounts),
+      new Map(this.antiAffinityCounts),
+    );
+  }
+
+  /** upstream's preFilterState.updateWithPod: account pod `other` on node as added (+1) or removed (-1). */
+  updateWithPod(other: PodInfo, node: Node, delta: number): void {
+    for (const t of other.requiredAntiAffinityTerms) if (affinityTermMatches(t, this.pod.pod, this.namespaceLabels)) bump(this.existingAntiAffinityCounts, node, t.topologyKey, delta);
+    if (matchesAllTerms(this.affinityTerms, other.pod)) for (const t of this.affinityTerms) bump(this.affinityCounts, node, t.topologyKey, delta);
+    for (const t of this.antiAffinityTerms) if (affinityTermMatches(t, other.pod, undefined)) bump(this.antiAffinityCounts, node, t.topologyKey, delta);
+  }
+}
+
+interface ScoreState {
+  /** topologyKey → value → score. */
+  topologyScore: Map<string, Map<string, number>>;
+}
+
+export function newInterPodAffinity(rawArgs: unknown, handle: Handle): PreFilterPlugin & FilterPlugin & PreScorePlugin & ScorePlugin & EnqueueExtensions {
+  const args = (rawArgs ?? {}) as InterPodAffinityArgs;
+  const hardWeight = args.hardPodAffinityWeight ?? 1;
+  if (hardWeight < 0 || hardWeight > 100) throw new Error('hardPodAffinityWeight: Invalid value: not in valid range [0-100]');
+  const ignorePreferredOfExisting = args.ignorePreferredTermsOfExistingPods ?? false;
+
+  const nsLabelsOf = (ns: string): Labels => handle.listers.namespaces?.get(ns)?.metadata.labels;
+
+  /**
+   * The incoming pod's terms with a namespaceSelector unrolled into namespace names (upstream's
+   * mergeAffinityTermNamespacesIfNotEmpty), so matching never needs other pods' namespace labels.
+   */
+  function merged<T extends AffinityTerm>(terms: readonly T[]): T[] {
+    return terms.map((t) => {
+      if (t.namespaceSelector.nothing || t.namespaceSelector.requirements.length === 0) return t;
+      const namespaces = new Set(t.namespaces);
+      for (const ns of handle.listers.namespaces?.list() ?? []) {
+        if (matchesLabels(t.namespaceSelector, ns.metadata.labels)) namespaces.add(ns.metadata.name ?? '');
+      }
+      return { ...t, namespaces, namespaceSelector: NOTHING };
+    });
+  }
+
+  const extensions: PreFilterExtensions = {
+    addPod(state, _pod, toAdd, ni) {
+      state.read<PreFilterState>(PRE_FILTER_KEY)?.updateWithPod(toAdd, ni.node, 1);
+      return null;
+    },
+    removePod(state, _pod, toRemove, ni) {
+      state.read<PreFilterState>(PRE_FILTER_KEY)?.updateWithPod(toRemove, ni.node, -1);
+      return null;
+    },
+  };
+
+  function processTerm(m: Map<string, Map<string, number>>, t: AffinityTerm, weight: number, pod: Pod, nsLabels: Labels, node: Node, mult: number): void {
+    if (!affinityTermMatches(t, pod, nsLabels)) return;
+    const v = node.metadata.labels?.[t.topologyKey];
+    if (v === undefined) return;
+    let byValue = m.get(t.topologyKey);
+    if (!byValue) m.set(t.topologyKey, (byValue = new Map()));
+    byValue.set(v, (byValue.get(v) ?? 0) + weight * mult);
+  }
+
+  return {
+    name: Name,
+    preFilter(state: CycleState, pod: PodInfo) {
+      if (pod.parseError) return Status.error(pod.parseError);
+      const snapshot = handle.snapshot();
+      const affinityTerms = merged(pod.requiredAffinityTerms);
+      const antiAffinityTerms = merged(pod.requiredAntiAffinityTerms);
+      const namespaceLabels = nsLabelsOf(pod.namespace);
+      const existingAnti: Counts = new Map();
+      for (const ni of snapshot.havePodsWithRequiredAntiAffinityList()) {
+        for (const existing of ni.podsWithRequiredAntiAffinity) {
+          for (const t of existing.requiredAntiAffinityTerms) {
+            if (affinityTermMatches(t, pod.pod, namespaceLabels)) bump(existingAnti, ni.node, t.topologyKey, 1);
+          }
+        }
+      }
+      const affinityCounts: Counts = new Map();
+      const antiCounts: Counts = new Map();
+      if (affinityTerms.length > 0 || antiAffinityTerms.length > 0) {
+        for (const ni of snapshot.list()) {
+          for (const existing of ni.pods) {
+            if (matchesAllTerms(affinityTerms, existing.pod)) for (const t of affinityTerms) bump(affinityCounts, ni.node, t.topologyKey, 1);
+            for (const t of antiAffinityTerms) if (affinityTermMatches(t, existing.pod, undefined)) bump(antiCounts, ni.node, t.topologyKey, 1);
+          }
+        }
+      }
+      if (existingAnti.size === 0 && affinityTerms.length === 0 && antiAffinityTerms.length === 0) return new Status(Code.Skip);
+      state.write(PRE_FILTER_KEY, new PreFilterState(pod, affinityTerms, antiAffinityTerms, namespaceLabels, existingAnti, affinityCounts, antiCounts));
+      return null;
+    },
+    preFilterExtensions() {
+      return extensions;
+    },
+    filter(state: CycleState, _pod, ni: NodeInfo) {
+      const s = state.read<PreFilterState>(PRE_FILTER_KEY);
+      if (!s) return Status.error(`reading "${PRE_FILTER_KEY}" from cycleState: not found`);
+      const labels = ni.node.metadata.labels ?? {};
+      // pod affinity: every term's topology must exist on the node and hold a matching pod,
+      // unless no pod anywhere matches and the pod matches its own terms (the first of a group)
+      let podsExist = true;
+      for (const t of s.affinityTerms) {
+        const v = labels[t.topologyKey];
+        if (v === undefined) return new Status(Code.UnschedulableAndUnresolvable, ErrReasonAffinityRulesNotMatch);
+        if ((s.affinityCounts.get(pair(t.topologyKey, v)) ?? 0) <= 0) podsExist = false;
+      }
+      if (!podsExist && !(s.affinityCounts.size === 0 && matchesAllTerms(s.affinityTerms, s.pod.pod))) {
+        return new Status(Code.UnschedulableAndUnresolvable, ErrReasonAffinityRulesNotMatch);
+      }
+      if (s.antiAffinityCounts.size > 0) {
+        for (const t of s.antiAffinityTerms) {
+          const v = labels[t.topologyKey];
+          if (v !== undefined && (s.antiAffinityCounts.get(pair(t.topologyKey, v)) ?? 0) > 0) {
+            return new Status(Code.Unschedulable, ErrReasonAntiAffinityRulesNotMatch);
+          }
+        }
+      }
+      if (s.existingAntiAffinityCounts.size > 0) {
+        for (const k of Object.keys(labels)) {
+          if ((s.existingAntiAffinityCounts.get(pair(k, labels[k]!)) ?? 0) > 0) return new Status(Code.Unschedulable, ErrReasonExistingAntiAffinityRulesNotMatch);
+        }
+      }
+      return null;
+    },
+    preScore(state: CycleState, pod: PodInfo, nodes: readonly NodeInfo[]) {
+      if (nodes.length === 0) return null;
+      const hasPreferred = pod.preferredAffinityTerms.length > 0 || pod.preferredAntiAffinityTerms.length > 0;
+      if (ignorePreferredOfExisting && !hasPreferred) return new Status(Code.Skip);
+      const snapshot = handle.snapshot();
+      const all = hasPreferred ? snapshot.list() : snapshot.havePodsWithAffinityList();
+      const preferredAffinity: WeightedAffinityTerm[] = merged(pod.preferredAffinityTerms);
+      const preferredAnti: WeightedAffinityTerm[] = merged(pod.preferredAntiAffinityTerms);
+      const nsLabels = nsLabelsOf(pod.namespace);
+      const scores = new Map<string, Map<string, number>>();
+      for (const ni of all) {
+        const node = ni.node;
+        if (!node.metadata.labels || Object.keys(node.metadata.labels).length === 0) continue;
+        const pods = hasPreferred ? ni.pods : ni.podsWithAffinity;
+        for (const existing of pods) {
+          for (const t of preferredAffinity) processTerm(scores, t, t.weight, existing.pod, undefined, node, 1);
+          for (const t of preferredAnti) processTerm(scores, t, t.weight, existing.pod, undefined, node, -1);
+          if (hardWeight > 0) for (const t of existing.requiredAffinityTerms) processTerm(scores, t, hardWeight, pod.pod, nsLabels, node, 1);
+          for (const t of existing.preferredAffinityTerms) processTerm(scores, t, t.weight, pod.pod, nsLabels, node, 1);
+          for (const t of existing.preferredAntiAffinityTerms) processTerm(scores, t, t.weight, pod.pod, nsLabels, node, -1);
+        }
+      }
+      // drop zero entries: upstream only keeps topology scores that some pod contributed to
+      if (scores.size === 0) return new Status(Code.Skip);
+      state.write(PRE_SCORE_KEY, { topologyScore: scores } satisfies ScoreState);
+      return null;
+    },
+    score(state: CycleState, _pod, ni: NodeInfo) {
+      const s = state.read<ScoreState>(PRE_SCORE_KEY);
+      if (!s) return 0;
+      const labels = ni.node.metadata.labels;
+      if (!labels) return 0;
+      let score = 0;
+      for (const [key, byValue] of s.topologyScore) {
+        const v = labels[key];
+        if (v !== undefined) score += byValue.get(v) ?? 0;
+      }
+      return score;
+    },
+    normalizeScore(state: CycleState, _pod, _nodes, scores: number[]) {
+      const s = state.read<ScoreState>(PRE_SCORE_KEY);
+      if (!s || s.topologyScore.size === 0) return null;
+      let min = Infinity;
+      let max = -Infinity;
+      for (const v of scores) {
+        if (v > max) max = v;
+        if (v < min) min = v;
+      }
+      const diff = max - min;
+      for (let i = 0; i < scores.length; i++) scores[i] = diff > 0 ? Math.trunc(MAX_NODE_SCORE * ((scores[i]! - min) / diff)) : 0;
+      return null;
+    },
+    eventsToRegister() {
+      return [
+        { event: { resource: 'AssignedPod', action: Action.Add | Action.UpdatePodLabel | Action.Delete } },
+        { event: { resource: 'Node', action: Action.Add | Action.UpdateNodeLabel } },
+        { event: { resource: 'Namespace', action: Action.Add | Action.UpdateOther } },
+      ];
+    },
+  };
+}

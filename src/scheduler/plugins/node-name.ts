@@ -1,0 +1,28 @@
+// NodeName: a pod that names its node (spec.nodeName) fits only there.
+
+import { Action } from '../events.ts';
+import type { EnqueueExtensions, FilterPlugin } from '../framework/interfaces.ts';
+import { Code, Status } from '../status.ts';
+import type { Node, Pod } from '../types.ts';
+import { NodeName as Name } from './names.ts';
+
+export const ErrReasonNodeName = "node(s) didn't match the requested node name";
+
+export function newNodeName(): FilterPlugin & EnqueueExtensions {
+  return {
+    name: Name,
+    filter(_state, pod, ni) {
+      const want = pod.pod.spec.nodeName;
+      if (!want || want === ni.name) return null;
+      return new Status(Code.UnschedulableAndUnresolvable, ErrReasonNodeName);
+    },
+    eventsToRegister() {
+      return [
+        {
+          event: { resource: 'Node', action: Action.Add },
+          hint: (pod: Pod, _old: unknown, node: unknown) => (!pod.spec.nodeName || pod.spec.nodeName === (node as Node).metadata.name ? 'Queue' : 'Skip'),
+        },
+      ];
+    },
+  };
+}

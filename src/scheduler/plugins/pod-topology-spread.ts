@@ -1,0 +1,355 @@
+// PodTopologySpread: DoNotSchedule constraints filter nodes whose domain would exceed maxSkew
+// over the least-loaded eligible domain (minDomains treats missing domains as empty);
+// ScheduleAnyway constraints (and the cluster defaults for pods owned by a Service, ReplicaSet,
+// ReplicationController or StatefulSet) score nodes by how few matching pods their domains hold.
+
+import { labelSelectorAsSelector, matchesLabels, type Requirement, type Selector } from '../../api/labels.ts';
+import { Action } from '../events.ts';
+import type { CycleState } from '../framework/cycle-state.ts';
+import {
+  MAX_NODE_SCORE,
+  type EnqueueExtensions,
+  type FilterPlugin,
+  type Handle,
+  type PreFilterExtensions,
+  type PreFilterPlugin,
+  type PreScorePlugin,
+  type ScorePlugin,
+} from '../framework/interfaces.ts';
+import type { NodeInfo } from '../nodeinfo.ts';
+import { findUntoleratedTaint, isDoNotScheduleTaint, requiredNodeAffinity, type RequiredNodeAffinity } from '../nodeaffinity.ts';
+import type { PodInfo } from '../podinfo.ts';
+import { Code, Status } from '../status.ts';
+import { LABEL_HOSTNAME, LABEL_TOPOLOGY_ZONE, type Node, type Pod, type TopologySpreadConstraint } from '../types.ts';
+import { PodTopologySpread as Name } from './names.ts';
+
+export const ErrReasonConstraintsNotMatch = "node(s) didn't match pod topology spread constraints";
+export const ErrReasonNodeLabelNotMatch = ErrReasonConstraintsNotMatch + ' (missing required label)';
+
+const PRE_FILTER_KEY = 'PreFilter' + Name;
+const PRE_SCORE_KEY = 'PreScore' + Name;
+const MAX_INT32 = 2147483647;
+
+/** upstream's systemDefaultConstraints. */
+export const SYSTEM_DEFAULT_CONSTRAINTS: TopologySpreadConstraint[] = [
+  { topologyKey: LABEL_HOSTNAME, whenUnsatisfiable: 'ScheduleAnyway', maxSkew: 3 },
+  { topologyKey: LABEL_TOPOLOGY_ZONE, whenUnsatisfiable: 'ScheduleAnyway', maxSkew: 5 },
+];
+
+export interface PodTopologySpreadArgs {
+  defaultConstraints?: TopologySpreadConstraint[];
+  defaultingType?: 'System' | 'List';
+}
+
+interface Constraint {
+  maxSkew: number;
+  topologyKey: string;
+  selector: Selector;
+  minDomains: number;
+  nodeAffinityPolicy: string;
+  nodeTaintsPolicy: string;
+}
+
+function countMatching(ni: NodeInfo, selector: Selector, ns: string): number {
+  if (!selector.nothing && selector.requirements.length === 0) return 0; // an empty selector counts nothing
+  let n = 0;
+  for (const p of ni.pods) {
+    const m = p.pod.metadata;
+    if (m.deletionTimestamp || p.namespace !== ns) continue;
+    if (matchesLabels(selector, m.labels)) n++;
+  }
+  return n;
+}
+
+function nodeHasAllKeys(node: Node, constraints: readonly Constraint[]): boolean {
+  const labels = node.metadata.labels;
+  if (!labels) return constraints.length === 0;
+  for (const c of constraints) if (!Object.hasOwn(labels, c.topologyKey)) return false;
+  return true;
+}
+
+function matchesInclusionPolicies(c: Constraint, pod: Pod, node: Node, req: RequiredNodeAffinity): boolean {
+  if (c.nodeAffinityPolicy === 'Honor' && !req.match(node)) return false;
+  if (c.nodeTaintsPolicy === 'Honor' && findUntoleratedTaint(node.spec?.taints, pod.spec.tolerations, isDoNotScheduleTaint)) return false;
+  return true;
+}
+
+/** The two domains with the fewest matching pods (upstream's criticalPaths). */
+class CriticalPaths {
+  v0 = '';
+  n0 = MAX_INT32;
+  v1 = '';
+  n1 = MAX_INT32;
+  update(value: string, num: number): void {
+    if (value === this.v0 || value === this.v1) {
+      if (value === this.v0) this.n0 = num;
+      else this.n1 = num;
+      if (this.n0 > this.n1) {
+        [this.v0, this.n0, this.v1, this.n1] = [this.v1, this.n1, this.v0, this.n0];
+      }
+    } else if (num < this.n0) {
+      this.v1 = this.v0;
+      this.n1 = this.n0;
+      this.v0 = value;
+      this.n0 = num;
+    } else if (num < this.n1) {
+      this.v1 = value;
+      this.n1 = num;
+    }
+  }
+  clone(): CriticalPaths {
+    const c = new CriticalPaths();
+    Object.assign(c, this);
+    return c;
+  }
+}
+
+class PreFilterState {
+  readonly constraints: Constraint[];
+  /** Per constraint: domain value → matching pods. */
+  readonly matchNum: Map<string, number>[];
+  readonly domainsNum: number[];
+  readonly critical: CriticalPaths[];
+  constructor(constraints: Constraint[], matchNum: Map<string, number>[], domainsNum: number[], critical: CriticalPaths[]) {
+    this.constraints = constraints;
+    this.matchNum = matchNum;
+    this.domainsNum = domainsNum;
+    this.critical = critical;
+  }
+  clone(): PreFilterState {
+    return new PreFilterState(
+      this.constraints,
+      this.matchNum.map((m) => new Map(m)),
+      [...this.domainsNum],
+      this.critical.map((c) => c.clone()),
+    );
+  }
+  minMatchNum(i: number): number {
+    // fewer eligible domains than minDomains: the global minimum is taken as 0
+    if (this.domainsNum[i]! < this.constraints[i]!.minDomains) return 0;
+    return this.critical[i]!.n0;
+  }
+}
+
+interface PreScoreState {
+  constraints: Constraint[];
+  ignoredNodes: Set<string>;
+  /** Non-hostname constraints: "key\0value" → matching pods in the domain. */
+  pairCounts: Map<string, number>;
+  normalizingWeight: number[];
+}
+
+function pairKey(key: string, value: string): string {
+  return `${key}\x00${value}`;
+}
+
+/** A selector with key=value requirements added for matchLabelKeys (upstream's mergeLabelSetWithSelector). */
+function withMatchLabelKeys(selector: Selector, keys: readonly string[] | null | undefined, labels: Readonly<Record<string, string>> | undefined): Selector {
+  if (!keys?.length || !labels || selector.nothing) return selector;
+  const extra: Requirement[] = [];
+  for (const k of keys) if (Object.hasOwn(labels, k)) extra.push({ key: k, operator: 'in', values: [labels[k]!] });
+  if (extra.length === 0) return selector;
+  return { requirements: [...selector.requirements, ...extra].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)) };
+}
+
+export function newPodTopologySpread(rawArgs: unknown, handle: Handle): PreFilterPlugin & FilterPlugin & PreScorePlugin & ScorePlugin & EnqueueExtensions {
+  const args = (rawArgs ?? {}) as PodTopologySpreadArgs;
+  const defaultingType = args.defaultingType ?? 'System';
+  if (defaultingType === 'System' && args.defaultConstraints?.length) {
+    throw new Error('defaultConstraints: Invalid value: when .defaultingType is "System", .defaultConstraints must be empty');
+  }
+  const systemDefaulted = defaultingType === 'System';
+  const defaults = systemDefaulted ? SYSTEM_DEFAULT_CONSTRAINTS : (args.defaultConstraints ?? []);
+  for (const c of defaults) if (c.labelSelector) throw new Error('defaultConstraints.labelSelector: Forbidden: constraint must not define a selector, as they deduced for each pod');
+
+  function parse(constraints: readonly TopologySpreadConstraint[], pod: Pod, action: string): Constraint[] {
+    const out: Constraint[] = [];
+    for (const c of constraints) {
+      if (c.whenUnsatisfiable !== action) continue;
+      out.push({
+        maxSkew: c.maxSkew,
+        topologyKey: c.topologyKey,
+        selector: withMatchLabelKeys(labelSelectorAsSelector(c.labelSelector ?? null), c.matchLabelKeys, pod.metadata.labels),
+        minDomains: c.minDomains ?? 1,
+        nodeAffinityPolicy: c.nodeAffinityPolicy ?? 'Honor',
+        nodeTaintsPolicy: c.nodeTaintsPolicy ?? 'Ignore',
+      });
+    }
+    return out;
+  }
+
+  function defaultConstraints(pod: Pod, action: string): Constraint[] {
+    const cs = parse(defaults, pod, action);
+    if (cs.length === 0) return cs;
+    const sel = handle.listers.defaultSelectors?.defaultSelector(pod);
+    if (!sel || sel.nothing || sel.requirements.length === 0) return [];
+    for (const c of cs) c.selector = sel;
+    return cs;
+  }
+
+  function constraintsFor(pod: Pod, action: string): Constraint[] {
+    const own = pod.spec.topologySpreadConstraints;
+    return own?.length ? parse(own, pod, action) : defaultConstraints(pod, action);
+  }
+
+  function updateWithPod(s: PreFilterState, other: PodInfo, preemptor: PodInfo, node: Node, delta: number): void {
+    if (other.namespace !== preemptor.namespace) return;
+    if (!nodeHasAllKeys(node, s.constraints)) return;
+    const req = requiredNodeAffinity(preemptor.pod);
+    s.constraints.forEach((c, i) => {
+      if (!matchesLabels(c.selector, other.pod.metadata.labels)) return;
+      if (!matchesInclusionPolicies(c, preemptor.pod, node, req)) return;
+      const v = node.metadata.labels![c.topologyKey]!;
+      const n = (s.matchNum[i]!.get(v) ?? 0) + delta;
+      s.matchNum[i]!.set(v, n);
+      s.critical[i]!.update(v, n);
+    });
+  }
+
+  const extensions: PreFilterExtensions = {
+    addPod(state, pod, toAdd, ni) {
+      const s = state.read<PreFilterState>(PRE_FILTER_KEY);
+      if (s) updateWithPod(s, toAdd, pod, ni.node, 1);
+      return null;
+    },
+    removePod(state, pod, toRemove, ni) {
+      const s = state.read<PreFilterState>(PRE_FILTER_KEY);
+      if (s) updateWithPod(s, toRemove, pod, ni.node, -1);
+      return null;
+    },
+  };
+
+  return {
+    name: Name,
+    preFilter(state: CycleState, pi: PodInfo) {
+      const pod = pi.pod;
+      let constraints: Constraint[];
+      try {
+        constraints = constraintsFor(pod, 'DoNotSchedule');
+      } catch (e) {
+        return Status.error(e as Error);
+      }
+      if (constraints.length === 0) return new Status(Code.Skip);
+      const req = requiredNodeAffinity(pod);
+      const matchNum = constraints.map(() => new Map<string, number>());
+      for (const ni of handle.snapshot().list()) {
+        const node = ni.node;
+        if (!nodeHasAllKeys(node, constraints)) continue;
+        constraints.forEach((c, i) => {
+          if (!matchesInclusionPolicies(c, pod, node, req)) return;
+          const v = node.metadata.labels![c.topologyKey]!;
+          matchNum[i]!.set(v, (matchNum[i]!.get(v) ?? 0) + countMatching(ni, c.selector, pi.namespace));
+        });
+      }
+      const critical = constraints.map(() => new CriticalPaths());
+      matchNum.forEach((m, i) => {
+        for (const [v, n] of m) critical[i]!.update(v, n);
+      });
+      state.write(PRE_FILTER_KEY, new PreFilterState(constraints, matchNum, matchNum.map((m) => m.size), critical));
+      return null;
+    },
+    preFilterExtensions() {
+      return extensions;
+    },
+    filter(state: CycleState, pi: PodInfo, ni: NodeInfo) {
+      const s = state.read<PreFilterState>(PRE_FILTER_KEY);
+      if (!s) return Status.error(`reading "${PRE_FILTER_KEY}" from cycleState: not found`);
+      if (s.constraints.length === 0) return null;
+      const labels = ni.node.metadata.labels ?? {};
+      for (let i = 0; i < s.constraints.length; i++) {
+        const c = s.constraints[i]!;
+        const v = labels[c.topologyKey];
+        if (v === undefined) return new Status(Code.UnschedulableAndUnresolvable, ErrReasonNodeLabelNotMatch);
+        const selfMatch = matchesLabels(c.selector, pi.pod.metadata.labels) ? 1 : 0;
+        const skew = (s.matchNum[i]!.get(v) ?? 0) + selfMatch - s.minMatchNum(i);
+        if (skew > c.maxSkew) return new Status(Code.Unschedulable, ErrReasonConstraintsNotMatch);
+      }
+      return null;
+    },
+    preScore(state: CycleState, pi: PodInfo, filtered: readonly NodeInfo[]) {
+      const pod = pi.pod;
+      const all = handle.snapshot().list();
+      if (filtered.length === 0 || all.length === 0) return new Status(Code.Skip);
+      let constraints: Constraint[];
+      try {
+        constraints = constraintsFor(pod, 'ScheduleAnyway');
+      } catch (e) {
+        return Status.error(e as Error);
+      }
+      if (constraints.length === 0) return new Status(Code.Skip);
+      const requireAll = (pod.spec.topologySpreadConstraints?.length ?? 0) > 0 || !systemDefaulted;
+      const ignored = new Set<string>();
+      const pairCounts = new Map<string, number>();
+      const topoSize = constraints.map(() => 0);
+      for (const ni of filtered) {
+        if (requireAll && !nodeHasAllKeys(ni.node, constraints)) {
+          ignored.add(ni.name);
+          continue;
+        }
+        constraints.forEach((c, i) => {
+          if (c.topologyKey === LABEL_HOSTNAME) return;
+          const k = pairKey(c.topologyKey, ni.node.metadata.labels?.[c.topologyKey] ?? '');
+          if (!pairCounts.has(k)) {
+            pairCounts.set(k, 0);
+            topoSize[i]!++;
+          }
+        });
+      }
+      const normalizingWeight = constraints.map((c, i) => Math.log((c.topologyKey === LABEL_HOSTNAME ? filtered.length - ignored.size : topoSize[i]!) + 2));
+      if (constraints.some((c) => c.topologyKey !== LABEL_HOSTNAME)) {
+        const req = requiredNodeAffinity(pod);
+        for (const ni of all) {
+          const node = ni.node;
+          if (requireAll && !nodeHasAllKeys(node, constraints)) continue;
+          for (const c of constraints) {
+            if (c.topologyKey === LABEL_HOSTNAME) continue;
+            if (!matchesInclusionPolicies(c, pod, node, req)) continue;
+            const k = pairKey(c.topologyKey, node.metadata.labels?.[c.topologyKey] ?? '');
+            const cur = pairCounts.get(k);
+            if (cur === undefined) continue;
+            pairCounts.set(k, cur + countMatching(ni, c.selector, pi.namespace));
+          }
+        }
+      }
+      state.write(PRE_SCORE_KEY, { constraints, ignoredNodes: ignored, pairCounts, normalizingWeight } satisfies PreScoreState);
+      return null;
+    },
+    score(state: CycleState, pi: PodInfo, ni: NodeInfo) {
+      const s = state.read<PreScoreState>(PRE_SCORE_KEY);
+      if (!s || s.ignoredNodes.has(ni.name)) return 0;
+      const labels = ni.node.metadata.labels ?? {};
+      let score = 0;
+      s.constraints.forEach((c, i) => {
+        const v = labels[c.topologyKey];
+        if (v === undefined) return;
+        const cnt = c.topologyKey === LABEL_HOSTNAME ? countMatching(ni, c.selector, pi.namespace) : (s.pairCounts.get(pairKey(c.topologyKey, v)) ?? 0);
+        score += cnt * s.normalizingWeight[i]! + (c.maxSkew - 1);
+      });
+      return Math.round(score);
+    },
+    normalizeScore(state: CycleState, _pi, nodes: readonly NodeInfo[], scores: number[]) {
+      const s = state.read<PreScoreState>(PRE_SCORE_KEY);
+      if (!s) return null;
+      let min = Infinity;
+      let max = 0;
+      for (let i = 0; i < scores.length; i++) {
+        if (s.ignoredNodes.has(nodes[i]!.name)) continue;
+        const v = scores[i]!;
+        if (v < min) min = v;
+        if (v > max) max = v;
+      }
+      for (let i = 0; i < scores.length; i++) {
+        if (s.ignoredNodes.has(nodes[i]!.name)) scores[i] = 0;
+        else if (max === 0) scores[i] = MAX_NODE_SCORE;
+        else scores[i] = Math.trunc((MAX_NODE_SCORE * (max + min - scores[i]!)) / max);
+      }
+      return null;
+    },
+    eventsToRegister() {
+      return [
+        { event: { resource: 'AssignedPod', action: Action.Add | Action.UpdatePodLabel | Action.Delete } },
+        { event: { resource: 'Node', action: Action.Add | Action.Delete | Action.UpdateNodeLabel | Action.UpdateNodeTaint } },
+      ];
+    },
+  };
+}
