@@ -17,8 +17,11 @@ import type { KObject } from '../api/meta.ts';
 export interface ChainOptions {
   /** Replaces the server's admission chain. */
   admission?: AdmissionPlugin[];
-  connect?: Map<string, (ctx: Ctx, r: ResourceRegistry) => Promise<void>>;
-  reviews?: Map<string, (ctx: Ctx, obj: KObject) => Promise<KObject> | KObject>;
+  /** Extra handlers, made for the started server's registry. */
+  handlers?: (reg: Registry) => {
+    connect?: Map<string, (ctx: Ctx, r: ResourceRegistry) => Promise<void>>;
+    reviews?: Map<string, (ctx: Ctx, obj: KObject) => Promise<KObject> | KObject>;
+  };
 }
 
 export interface TestChain {
@@ -35,11 +38,12 @@ export async function startTestChain(o: ChainOptions = {}): Promise<TestChain> {
   const { server, stop } = await startTestApiServer();
   const registry = server.registry;
   if (o.admission) registry.admission = o.admission;
+  const extra = o.handlers?.(registry) ?? {};
   const handler = createResourceHandler({
     reg: registry,
     codecs: apiCodecs(),
-    connect: o.connect ?? new Map(),
-    reviews: new Map([...reviewHandlers(registry), ...(o.reviews ?? new Map())]),
+    connect: extra.connect ?? new Map(),
+    reviews: new Map([...reviewHandlers(registry), ...(extra.reviews ?? new Map())]),
     minRequestTimeoutSeconds: 1800,
   });
   const route = async (ctx: Ctx) => {
