@@ -197,6 +197,7 @@ test('while its informer lags, the controller does not create the same pods twic
       req.path.endsWith('/pods')
         ? t.watch(req, { onEvent: (ev) => void setTimeout(() => h.onEvent(ev), 300), onClose: (e) => void setTimeout(() => h.onClose(e), 300) })
         : t.watch(req, h),
+    close: () => t.close(),
   });
   const m = await manager(lagging);
   try {
@@ -221,6 +222,7 @@ test('a create the server refuses sets ReplicaFailure/FailedCreate and a FailedC
         ? Promise.resolve({ status: 403, headers: {}, body: { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', reason: 'Forbidden', code: 403, message: 'pods "web-" is forbidden: exceeded quota: q, requested: pods=1, used: pods=0, limited: pods=0' } })
         : t.request(req),
     watch: (req, h) => t.watch(req, h),
+    close: () => t.close(),
   });
   const m = await manager(refusing);
   try {
