@@ -49,6 +49,9 @@ test('containers without requests or limits get the LimitRange defaults, and the
     'LimitRanger plugin set: cpu, memory request for container a; cpu, memory limit for container a; cpu request for container b; cpu limit for container b',
   );
   // (the range's defaultRequest.memory was itself defaulted from default.memory, as upstream does)
+  const bare = await createPod('lr-defaults', podManifest('bare'));
+  assert.equal(bare.status, 201);
+  assert.equal((bare.body as any).status.qosClass, 'Burstable', 'the QoS class reflects the defaulted resources, not the BestEffort pod as sent');
 });
 
 test('a container over the maximum or under the minimum is refused with upstream\'s messages', async () => {

@@ -13,6 +13,7 @@ import {
   type Quantity,
 } from '../../api/quantity.ts';
 import type { AdmissionPlugin } from '../registry.ts';
+import { podQOS } from '../strategies.ts';
 import { NamespacedLister, admissionForbidden, aggregateMessage, type Json } from './common.ts';
 
 export const LIMIT_RANGER_ANNOTATION = 'kubernetes.io/limit-ranger';
@@ -230,7 +231,12 @@ export function limitRanger(): AdmissionPlugin {
       if (ranges.length === 0) return;
       const obj = a.object as Json;
       // Mutation first (all ranges), then validation, as upstream's mutating and validating phases.
-      if (isPod) for (const e of ranges) mutatePodLimits(e.obj, obj);
+      if (isPod) {
+        for (const e of ranges) mutatePodLimits(e.obj, obj);
+        // rudder's registry derives status.qosClass before admission (upstream after, in
+        // PrepareForCreate); the defaults just added can change the class, so derive it again.
+        if (obj.status?.qosClass) obj.status.qosClass = podQOS(obj);
+      }
       for (const e of ranges) {
         const errs = isPod ? validatePodLimits(e.obj, obj) : validatePvcLimits(e.obj, obj);
         if (errs.length) throw admissionForbidden(a, aggregateMessage(errs));
