@@ -161,6 +161,8 @@ export function podEvictionHandler(reg: Registry): (ctx: Ctx, r: ResourceRegistr
       }
     }
 
+    // upstream lists budgets live; a consistent read of the cache is the same.
+    await reg.watchCache.sync();
     const budgets = budgetsFor(reg, pod);
     if (budgets.length > 1) {
       return reply(ctx, 500, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: 'This pod has more than one PodDisruptionBudget, which the eviction subresource does not support.', code: 500 });
