@@ -51,7 +51,7 @@ export class ResourceCache {
   readonly namespaced: boolean;
   readonly items = new Map<string, Entry>();
   private sorted: string[] | null = null;
-  private readonly byNs = new Map<string, Map<string, Entry>>();
+  private readonly byNs = new Map<string, { items: Map<string, Entry>; sorted: string[] | null }>();
   private readonly ring: CacheEvent[] = [];
   private ringStart = 0;
   /** Events with revision > oldest are all in the ring. */
@@ -86,8 +86,9 @@ export class ResourceCache {
     if (!prev) this.sorted = null;
     if (this.namespaced) {
       let m = this.byNs.get(e.namespace);
-      if (!m) this.byNs.set(e.namespace, (m = new Map()));
-      m.set(e.key, e);
+      if (!m) this.byNs.set(e.namespace, (m = { items: new Map(), sorted: null }));
+      m.items.set(e.key, e);
+      if (!prev) m.sorted = null;
     }
     return prev;
   }
@@ -99,8 +100,11 @@ export class ResourceCache {
     this.sorted = null;
     if (this.namespaced) {
       const m = this.byNs.get(prev.namespace);
-      m?.delete(key);
-      if (m && m.size === 0) this.byNs.delete(prev.namespace);
+      if (m) {
+        m.items.delete(key);
+        m.sorted = null;
+        if (m.items.size === 0) this.byNs.delete(prev.namespace);
+      }
     }
     return prev;
   }
@@ -163,29 +167,59 @@ export class ResourceCache {
     return this.items.get(key);
   }
 
-  /** Entries in key order, optionally only one namespace's, starting at startKey (inclusive). */
-  list(namespace: string | undefined, startKey?: string): Entry[] {
+  /** The number of entries (in one namespace, when given). */
+  size(namespace?: string): number {
+    if (namespace !== undefined && this.namespaced) return this.byNs.get(namespace)?.items.size ?? 0;
+    return this.items.size;
+  }
+
+  /**
+   * Entries in key order, optionally only one namespace's, starting at startKey (inclusive).
+   * Sorted key arrays are kept per namespace and rebuilt only after keys come or go, so a page of
+   * a large list costs a binary search plus the page.
+   */
+  list(namespace: string | undefined, startKey?: string, limit = 0): Entry[] {
+    let keys: string[];
+    let items: Map<string, Entry>;
     if (namespace !== undefined && this.namespaced) {
       const m = this.byNs.get(namespace);
       if (!m) return [];
-      const es = [...m.values()].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-      return startKey ? es.filter((e) => e.key >= startKey) : es;
+      m.sorted ??= [...m.items.keys()].sort();
+      keys = m.sorted;
+      items = m.items;
+    } else {
+      this.sorted ??= [...this.items.keys()].sort();
+      keys = this.sorted;
+      items = this.items;
     }
-    if (!this.sorted) this.sorted = [...this.items.keys()].sort();
     let i = 0;
     if (startKey) {
       let lo = 0;
-      let hi = this.sorted.length;
+      let hi = keys.length;
       while (lo < hi) {
         const mid = (lo + hi) >> 1;
-        if (this.sorted[mid]! < startKey) lo = mid + 1;
+        if (keys[mid]! < startKey) lo = mid + 1;
         else hi = mid;
       }
       i = lo;
     }
-    const out: Entry[] = [];
-    for (; i < this.sorted.length; i++) out.push(this.items.get(this.sorted[i]!)!);
+    const end = limit > 0 ? Math.min(keys.length, i + limit) : keys.length;
+    const out: Entry[] = new Array(end - i);
+    for (let j = i; j < end; j++) out[j - i] = items.get(keys[j]!)!;
     return out;
+  }
+
+  /** How many entries come at or after startKey (for remainingItemCount). */
+  countFrom(namespace: string | undefined, startKey: string): number {
+    const keys = namespace !== undefined && this.namespaced ? (this.byNs.get(namespace)?.sorted ?? []) : (this.sorted ?? []);
+    let lo = 0;
+    let hi = keys.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (keys[mid]! < startKey) lo = mid + 1;
+      else hi = mid;
+    }
+    return keys.length - lo;
   }
 }
 

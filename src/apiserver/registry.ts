@@ -223,22 +223,44 @@ export class ResourceRegistry {
   }
 
   private listFromCache(ns: string | undefined, q: ListQuery, limit: number, startKey: string | undefined, rv: number): ListPage {
-    const all = this.cache.list(ns, startKey);
+    const base = ns !== undefined ? `${this.prefix}/${ns}/` : `${this.prefix}/`;
     const items: Entry[] = [];
-    let i = 0;
-    for (; i < all.length; i++) {
-      const e = all[i]!;
-      if (q.filter && !q.filter(e.obj)) continue;
-      if (limit && items.length === limit) break;
-      items.push(e);
+    let more = false;
+    let lastKey = '';
+    if (!q.filter) {
+      // Unfiltered: take the page directly, one more to know whether there is a next one.
+      const page = this.cache.list(ns, startKey, limit ? limit + 1 : 0);
+      if (limit && page.length > limit) {
+        more = true;
+        page.length = limit;
+      }
+      items.push(...page);
+      if (items.length) lastKey = items[items.length - 1]!.key;
+    } else {
+      // Filtered: scan in chunks until the page is full or the entries end.
+      let from = startKey;
+      for (;;) {
+        const chunk = this.cache.list(ns, from, limit ? Math.max(limit * 2, 256) : 0);
+        let i = 0;
+        for (; i < chunk.length; i++) {
+          const e = chunk[i]!;
+          if (limit && items.length === limit) {
+            more = true;
+            break;
+          }
+          if (q.filter(e.obj)) items.push(e);
+        }
+        if (more || !limit || chunk.length === 0 || i < chunk.length) break;
+        const last = chunk[chunk.length - 1]!.key;
+        from = last + '\0';
+        if (chunk.length < Math.max(limit * 2, 256)) break;
+      }
+      if (items.length) lastKey = items[items.length - 1]!.key;
     }
     const page: ListPage = { items, resourceVersion: String(rv) };
-    if (limit && i < all.length) {
-      // more may match after the last returned item
-      const last = items[items.length - 1]!;
-      const base = ns !== undefined ? `${this.prefix}/${ns}/` : `${this.prefix}/`;
-      page.continue = encodeContinue(rv, last.key.slice(base.length) + '\0');
-      if (!q.selective) page.remainingItemCount = all.length - i;
+    if (more && lastKey) {
+      page.continue = encodeContinue(rv, lastKey.slice(base.length) + '\0');
+      if (!q.selective) page.remainingItemCount = this.cache.countFrom(ns, lastKey + '\0');
     }
     return page;
   }
