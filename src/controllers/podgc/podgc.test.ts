@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { FakeClock } from '../../client/clock.ts';
 import { readyNode, startControllerTest } from '../testing.ts';
 import { waitFor } from '../cluster/wait.ts';
+import { ensureServiceAccount } from '../cluster/fixtures.ts';
 import { isNotFound } from '../cluster/errors.ts';
 import { GC_CHECK_PERIOD_MS, podGCController, terminatedPodsToDelete } from './podgc.ts';
 import type { KObject } from '../../api/meta.ts';
@@ -35,6 +36,7 @@ test('pod GC deletes terminated pods over the threshold, orphans after quarantin
   const spec = (nodeName?: string) => ({ ...(nodeName ? { nodeName } : {}), containers: [{ name: 'c', image: 'busybox' }] });
   try {
     await env.client.resource('', 'nodes').create(readyNode('n1'));
+    await ensureServiceAccount(env.client);
     await pods.create({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'orphan', finalizers: ['example.com/hold'] }, spec: spec('ghost') });
     for (const n of ['done-1', 'done-2']) {
       await pods.create({ apiVersion: 'v1', kind: 'Pod', metadata: { name: n }, spec: spec('n1') });
