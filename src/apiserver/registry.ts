@@ -517,7 +517,7 @@ export class ResourceRegistry {
       throw e;
     }
     // Finalizers emptied on an object being deleted: the delete completes now.
-    if (m.deletionTimestamp && (!m.finalizers || m.finalizers.length === 0) && this.strategy.deleteWhenFinalized !== false) {
+    if (m.deletionTimestamp && (!m.finalizers || m.finalizers.length === 0) && !this.strategy.deletionPending?.(obj)) {
       try {
         const r = await this.store.delete(cur.key, cur.rev);
         m.resourceVersion = String(r.revision);
@@ -594,7 +594,7 @@ export class ResourceRegistry {
         finalizers.delete('orphan');
         changed = true;
       }
-      const pending = finalizers.size > 0 || grace > 0;
+      const pending = finalizers.size > 0 || grace > 0 || !!this.strategy.deletionPending?.(cur.obj);
       if (!pending) {
         if (opts.dryRun) return { obj: cur.obj, deleted: true };
         try {
@@ -621,7 +621,7 @@ export class ResourceRegistry {
         m.deletionGracePeriodSeconds = grace;
         changed = true;
       }
-      if (grace === 0 && finalizers.size === 0) {
+      if (grace === 0 && finalizers.size === 0 && !this.strategy.deletionPending?.(cur.obj)) {
         // Grace period ended (force deletion) with no finalizers left.
         if (opts.dryRun) return { obj: cur.obj, deleted: true };
         try {

@@ -17,8 +17,11 @@ import { parseRequestInfo } from './requestinfo.ts';
 import { buildStrategy } from './strategies.ts';
 import type { Pki } from './pki.ts';
 import { bootstrap } from './bootstrap.ts';
-import { namespaceLifecycle } from './admission.ts';
 import { reviewHandlers } from './reviews.ts';
+import { defaultAdmissionPlugins } from './admission/plugins.ts';
+import { ensureServiceAccountKey } from './auth/service-account-key.ts';
+import { bearerToken, serviceAccountAuthenticator, serviceAccountTokenAuthenticator } from './auth/service-account-tokens.ts';
+import { reviewLikeHandlers, subresourceHandlers } from './subresources/connect.ts';
 import { openapiRoutes } from './openapi-routes.ts';
 import { managedFieldsHook } from './codecs.ts';
 import { localTransport } from './local-transport.ts';
@@ -33,6 +36,9 @@ export interface ApiServerConfig {
   serviceNodePortRange: string;
   /** Seconds; watches without timeoutSeconds end after a random time between this and twice it. */
   minRequestTimeoutSeconds: number;
+  /** tolerationSeconds the DefaultTolerationSeconds admission adds (upstream's flags; 300). */
+  defaultNotReadyTolerationSeconds?: number;
+  defaultUnreachableTolerationSeconds?: number;
 }
 
 export interface ApiServerDeps {
@@ -74,7 +80,13 @@ export async function startApiServer(cfg: ApiServerConfig, deps: ApiServerDeps):
     }
     registry.resources.set(`${decl.group}/${decl.plural}`, new ResourceRegistry(registry, decl, cache, strategy));
   }
-  registry.admission = [namespaceLifecycle()] satisfies AdmissionPlugin[];
+  registry.admission = defaultAdmissionPlugins({
+    defaultNotReadyTolerationSeconds: cfg.defaultNotReadyTolerationSeconds,
+    defaultUnreachableTolerationSeconds: cfg.defaultUnreachableTolerationSeconds,
+  }) satisfies AdmissionPlugin[];
+  const saKey = await ensureServiceAccountKey(deps.pki.dir);
+  const saAuthn = serviceAccountAuthenticator(registry, saKey);
+  const saTokenUser = serviceAccountTokenAuthenticator(saAuthn);
   registry.managedFields = managedFieldsHook(() => registry.now());
   let fatal: Error | undefined;
   await watchCache.start((err) => {
@@ -87,8 +99,8 @@ export async function startApiServer(cfg: ApiServerConfig, deps: ApiServerDeps):
   const resourceHandler = createResourceHandler({
     reg: registry,
     codecs: deps.codecs,
-    connect: new Map(),
-    reviews: reviewHandlers(registry),
+    connect: subresourceHandlers({ reg: registry, codecs: deps.codecs, tokens: { key: saKey } }),
+    reviews: new Map([...reviewHandlers(registry), ...reviewLikeHandlers(registry, saAuthn)]),
     minRequestTimeoutSeconds: cfg.minRequestTimeoutSeconds,
   });
   const openapi = openapiRoutes(KUBERNETES_VERSION.gitVersion);
@@ -152,6 +164,10 @@ export async function startApiServer(cfg: ApiServerConfig, deps: ApiServerDeps):
       return healthz(ctx, p.split('/')[1]!);
     }
     ctx.user ??= authenticate(ctx.req);
+    if (!ctx.user) {
+      const tok = bearerToken(ctx.req.headers.authorization);
+      if (tok) ctx.user = await saTokenUser(tok);
+    }
     if (!ctx.user) throw unauthorized();
     if (p === '/' || p === '') {
       return writeObject(ctx, 200, { paths: rootPaths() });

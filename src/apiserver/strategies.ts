@@ -101,7 +101,7 @@ export function buildStrategy(decl: ResourceDecl, deps: { services?: () => Servi
     case '/Namespace':
       return {
         ...base,
-        deleteWhenFinalized: false,
+        deletionPending: (obj) => (((obj as AnyObj).spec?.finalizers as string[] | undefined) ?? []).length > 0,
         prepareForCreate(obj, reg) {
           base.prepareForCreate(obj, reg);
           const o = obj as AnyObj;

@@ -29,8 +29,11 @@ export interface Strategy {
   returnDeletedObject?: boolean;
   allowCreateOnUpdate: boolean;
   allowUnconditionalUpdate: boolean;
-  /** When false, an object whose finalizers empty during deletion is kept (Namespace waits for its finalize). */
-  deleteWhenFinalized?: boolean;
+  /**
+   * Whether deletion must wait beyond metadata.finalizers (a Namespace waits for its
+   * spec.finalizers, which the namespace controller clears through the finalize subresource).
+   */
+  deletionPending?(obj: KObject): boolean;
 }
 
 type AnyObj = Record<string, unknown>;

@@ -8,6 +8,8 @@ import { ensureAdminCert, ensurePki } from '../apiserver/pki.ts';
 import { startApiServer } from '../apiserver/server.ts';
 import { parseCidr, intToIp } from '../apiserver/allocators.ts';
 import { openStore } from '../storage/open.ts';
+import { startControllerManager, type ControllerManager } from '../controllers/manager.ts';
+import { allControllers, controllerManagerConfig } from './controllers.ts';
 import type { Command } from './command.ts';
 import { UsageError, formatHelp, parseFlags, type FlagSpec, type FlagValues } from './flags.ts';
 import { defaultDataDir, defaultKubeconfig } from './paths.ts';
@@ -194,9 +196,20 @@ export async function runServer(cfg: ServerConfig): Promise<{ stop(): Promise<vo
       serviceCidr: cfg.serviceCidr,
       serviceNodePortRange: cfg.serviceNodePortRange,
       minRequestTimeoutSeconds: 1800,
+      defaultNotReadyTolerationSeconds: cfg.defaultNotReadyTolerationSeconds,
+      defaultUnreachableTolerationSeconds: cfg.defaultUnreachableTolerationSeconds,
     },
     { store, pki, hooks: apiHooks(), codecs: apiCodecs(), log },
   );
+  let cm: ControllerManager | undefined;
+  if (!cfg.disableControllerManager) {
+    cm = startControllerManager({
+      transport: api.localTransport({ name: 'system:kube-controller-manager', groups: ['system:authenticated'] }, 'kube-controller-manager/v1.33.0 (rudder)'),
+      config: controllerManagerConfig({ ...cfg, rootCaCert: pki.serverCaCert }),
+      controllers: allControllers(),
+      log,
+    });
+  }
   const admin = await ensureAdminCert(pki);
   const host = cfg.bindAddress === '0.0.0.0' || cfg.bindAddress === '::' ? '127.0.0.1' : cfg.bindAddress;
   mkdirSync(dirname(cfg.writeKubeconfig), { recursive: true, mode: 0o700 });
@@ -206,6 +219,7 @@ export async function runServer(cfg: ServerConfig): Promise<{ stop(): Promise<vo
   return {
     port: api.port,
     async stop() {
+      await cm?.stop();
       await api.close();
       await store.close();
     },

@@ -95,7 +95,8 @@ for (const backend of ['sqlite', 'etcd'] as const) {
       const names = async (args: string[]) => (await s.k(['get', 'cm', '-n', 'sel', '-o', 'name', ...args])).trim().split('\n').filter(Boolean).sort();
       assert.deepEqual(await names(['-l', 'tier=web']), ['configmap/a', 'configmap/c']);
       assert.deepEqual(await names(['-l', 'tier in (web,db),env!=dev']), ['configmap/a', 'configmap/b']);
-      assert.deepEqual(await names(['-l', '!env']), []);
+      assert.deepEqual(await names(['-l', 'tier,!env']), []);
+      assert.ok((await names(['-l', '!env'])).includes('configmap/kube-root-ca.crt'), 'the published root CA has no env label');
       assert.deepEqual(await names(['--field-selector', 'metadata.name=b']), ['configmap/b']);
       const all = await s.k(['get', 'cm', '-A', '-l', 'env=prod']);
       assert.match(all, /^NAMESPACE\s+NAME\s+DATA\s+AGE\n/);

@@ -5,7 +5,7 @@ import { after, before, test } from 'node:test';
 import type { Transport } from '../../api/transport.ts';
 import { createNamespace, podManifest, startTestChain, type TestChain } from '../testing-chain.ts';
 import { limitRanger } from './limit-ranger.ts';
-import { namespaceLifecycle } from '../admission.ts';
+import { namespaceLifecycle } from './namespace-lifecycle.ts';
 
 let chain: TestChain;
 let t: Transport;

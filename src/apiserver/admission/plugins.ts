@@ -3,7 +3,7 @@
 // DefaultTolerationSeconds, ResourceQuota. rudder runs each plugin's mutation and validation in
 // one pass, so the order also stands in for upstream's "all mutating, then all validating":
 // every plugin that changes a pod runs before ResourceQuota charges it.
-import { namespaceLifecycle } from '../admission.ts';
+import { namespaceLifecycle } from './namespace-lifecycle.ts';
 import type { AdmissionPlugin } from '../registry.ts';
 import { defaultTolerationSeconds } from './default-toleration-seconds.ts';
 import { limitRanger } from './limit-ranger.ts';

@@ -1,8 +1,7 @@
-// Built-in admission plugins of the API server, in upstream's order. More arrive with the
-// controllers and security issues (ServiceAccount, LimitRanger, ResourceQuota, PodSecurity, …).
-import { StatusError, forbidden, notFound } from '../api/errors.ts';
-import type { AdmissionPlugin } from './registry.ts';
-import { BUILTIN_NAMESPACES } from './bootstrap.ts';
+// NamespaceLifecycle admission (first in upstream's order; see plugins.ts for the chain).
+import { StatusError, forbidden, notFound } from '../../api/errors.ts';
+import type { AdmissionPlugin } from '../registry.ts';
+import { BUILTIN_NAMESPACES } from '../bootstrap.ts';
 
 /** Kinds that may be created in a namespace that is being deleted (upstream's exemptions). */
 const TERMINATING_EXEMPT = new Set(['/events', 'events.k8s.io/events', 'authorization.k8s.io/localsubjectaccessreviews', '/serviceaccounts/token']);
