@@ -7,7 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import type { KObject } from '../../api/meta.ts';
 import type { Client } from '../../client/client.ts';
 import { readyNode, setPodReady, startControllerTest, type ControllerTestEnv } from '../testing.ts';
-import { eventsFor, finishPod, waitFor } from '../workload/test-helpers.ts';
+import { createNamespace, eventsFor, finishPod, waitFor } from '../workload/test-helpers.ts';
 import { daemonSetController } from './daemonset-controller.ts';
 import { targetNodeName } from './daemonset-utils.ts';
 
@@ -44,7 +44,7 @@ describe('DaemonSet controller', () => {
   };
   const newNs = async () => {
     const name = `ds-${++ns}`;
-    await client.resource('', 'namespaces').create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
+    await createNamespace(client, name);
     return name;
   };
   const readyAll = async (n: string) => {

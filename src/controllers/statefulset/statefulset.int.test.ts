@@ -6,7 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import type { KObject } from '../../api/meta.ts';
 import type { Client } from '../../client/client.ts';
 import { setPodReady, startControllerTest, type ControllerTestEnv } from '../testing.ts';
-import { eventsFor, waitFor } from '../workload/test-helpers.ts';
+import { createNamespace, eventsFor, waitFor } from '../workload/test-helpers.ts';
 import { statefulSetController } from './statefulset-controller.ts';
 
 type Json = any;
@@ -41,7 +41,7 @@ describe('StatefulSet controller', () => {
   const podNames = async (n: string) => (await pods(n).list()).items.map((p) => p.metadata.name!).sort();
   const newNs = async () => {
     const name = `sts-${++ns}`;
-    await client.resource('', 'namespaces').create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
+    await createNamespace(client, name);
     return name;
   };
   /** Waits for the pod to exist (a fresh one, if `notUid`), then marks it Running and Ready. */

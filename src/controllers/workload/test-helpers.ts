@@ -88,3 +88,16 @@ export async function finishPod(client: Client, namespace: string, name: string,
     { subresource: 'status' },
   );
 }
+
+/**
+ * A namespace ready for pods: the namespace and its `default` ServiceAccount (which the
+ * ServiceAccount admission requires and the service-account controller would create).
+ */
+export async function createNamespace(client: Client, name: string): Promise<void> {
+  await client.resource('', 'namespaces').create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
+  try {
+    await client.resource('', 'serviceaccounts').namespace(name).create({ apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'default' } });
+  } catch (e) {
+    if ((e as { code?: number }).code !== 409) throw e;
+  }
+}
