@@ -5,8 +5,9 @@ import type { Command } from './command.ts';
 import { serverCommand } from './server.ts';
 import { kubectlCommand } from './kubectl.ts';
 import { versionCommand } from './version.ts';
+import { controllerManagerCommand } from './controller-manager.ts';
 
-const COMMANDS: Command[] = [serverCommand, kubectlCommand, versionCommand];
+const COMMANDS: Command[] = [serverCommand, controllerManagerCommand, kubectlCommand, versionCommand];
 
 function usage(): string {
   const w = Math.max(...COMMANDS.map((c) => c.name.length)) + 2;
