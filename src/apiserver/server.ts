@@ -6,6 +6,7 @@ import type { TLSSocket } from 'node:tls';
 import { badRequest, notFoundPath, unauthorized } from '../api/errors.ts';
 import type { KObject } from '../api/meta.ts';
 import { RESOURCES } from '../api/resources.ts';
+import { KUBERNETES_VERSION } from '../api/version.ts';
 import type { Store } from '../storage/store.ts';
 import { ServiceAllocators } from './allocators.ts';
 import { WatchCache } from './cache.ts';
@@ -59,7 +60,7 @@ export interface ApiServer {
   close(): Promise<void>;
 }
 
-export const KUBERNETES_VERSION = { major: '1', minor: '33', gitVersion: 'v1.33.0+rudder1' };
+export { KUBERNETES_VERSION };
 
 export async function startApiServer(cfg: ApiServerConfig, deps: ApiServerDeps): Promise<ApiServer> {
   const log = deps.log ?? (() => {});

@@ -1,4 +1,5 @@
-// The shape of one rudder subcommand.
+// The shape of one rudder subcommand. The table in main.ts holds only names, summaries and a
+// loader, so a command's modules (the API server, the kubelet, …) load only when it runs.
 export interface Command {
   name: string;
   summary: string;
@@ -7,4 +8,10 @@ export interface Command {
   run(argv: string[]): Promise<number>;
   /** Arguments go to another program untouched (rudder kubectl …), --help included. */
   passThrough?: boolean;
+}
+
+export interface CommandEntry {
+  name: string;
+  summary: string;
+  load(): Promise<Command>;
 }

@@ -1,13 +1,14 @@
 // rudder: one program, a table of subcommands. Each entry parses its own flags into a typed
 // config and hands it to the components it starts; nothing else reads argv or the environment.
 import { UsageError } from './flags.ts';
-import type { Command } from './command.ts';
-import { serverCommand } from './server.ts';
-import { kubectlCommand } from './kubectl.ts';
-import { versionCommand } from './version.ts';
-import { controllerManagerCommand } from './controller-manager.ts';
+import type { CommandEntry } from './command.ts';
 
-const COMMANDS: Command[] = [serverCommand, controllerManagerCommand, kubectlCommand, versionCommand];
+const COMMANDS: CommandEntry[] = [
+  { name: 'server', summary: 'Run the control plane (API server, controllers, scheduler) on this machine', load: async () => (await import('./server.ts')).serverCommand },
+  { name: 'controller-manager', summary: 'Run the controllers alone against a cluster (leader-elected)', load: async () => (await import('./controller-manager.ts')).controllerManagerCommand },
+  { name: 'kubectl', summary: "Run kubectl with this machine's rudder kubeconfig", load: async () => (await import('./kubectl.ts')).kubectlCommand },
+  { name: 'version', summary: 'Print the version of rudder and of the Kubernetes API it serves', load: async () => (await import('./version.ts')).versionCommand },
+];
 
 function usage(): string {
   const w = Math.max(...COMMANDS.map((c) => c.name.length)) + 2;
@@ -29,11 +30,12 @@ async function main(argv: string[]): Promise<number> {
     console.log(usage());
     return name ? 0 : 1;
   }
-  const cmd = COMMANDS.find((c) => c.name === name);
-  if (!cmd) {
+  const entry = COMMANDS.find((c) => c.name === name);
+  if (!entry) {
     console.error(`rudder: unknown command "${name}"; run "rudder --help" for the list`);
     return 2;
   }
+  const cmd = await entry.load();
   if (!cmd.passThrough && (rest.includes('--help') || rest.includes('-h'))) {
     console.log(cmd.help());
     return 0;

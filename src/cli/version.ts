@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { KUBERNETES_VERSION } from '../apiserver/server.ts';
+import { KUBERNETES_VERSION } from '../api/version.ts';
 import type { Command } from './command.ts';
 import { formatHelp, parseFlags } from './flags.ts';
 
