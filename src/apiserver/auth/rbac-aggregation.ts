@@ -62,30 +62,39 @@ export function aggregatedRules(role: KObject, all: readonly KObject[]): PolicyR
   return out;
 }
 
-/** Brings every aggregated ClusterRole's rules up to date; returns how many were written. */
+/**
+ * Brings every aggregated ClusterRole's rules up to date; returns how many writes it made.
+ * Aggregated roles may aggregate each other (view into edit into admin), so passes repeat, each
+ * over the cache brought up to the store, until one changes nothing.
+ */
 export async function syncAggregatedClusterRoles(reg: Registry): Promise<number> {
   const r = reg.must(RBAC_GROUP, 'clusterroles');
-  const all = r.cache.list(undefined).map((e) => e.obj);
   let written = 0;
-  for (const role of all) {
-    const want = aggregatedRules(role, all);
-    if (!want || rulesEqual(want, (role as ClusterRole).rules)) continue;
-    try {
-      await r.guaranteedUpdate(
-        '',
-        role.metadata.name!,
-        (cur) => {
-          const fresh = aggregatedRules(cur, r.cache.list(undefined).map((e) => e.obj)) ?? [];
-          (cur as ClusterRole).rules = structuredClone(fresh);
-          return cur;
-        },
-        { user: SYSTEM, fieldManager: AGGREGATION_FIELD_MANAGER },
-      );
-      written++;
-    } catch (e) {
-      // A role deleted meanwhile needs nothing; anything else is retried on the next change.
-      if ((e as { code?: number }).code !== 404) throw e;
+  for (let pass = 0; pass < 10; pass++) {
+    await reg.watchCache.sync();
+    const all = r.cache.list(undefined).map((e) => e.obj);
+    let changed = 0;
+    for (const role of all) {
+      const want = aggregatedRules(role, all);
+      if (!want || rulesEqual(want, (role as ClusterRole).rules)) continue;
+      try {
+        await r.guaranteedUpdate(
+          '',
+          role.metadata.name!,
+          (cur) => {
+            (cur as ClusterRole).rules = structuredClone(want);
+            return cur;
+          },
+          { user: SYSTEM, fieldManager: AGGREGATION_FIELD_MANAGER },
+        );
+        changed++;
+      } catch (e) {
+        // A role deleted meanwhile needs nothing; anything else is retried on the next change.
+        if ((e as { code?: number }).code !== 404) throw e;
+      }
     }
+    written += changed;
+    if (changed === 0) break;
   }
   return written;
 }
