@@ -173,6 +173,20 @@ describe('Job controller', () => {
     assert.equal(ev.find((e) => e.reason === 'Suspended')?.message, 'Job suspended');
     assert.equal(ev.find((e) => e.reason === 'Resumed')?.message, 'Job resumed');
   });
+  test('deleting a running Job frees its pods of the tracking finalizer, so nothing is left stuck', async () => {
+    const n = await h.newNs('del');
+    await h.jobs(n).create(job('gone', { parallelism: 2, completions: 2 }));
+    const running = await waitFor('two pods', async () => {
+      const a = await h.active(n);
+      return a.length === 2 ? a : undefined;
+    });
+    assert.ok(running.every((p: Json) => p.metadata.finalizers.includes('batch.kubernetes.io/job-tracking')));
+    await h.jobs(n).delete('gone');
+    await waitFor('finalizers removed', async () => {
+      const left = (await h.pods(n).list()).items as Json[];
+      return left.length === 2 && left.every((p) => !(p.metadata.finalizers ?? []).includes('batch.kubernetes.io/job-tracking'));
+    });
+  });
 });
 
 describe('Job controller on a fake clock', () => {
