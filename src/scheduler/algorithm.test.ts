@@ -72,8 +72,9 @@ describe('the scheduling cycle', () => {
     const pod = podInfoOf(makePod('p', { requests: { cpu: '500m', memory: '1Gi' } }));
     const first = new SchedulingAlgorithm({ random: () => 0.99 }).schedule(fw, env.cache.snapshot(), pod, { recordScores: true });
     const second = new SchedulingAlgorithm({ random: () => 0 }).schedule(fw, env.cache.snapshot(), pod, { recordScores: true });
-    assert.equal(first.kind === 'scheduled' && first.nodeName, 'a');
-    assert.equal(second.kind === 'scheduled' && second.nodeName, 'b');
+    // a and b tie: the random source picks which of the two (0.99 → the second, 0 → the first)
+    assert.equal(first.kind === 'scheduled' && first.nodeName, 'b');
+    assert.equal(second.kind === 'scheduled' && second.nodeName, 'a');
     assert.deepEqual(first.kind === 'scheduled' && first.topScores?.map((s) => s.name), ['a', 'b', 'c']);
   });
 

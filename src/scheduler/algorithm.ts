@@ -211,23 +211,28 @@ export class SchedulingAlgorithm {
     return { totals: r.scores!.totals };
   }
 
-  /** The highest total; ties broken uniformly at random (upstream's reservoir sampling). */
+  /**
+   * The highest total; ties broken uniformly at random, as upstream's reservoir sampling does,
+   * but with one random draw: count the best nodes, then take the k-th of them.
+   */
   private selectHost(nodes: readonly NodeInfo[], totals: readonly number[]): number {
-    let best = 0;
-    let bestScore = totals[0]!;
-    let ties = 1;
-    for (let i = 1; i < nodes.length; i++) {
+    let bestScore = -Infinity;
+    let ties = 0;
+    let first = 0;
+    for (let i = 0; i < nodes.length; i++) {
       const s = totals[i]!;
       if (s > bestScore) {
         bestScore = s;
-        best = i;
         ties = 1;
-      } else if (s === bestScore) {
-        ties++;
-        if (Math.floor(this.random() * ties) === 0) best = i;
-      }
+        first = i;
+      } else if (s === bestScore) ties++;
     }
-    return best;
+    if (ties === 1) return first;
+    let k = Math.floor(this.random() * ties);
+    for (let i = first; i < nodes.length; i++) {
+      if (totals[i] === bestScore && k-- === 0) return i;
+    }
+    return first;
   }
 }
 

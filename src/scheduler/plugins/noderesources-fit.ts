@@ -5,7 +5,7 @@
 import { Action } from '../events.ts';
 import type { CycleState } from '../framework/cycle-state.ts';
 import type { EnqueueExtensions, FilterPlugin, PreFilterPlugin, PreScorePlugin, ScorePlugin } from '../framework/interfaces.ts';
-import { NodeInfo } from '../nodeinfo.ts';
+import { NodeInfo, R } from '../nodeinfo.ts';
 import { podInfoOf, type PodInfo } from '../podinfo.ts';
 import { isExtendedResourceName } from '../resources.ts';
 import { Code, Status } from '../status.ts';
@@ -78,11 +78,12 @@ export function fitsRequest(pod: PodInfo, ni: NodeInfo, ignored: ReadonlySet<str
 function fitsQuickly(pod: PodInfo, ni: NodeInfo): boolean {
   const r = pod.requests;
   if (r.scalar) return false;
+  const a = ni.res;
   return (
-    ni.pods.length < ni.allocPods &&
-    r.milliCPU <= ni.allocCPU - ni.reqCPU &&
-    r.memory <= ni.allocMemory - ni.reqMemory &&
-    r.ephemeralStorage <= ni.allocEphemeral - ni.reqEphemeral
+    a[R.podCount]! < a[R.allocPods]! &&
+    r.milliCPU <= a[R.allocCPU]! - a[R.reqCPU]! &&
+    r.memory <= a[R.allocMemory]! - a[R.reqMemory]! &&
+    r.ephemeralStorage <= a[R.allocEphemeral]! - a[R.reqEphemeral]!
   );
 }
 

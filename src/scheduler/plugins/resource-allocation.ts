@@ -3,7 +3,7 @@
 // arithmetic (Go's int64 division truncates).
 
 import { MAX_NODE_SCORE } from '../framework/interfaces.ts';
-import type { NodeInfo } from '../nodeinfo.ts';
+import { R, type NodeInfo } from '../nodeinfo.ts';
 import type { PodInfo } from '../podinfo.ts';
 import { isScalarResourceName, RESOURCE_CPU, RESOURCE_EPHEMERAL_STORAGE, RESOURCE_MEMORY } from '../resources.ts';
 
@@ -33,18 +33,19 @@ function allocatableRequest(ni: NodeInfo, name: string, podRequest: number, useR
     out.a = out.r = 0;
     return;
   }
+  const a = ni.res;
   switch (name) {
     case RESOURCE_CPU:
-      out.a = ni.allocCPU;
-      out.r = (useRequested ? ni.reqCPU : ni.nonZeroCPU) + podRequest;
+      out.a = a[R.allocCPU]!;
+      out.r = a[useRequested ? R.reqCPU : R.nonZeroCPU]! + podRequest;
       return;
     case RESOURCE_MEMORY:
-      out.a = ni.allocMemory;
-      out.r = (useRequested ? ni.reqMemory : ni.nonZeroMem) + podRequest;
+      out.a = a[R.allocMemory]!;
+      out.r = a[useRequested ? R.reqMemory : R.nonZeroMem]! + podRequest;
       return;
     case RESOURCE_EPHEMERAL_STORAGE:
-      out.a = ni.allocEphemeral;
-      out.r = ni.reqEphemeral + podRequest;
+      out.a = a[R.allocEphemeral]!;
+      out.r = a[R.reqEphemeral]! + podRequest;
       return;
     default:
       if (ni.allocScalar?.has(name)) {
