@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { Attributes } from './authorizer.ts';
-import { breakdownRule, covers, ruleAllows, splitServiceAccountUsername, subjectAppliesTo, type PolicyRule } from './rbac-rules.ts';
+import { breakdownRule, compileRule, covers, ruleAllows, splitServiceAccountUsername, subjectAppliesTo, type PolicyRule } from './rbac-rules.ts';
 
 const user = { name: 'alice', groups: ['dev', 'system:authenticated'] };
 
@@ -41,7 +41,11 @@ describe('a rule allows a request', () => {
     ['a URL rule never allows a resource', { verbs: ['*'], nonResourceURLs: ['*'] }, res('get', '', 'pods'), false],
   ];
   for (const [name, rule, attrs, want] of cases) {
-    test(`${name}: ${want ? 'allowed' : 'not allowed'}`, () => assert.equal(ruleAllows(attrs, rule), want));
+    test(`${name}: ${want ? 'allowed' : 'not allowed'}`, () => {
+      assert.equal(ruleAllows(attrs, rule), want);
+      const combined = attrs.subresource ? `${attrs.resource}/${attrs.subresource}` : attrs.resource;
+      assert.equal(compileRule(rule).matches(attrs, combined), want, 'the compiled rule agrees');
+    });
   }
 });
 

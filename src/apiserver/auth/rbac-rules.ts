@@ -217,3 +217,44 @@ export function describeSubject(s: Subject, bindingNamespace: string): string {
   if (s.kind === 'ServiceAccount') return `${s.kind} ${JSON.stringify(`${s.name}/${s.namespace || bindingNamespace}`)}`;
   return `${s.kind} ${JSON.stringify(s.name)}`;
 }
+
+// ------------------------------------------------------------------------- compiled rules
+
+/**
+ * A rule prepared for repeated matching: the same answers as ruleAllows, with set lookups in
+ * place of list scans.
+ */
+export interface CompiledRule {
+  readonly rule: PolicyRule;
+  matches(attrs: Attributes, combinedResource: string): boolean;
+}
+
+export function compileRule(rule: PolicyRule): CompiledRule {
+  const verbs = new Set(rule.verbs ?? []);
+  const allVerbs = verbs.has(VERB_ALL);
+  const groups = new Set(rule.apiGroups ?? []);
+  const allGroups = groups.has(API_GROUP_ALL);
+  const resources = new Set(rule.resources ?? []);
+  const allResources = resources.has(RESOURCE_ALL);
+  const subStars = new Set<string>();
+  for (const r of resources) if (r.startsWith('*/')) subStars.add(r.slice(2));
+  const names = rule.resourceNames && rule.resourceNames.length > 0 ? new Set(rule.resourceNames) : undefined;
+  const urls = rule.nonResourceURLs ?? [];
+  const allUrls = urls.includes(NON_RESOURCE_ALL);
+  const exactUrls = new Set(urls);
+  const prefixes = urls.filter((u) => u.endsWith('*')).map((u) => u.slice(0, -1));
+  return {
+    rule,
+    matches(attrs, combined) {
+      if (!allVerbs && !verbs.has(attrs.verb)) return false;
+      if (attrs.resourceRequest) {
+        if (!allGroups && !groups.has(attrs.apiGroup)) return false;
+        if (!allResources && !resources.has(combined) && !(attrs.subresource && subStars.has(attrs.subresource))) return false;
+        return !names || names.has(attrs.name);
+      }
+      if (allUrls || exactUrls.has(attrs.path)) return true;
+      for (const p of prefixes) if (attrs.path.startsWith(p)) return true;
+      return false;
+    },
+  };
+}

@@ -14,7 +14,7 @@ import type { KObject } from '../../api/meta.ts';
 import type { CacheEvent, CacheWatcher, Entry } from '../cache.ts';
 import type { Registry, UserInfo } from '../registry.ts';
 import type { Attributes, AuthorizationResult, Authorizer, NonResourceRuleInfo, ResourceRuleInfo, RuleResolver, RulesForResult } from './authorizer.ts';
-import { describeSubject, ruleAllows, subjectKey, userKeys, type PolicyRule, type RoleRef, type Subject } from './rbac-rules.ts';
+import { compileRule, describeSubject, subjectKey, userKeys, type CompiledRule, type PolicyRule, type RoleRef, type Subject } from './rbac-rules.ts';
 
 export const RBAC_GROUP = 'rbac.authorization.k8s.io';
 
@@ -55,6 +55,8 @@ interface IndexedBinding {
   roleRef: RoleRef;
   /** The subject this index entry was filed for (the one described in "allowed by"). */
   subject: Subject;
+  /** The "allowed by" reason, computed once when filed. */
+  allowedBy: string;
 }
 
 type SubjectIndex = Map<string, Map<string, IndexedBinding>>;
@@ -123,7 +125,9 @@ export class RBACAuthorizer implements Authorizer, RuleResolver {
       let m = idx.get(k);
       if (!m) idx.set(k, (m = new Map()));
       if (m.has(e.key)) continue; // the same subject listed twice: the first describes it
-      m.set(e.key, { kind, name: e.name, namespace: ns, roleRef, subject: s });
+      const b: IndexedBinding = { kind, name: e.name, namespace: ns, roleRef, subject: s, allowedBy: '' };
+      b.allowedBy = `RBAC: allowed by ${describeBinding(b)}`;
+      m.set(e.key, b);
       keys.push(k);
     }
     this.filed.set(e.key, keys);
@@ -144,18 +148,31 @@ export class RBACAuthorizer implements Authorizer, RuleResolver {
     if (kind === 'RoleBinding' && idx.size === 0) this.nsIndex.delete(namespace);
   }
 
+  /** Compiled rules per role object (cache entries are immutable; a change is a new object). */
+  private readonly compiled = new WeakMap<object, readonly CompiledRule[]>();
+
+  private rulesOf(e: Entry): readonly CompiledRule[] {
+    let c = this.compiled.get(e.obj);
+    if (!c) {
+      const rules = ((e.obj as { rules?: PolicyRule[] }).rules ?? []) as PolicyRule[];
+      c = rules.map(compileRule);
+      this.compiled.set(e.obj, c);
+    }
+    return c;
+  }
+
   /** The rules a binding's roleRef names, or the lookup error (upstream's GetRoleReferenceRules). */
-  private roleRules(b: IndexedBinding): readonly PolicyRule[] | string {
+  private roleRules(b: IndexedBinding): readonly CompiledRule[] | string {
     const ref = b.roleRef;
     if (ref.kind === 'ClusterRole') {
       const e = this.caches.clusterRoles.get(cacheKey(this.caches.clusterRoles, '', ref.name));
       if (!e) return notFoundMessage('clusterrole', ref.name);
-      return ((e.obj as { rules?: PolicyRule[] }).rules ?? []) as readonly PolicyRule[];
+      return this.rulesOf(e);
     }
     if (ref.kind === 'Role') {
       const e = this.caches.roles.get(cacheKey(this.caches.roles, b.namespace, ref.name));
       if (!e) return notFoundMessage('role', ref.name);
-      return ((e.obj as { rules?: PolicyRule[] }).rules ?? []) as readonly PolicyRule[];
+      return this.rulesOf(e);
     }
     return `unsupported role reference kind: ${JSON.stringify(ref.kind)}`;
   }
@@ -164,7 +181,7 @@ export class RBACAuthorizer implements Authorizer, RuleResolver {
    * Visits the bindings that apply to the user in upstream's order (cluster-wide, then the
    * namespace's); `visit` returns false to stop.
    */
-  private visit(user: UserInfo, namespace: string, visit: (b: IndexedBinding, rules: readonly PolicyRule[] | string) => boolean): void {
+  private visit(user: UserInfo, namespace: string, visit: (b: IndexedBinding, rules: readonly CompiledRule[] | string) => boolean): void {
     const keys = userKeys(user);
     // A binding naming the user more than once (as user and through a group) is visited once.
     const seen = new Set<string>();
@@ -188,20 +205,21 @@ export class RBACAuthorizer implements Authorizer, RuleResolver {
   authorize(attrs: Attributes): AuthorizationResult {
     let allowedBy: IndexedBinding | undefined;
     const errors: string[] = [];
+    const combined = attrs.subresource ? `${attrs.resource}/${attrs.subresource}` : attrs.resource;
     this.visit(attrs.user, attrs.namespace, (b, rules) => {
       if (typeof rules === 'string') {
         errors.push(rules);
         return true;
       }
       for (const r of rules) {
-        if (ruleAllows(attrs, r)) {
+        if (r.matches(attrs, combined)) {
           allowedBy = b;
           return false;
         }
       }
       return true;
     });
-    if (allowedBy) return { decision: 'Allow', reason: `RBAC: allowed by ${describeBinding(allowedBy)}` };
+    if (allowedBy) return { decision: 'Allow', reason: allowedBy.allowedBy };
     return { decision: 'NoOpinion', reason: errors.length ? `RBAC: ${aggregate(errors)}` : '' };
   }
 
@@ -215,7 +233,7 @@ export class RBACAuthorizer implements Authorizer, RuleResolver {
         errors.push(rules);
         return true;
       }
-      for (const r of rules) {
+      for (const { rule: r } of rules) {
         if (r.resources && r.resources.length > 0) {
           const rr: ResourceRuleInfo = { verbs: [...(r.verbs ?? [])], apiGroups: [...(r.apiGroups ?? [])], resources: [...r.resources] };
           if (r.resourceNames && r.resourceNames.length > 0) rr.resourceNames = [...r.resourceNames];
