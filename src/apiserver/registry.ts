@@ -314,6 +314,13 @@ export class ResourceRegistry {
 
   /** Encodes an object for storage: storage version, no resourceVersion, size-checked. */
   private encode(obj: KObject): Buffer {
+    // Empty metadata collections are omitted, as Go's omitempty does (a removed last finalizer
+    // leaves no `finalizers: []` behind).
+    const meta = obj.metadata as Record<string, unknown>;
+    for (const f of ['labels', 'annotations', 'finalizers', 'ownerReferences', 'managedFields']) {
+      const v = meta[f];
+      if (v !== undefined && (Array.isArray(v) ? v.length === 0 : v !== null && typeof v === 'object' && Object.keys(v).length === 0)) delete meta[f];
+    }
     const rv = obj.metadata.resourceVersion;
     if (rv !== undefined) delete obj.metadata.resourceVersion;
     const b = Buffer.from(JSON.stringify(obj));

@@ -77,6 +77,8 @@ function patchAllocatedValues(obj: AnyObj, old: AnyObj): void {
   }
 }
 
+const DS_TEMPLATE_GENERATION = 'deprecated.daemonset.template.generation';
+
 export function buildStrategy(decl: ResourceDecl, deps: { services?: () => ServiceAllocators }): Strategy {
   const gk = `${decl.group}/${decl.kind}`;
   const base = defaultStrategy(decl, { generation: GENERATION.has(gk) });
@@ -178,10 +180,27 @@ export function buildStrategy(decl: ResourceDecl, deps: { services?: () => Servi
           if (status !== undefined) (obj as AnyObj).status = status;
         },
       };
+    case 'apps/DaemonSet':
+      // upstream keeps spec.templateGeneration internally and shows it as this annotation in v1.
+      return {
+        ...base,
+        prepareForCreate(obj, reg) {
+          base.prepareForCreate(obj, reg);
+          (obj as AnyObj).status = {};
+          const m = obj.metadata;
+          m.annotations = { ...(m.annotations ?? {}), [DS_TEMPLATE_GENERATION]: '1' };
+        },
+        prepareForUpdate(obj, old) {
+          base.prepareForUpdate(obj, old);
+          const prev = Number(old.metadata.annotations?.[DS_TEMPLATE_GENERATION] ?? '1') || 1;
+          const changed = JSON.stringify((obj as AnyObj).spec?.template) !== JSON.stringify((old as AnyObj).spec?.template);
+          const m = obj.metadata;
+          m.annotations = { ...(m.annotations ?? {}), [DS_TEMPLATE_GENERATION]: String(changed ? prev + 1 : prev) };
+        },
+      };
     case 'apps/Deployment':
     case 'apps/ReplicaSet':
     case 'apps/StatefulSet':
-    case 'apps/DaemonSet':
     case 'batch/Job':
     case 'batch/CronJob':
     case '/ReplicationController':

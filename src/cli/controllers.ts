@@ -9,8 +9,7 @@ import { rootCACertPublisher } from '../controllers/rootcacertpublisher/publishe
 import { serviceAccountController } from '../controllers/serviceaccount/serviceaccounts.ts';
 import { replicaSetController } from '../controllers/replicaset/replicaset.ts';
 import { replicationControllerController } from '../controllers/replicationcontroller/replicationcontroller.ts';
-import { statefulSetController } from '../controllers/statefulset/statefulset-controller.ts';
-import { daemonSetController } from '../controllers/daemonset/daemonset-controller.ts';
+import { setAndBatchControllers } from '../controllers/batch-and-sets.ts';
 
 export function allControllers(): Controller[] {
   return [
@@ -22,8 +21,7 @@ export function allControllers(): Controller[] {
     nodeIpamController,
     replicaSetController(),
     replicationControllerController(),
-    statefulSetController(),
-    daemonSetController(),
+    ...setAndBatchControllers(),
   ];
 }
 
