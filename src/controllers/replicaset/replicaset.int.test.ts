@@ -35,6 +35,8 @@ let nsSeq = 0;
 async function namespace(): Promise<string> {
   const name = `rs-${++nsSeq}`;
   await admin.resource('', 'namespaces').create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
+  // pods need their ServiceAccount (admission); no ServiceAccount controller runs here
+  await admin.resource('', 'serviceaccounts').namespace(name).create({ apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'default' } });
   return name;
 }
 

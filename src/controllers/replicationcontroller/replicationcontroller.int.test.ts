@@ -20,6 +20,8 @@ async function eventually<T>(fn: () => Promise<T | undefined | false>, what: str
 test('a ReplicationController keeps its replicas, reports status and scales down, as the ReplicaSet controller does', async () => {
   const env = await startControllerTest([replicationControllerController()]);
   try {
+    // pods need their ServiceAccount (admission); no ServiceAccount controller runs here
+    await env.client.resource('', 'serviceaccounts').namespace('default').create({ apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'default' } });
     const rcs = env.client.resource<ReplicationController>('', 'replicationcontrollers').namespace('default');
     const pods = env.client.resource<Pod>('', 'pods').namespace('default');
     const rc = await rcs.create({
