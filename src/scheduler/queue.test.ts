@@ -24,6 +24,7 @@ function newQueue(o: { registrations?: Record<string, ClusterEventWithHint[]>; p
     clock,
     less: (a, b) => a.podInfo.priority > b.podInfo.priority || (a.podInfo.priority === b.podInfo.priority && a.timestamp < b.timestamp),
     profileFor: (pod) => (pod.spec.schedulerName === 'default-scheduler' ? profile : undefined),
+    profiles: () => [profile],
   });
   return { q, clock };
 }
@@ -169,6 +170,19 @@ describe('scheduling queue', () => {
     clock.step(2000);
     q.update(pod, { ...pod, spec: { ...pod.spec, tolerations: [{ operator: 'Exists' }] } });
     assert.equal(q.counts().active, 1);
+  });
+
+  test("an event only visits pods rejected by a plugin that registered it", () => {
+    let calls = 0;
+    const counting: ClusterEventWithHint = { event: { resource: 'Node', action: Action.Add }, hint: () => (calls++, 'Skip') };
+    const { q } = newQueue({ registrations: { NodeResourcesFit: [counting], VolumeBinding: [{ event: { resource: 'PersistentVolume', action: Action.Add } }] } });
+    for (let i = 0; i < 50; i++) q.add(makePod(`p${i}`));
+    for (let i = 0; i < 50; i++) fail(q, ['NodeResourcesFit']);
+    q.moveAllToActiveOrBackoffQueue({ resource: 'PersistentVolume', action: Action.Add }, undefined, {});
+    assert.equal(calls, 0);
+    assert.equal(q.counts().unschedulable, 50);
+    q.moveAllToActiveOrBackoffQueue(NodeAdd, undefined, makeNode('n'));
+    assert.equal(calls, 50);
   });
 
   test('a deleted pod leaves every queue and its nomination', () => {

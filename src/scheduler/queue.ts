@@ -50,6 +50,11 @@ export interface QueueOptions {
   less(a: QueuedPodInfo, b: QueuedPodInfo): boolean;
   /** The profile of a pod (by spec.schedulerName); undefined means the pod is not ours. */
   profileFor(pod: Pod): QueueProfile | undefined;
+  /**
+   * Every profile; lets events skip parked pods no registered plugin of theirs cares about.
+   * Without it every parked pod is checked on every event.
+   */
+  profiles?(): Iterable<QueueProfile>;
   podInitialBackoffMs?: number;
   podMaxBackoffMs?: number;
   podMaxInUnschedulablePodsDurationMs?: number;
@@ -77,6 +82,10 @@ export class SchedulingQueue implements PodNominatorView {
   private readonly activeQ: KeyedHeap<QueuedPodInfo>;
   private readonly backoffQ: KeyedHeap<QueuedPodInfo>;
   private readonly unschedulable = new Map<string, QueuedPodInfo>();
+  /** Parked pods by the plugins that rejected them, so an event only visits pods it may concern. */
+  private readonly parkedBy = new Map<string, Set<string>>();
+  /** Per incoming event kind ("resource/action"): the plugins with a matching registration. */
+  private readonly interestCache = new Map<string, Set<string>>();
   /** Popped and being scheduled: uid → the event sequence number at pop. */
   private readonly inFlight = new Map<string, { seq: number; qpi: QueuedPodInfo }>();
   private events: InFlightEvent[] = [];
@@ -170,13 +179,13 @@ export class SchedulingQueue implements PodNominatorView {
       q.gatingMessage = s!.message();
       this.backoffQ.delete(q.podInfo.uid);
       this.activeQ.delete(q.podInfo.uid);
-      this.unschedulable.set(q.podInfo.uid, q);
+      this.park(q);
       return false;
     }
     q.gated = false;
     q.gatingPlugin = undefined;
     q.gatingMessage = undefined;
-    this.unschedulable.delete(q.podInfo.uid);
+    this.unpark(q.podInfo.uid);
     this.backoffQ.delete(q.podInfo.uid);
     this.activeQ.addOrUpdate(q);
     this.wake();
@@ -184,9 +193,56 @@ export class SchedulingQueue implements PodNominatorView {
   }
 
   private moveToBackoffQ(q: QueuedPodInfo): void {
-    this.unschedulable.delete(q.podInfo.uid);
+    this.unpark(q.podInfo.uid);
     this.activeQ.delete(q.podInfo.uid);
     this.backoffQ.addOrUpdate(q);
+  }
+
+  private park(q: QueuedPodInfo): void {
+    const uid = q.podInfo.uid;
+    const prev = this.unschedulable.get(uid);
+    if (prev) this.unindex(prev);
+    this.unschedulable.set(uid, q);
+    for (const set of [q.unschedulablePlugins, q.pendingPlugins]) {
+      for (const plugin of set) {
+        let s = this.parkedBy.get(plugin);
+        if (!s) this.parkedBy.set(plugin, (s = new Set()));
+        s.add(uid);
+      }
+    }
+  }
+
+  private unpark(uid: string): void {
+    const q = this.unschedulable.get(uid);
+    if (!q) return;
+    this.unindex(q);
+    this.unschedulable.delete(uid);
+  }
+
+  private unindex(q: QueuedPodInfo): void {
+    for (const set of [q.unschedulablePlugins, q.pendingPlugins]) {
+      for (const plugin of set) {
+        const s = this.parkedBy.get(plugin);
+        if (!s) continue;
+        s.delete(q.podInfo.uid);
+        if (s.size === 0) this.parkedBy.delete(plugin);
+      }
+    }
+  }
+
+  /** The plugins (of any profile) that registered an event matching this one. */
+  private interestedPlugins(event: ClusterEvent): Set<string> {
+    const key = `${event.resource}/${event.action}`;
+    let out = this.interestCache.get(key);
+    if (!out) {
+      out = new Set();
+      for (const profile of this.opts.profiles?.() ?? []) {
+        for (const [plugin, regs] of profile.eventRegistrations) if (regs.some((r) => eventMatches(r.event, event))) out.add(plugin);
+      }
+      if (this.interestCache.size > 1024) this.interestCache.clear();
+      this.interestCache.set(key, out);
+    }
+    return out;
   }
 
   /** A new unscheduled pod (informer add). */
@@ -261,7 +317,7 @@ export class SchedulingQueue implements PodNominatorView {
     const uid = podUID(pod);
     this.activeQ.delete(uid);
     this.backoffQ.delete(uid);
-    this.unschedulable.delete(uid);
+    this.unpark(uid);
     this.deleteNominatedPodIfExists(pod);
   }
 
@@ -349,7 +405,7 @@ export class SchedulingQueue implements PodNominatorView {
     if (hint === 'skip') {
       this.activeQ.delete(q.podInfo.uid);
       this.backoffQ.delete(q.podInfo.uid);
-      this.unschedulable.set(q.podInfo.uid, q);
+      this.park(q);
       return 'unschedulablePods';
     }
     if (hint === 'backoff' && this.isBackingOff(q)) {
@@ -404,8 +460,18 @@ export class SchedulingQueue implements PodNominatorView {
    */
   moveAllToActiveOrBackoffQueue(event: ClusterEvent, oldObj?: unknown, newObj?: unknown): number {
     this.recordEvent(event, oldObj, newObj);
+    if (this.unschedulable.size === 0) return 0;
+    let candidates: Iterable<QueuedPodInfo>;
+    if (event.resource === '*' || !this.opts.profiles) candidates = [...this.unschedulable.values()];
+    else {
+      // only pods rejected by a plugin that registered this event can be moved by it
+      const uids = new Set<string>();
+      for (const plugin of this.interestedPlugins(event)) for (const uid of this.parkedBy.get(plugin) ?? []) uids.add(uid);
+      if (uids.size === 0) return 0;
+      candidates = [...uids].map((u) => this.unschedulable.get(u)!).filter(Boolean);
+    }
     let moved = 0;
-    for (const q of [...this.unschedulable.values()]) {
+    for (const q of candidates) {
       if (q.gated) continue;
       const hint = this.worthRequeuing(q, event, oldObj, newObj);
       if (hint === 'skip') continue;

@@ -127,6 +127,7 @@ export class SchedulerLoop {
       clock: this.clock,
       less: (a, b) => first.queueSortPlugin.less(a, b),
       profileFor: (pod) => profileEntries.get(pod.spec.schedulerName || DEFAULT_SCHEDULER_NAME),
+      profiles: () => profileEntries.values(),
       podInitialBackoffMs: opts.settings.podInitialBackoffMs,
       podMaxBackoffMs: opts.settings.podMaxBackoffMs,
       ...(opts.podLister ? { podLister: opts.podLister } : {}),
