@@ -7,22 +7,16 @@
 // informer's initial list is applied before any node is served). An allocation is remembered per
 // node until the node shows it, so a lagging cache never makes us hand out a second subnet.
 import type { KObject } from '../../api/meta.ts';
-import { EVENT_TYPE_NORMAL, type EventRecorder, type ObjectReference } from '../../client/events.ts';
 import { WorkQueue } from '../../client/workqueue.ts';
 import { runWorkers, type Controller } from '../controller.ts';
 import { isNotFound } from '../cluster/errors.ts';
+import { recordNodeStatusChange } from '../cluster/nodes.ts';
 import { CidrSet } from './cidrset.ts';
 
 function podCIDRsOf(node: KObject): string[] {
   const spec = (node.spec ?? {}) as { podCIDR?: string; podCIDRs?: string[] };
   if (spec.podCIDRs?.length) return spec.podCIDRs;
   return spec.podCIDR ? [spec.podCIDR] : [];
-}
-
-/** upstream's RecordNodeStatusChange: events about nodes name the node by its name as UID too. */
-export function recordNodeStatusChange(recorder: EventRecorder, nodeName: string, newStatus: string): void {
-  const ref: ObjectReference = { apiVersion: 'v1', kind: 'Node', name: nodeName, uid: nodeName };
-  recorder.event(ref, EVENT_TYPE_NORMAL, newStatus, `Node ${nodeName} status is now: ${newStatus}`);
 }
 
 const CIDR_UPDATE_RETRIES = 3;
@@ -91,7 +85,7 @@ export const nodeIpamController: Controller = {
           for (const s of sets) got.push(s.allocateNext());
         } catch (e) {
           release(got);
-          recordNodeStatusChange(recorder, name, 'CIDRNotAvailable');
+          recordNodeStatusChange(recorder, { name, uid: node.metadata.uid }, 'CIDRNotAvailable');
           throw new Error(`failed to allocate cidr from cluster cidr ${ctx.config.clusterCidr}: ${(e as Error).message}`);
         }
         cidrs = got;
@@ -112,7 +106,7 @@ export const nodeIpamController: Controller = {
       pending.delete(name);
       release(cidrs);
       if (isNotFound(lastErr)) return;
-      recordNodeStatusChange(recorder, name, 'CIDRAssignmentFailed');
+      recordNodeStatusChange(recorder, { name, uid: node.metadata.uid }, 'CIDRAssignmentFailed');
       throw lastErr;
     };
     return { run: (signal) => runWorkers(queue, 1, sync, signal, ctx.log, 'nodeipam') };
