@@ -49,7 +49,7 @@ before(async () => {
   reg = s.server.registry;
   await reconcileDefaultRBAC(reg);
   authz = createAuthorization(reg);
-  reg.admission = [...reg.admission, podSecurityAdmission()];
+  reg.admission = [...reg.admission, podSecurityAdmission(), authz.nodeRestriction, authz.rbacEscalation];
   handler = createResourceHandler({ reg, codecs: apiCodecs(), connect: new Map(), reviews: authz.reviews, minRequestTimeoutSeconds: 1800 });
   admin = as(ADMIN);
   await createNamespace(admin, 'team');
@@ -245,6 +245,44 @@ describe('RBAC through the handler chain', () => {
     await reg.watchCache.sync();
     const view = (await admin.request({ method: 'GET', path: '/apis/rbac.authorization.k8s.io/v1/clusterroles/view' })).body as Json;
     assert.ok(view.rules.some((x: Json) => x.resources.includes('limitranges/widgets')));
+  });
+});
+
+describe('RBAC escalation prevention', () => {
+  const nsAdmin: UserInfo = { name: 'boss', groups: ['system:authenticated'] };
+  before(async () => {
+    await bind('team', 'boss-admin', 'ClusterRole', 'admin', { kind: 'User', apiGroup: 'rbac.authorization.k8s.io', name: 'boss' });
+  });
+  const createRole = (rules: unknown[]) =>
+    as(nsAdmin).request({ method: 'POST', path: '/apis/rbac.authorization.k8s.io/v1/namespaces/team/roles', body: { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', metadata: { name: `r-${Math.random().toString(36).slice(2, 8)}` }, rules } });
+
+  test('a namespace admin can create a role with permissions it holds', async () => {
+    const r = await createRole([{ verbs: ['get', 'list'], apiGroups: [''], resources: ['pods'] }]);
+    assert.equal(r.status, 201, JSON.stringify(r.body));
+  });
+
+  test('but not one granting more, with upstream message', async () => {
+    const r = await createRole([{ verbs: ['get'], apiGroups: [''], resources: ['nodes'] }, { verbs: ['create', 'delete'], apiGroups: ['apiextensions.k8s.io'], resources: ['customresourcedefinitions'] }]);
+    assert.equal(r.status, 403);
+    assert.match(
+      (r.body as Json).message,
+      /^roles\.rbac\.authorization\.k8s\.io "r-\w+" is forbidden: user "boss" \(groups=\["system:authenticated"\]\) is attempting to grant RBAC permissions not currently held:\n\{APIGroups:\[""\], Resources:\["nodes"\], Verbs:\["get"\]\}\n\{APIGroups:\["apiextensions\.k8s\.io"\], Resources:\["customresourcedefinitions"\], Verbs:\["create" "delete"\]\}$/,
+    );
+  });
+
+  test('a namespace admin cannot bind cluster-admin, unless allowed to bind it', async () => {
+    const body = { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'RoleBinding', metadata: { name: 'escalate' }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'cluster-admin' }, subjects: [{ kind: 'User', apiGroup: 'rbac.authorization.k8s.io', name: 'boss' }] };
+    const r = await as(nsAdmin).request({ method: 'POST', path: '/apis/rbac.authorization.k8s.io/v1/namespaces/team/rolebindings', body });
+    assert.equal(r.status, 403);
+    assert.match((r.body as Json).message, /^rolebindings\.rbac\.authorization\.k8s\.io "escalate" is forbidden: user "boss" \(groups=\["system:authenticated"\]\) is attempting to grant RBAC permissions not currently held:/);
+    await admin.request({
+      method: 'POST',
+      path: '/apis/rbac.authorization.k8s.io/v1/clusterroles',
+      body: { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: { name: 'bind-cluster-admin' }, rules: [{ verbs: ['bind'], apiGroups: ['rbac.authorization.k8s.io'], resources: ['clusterroles'], resourceNames: ['cluster-admin'] }] },
+    });
+    await bind('team', 'boss-may-bind', 'ClusterRole', 'bind-cluster-admin', { kind: 'User', apiGroup: 'rbac.authorization.k8s.io', name: 'boss' });
+    const ok = await as(nsAdmin).request({ method: 'POST', path: '/apis/rbac.authorization.k8s.io/v1/namespaces/team/rolebindings', body });
+    assert.equal(ok.status, 201, JSON.stringify(ok.body));
   });
 });
 

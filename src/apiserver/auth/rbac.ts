@@ -248,6 +248,12 @@ export class RBACAuthorizer implements Authorizer, RuleResolver {
     return { resourceRules, nonResourceRules, incomplete: false, errors: errors.length ? [aggregate(errors)] : [] };
   }
 
+  /** The rules a roleRef names in a namespace, or upstream's lookup error (escalation checks). */
+  roleRefRules(ref: RoleRef, namespace: string): PolicyRule[] | string {
+    const r = this.roleRules({ kind: 'RoleBinding', name: '', namespace, roleRef: ref, subject: { kind: 'User', name: '' }, allowedBy: '' });
+    return typeof r === 'string' ? r : r.map((c) => c.rule);
+  }
+
   /** Bindings currently indexed (for tests and diagnostics). */
   get indexedBindings(): number {
     return this.filed.size;
