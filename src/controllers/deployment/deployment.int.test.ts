@@ -523,3 +523,27 @@ test('a controller-manager restarted mid-rollout converges with no duplicate pod
     await m.stop();
   }
 });
+
+test('the deprecated rollback request (deprecated.deployment.rollback.to) puts the previous template back and is cleared', async () => {
+  const m = await manager();
+  const ns = await namespace();
+  try {
+    await deployments(ns).create(deploymentBody('rb', { replicas: 1 }));
+    const rd = readier(ns, () => true, 0);
+    await complete(ns, 'rb');
+    await setImage(ns, 'rb', 'registry.k8s.io/echoserver:1.10');
+    await complete(ns, 'rb');
+    await deployments(ns).patch('rb', 'merge', { metadata: { annotations: { 'deprecated.deployment.rollback.to': '0' } } });
+    const d = await eventually(async () => {
+      const x = await deployments(ns).get('rb');
+      return !x.metadata.annotations?.['deprecated.deployment.rollback.to'] && (x.spec.template?.spec as { containers: { image: string }[] }).containers[0]!.image === 'registry.k8s.io/echoserver:1.4' && x;
+    }, 'the template rolled back and the request cleared');
+    await complete(ns, 'rb');
+    await rd.stop();
+    assert.equal((await rsList(ns)).length, 2);
+    const evs = await deploymentEvents(ns);
+    assert.ok(evs.includes(`DeploymentRollback: Rolled back deployment "${d.metadata.name}" to revision 1`), evs.join('\n'));
+  } finally {
+    await m.stop();
+  }
+});
