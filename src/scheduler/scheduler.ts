@@ -211,8 +211,15 @@ export function startScheduler(o: StartSchedulerOptions): RunningScheduler {
     },
   };
 
-  let recorder: EventRecorder | undefined;
   let broadcaster: EventBroadcaster | undefined;
+  // one recorder per profile: events report the profile's schedulerName, as upstream
+  const recorders = new Map<string, EventRecorder>();
+  const recorderFor = (schedulerName: string): EventRecorder | undefined => {
+    if (!broadcaster) return undefined;
+    let r = recorders.get(schedulerName);
+    if (!r) recorders.set(schedulerName, (r = broadcaster.newRecorder({ component: schedulerName, host: hostname() })));
+    return r;
+  };
   const report = (e: unknown, what: string) => {
     if (e instanceof StatusError && e.code === 404) return;
     log(`${what}: ${(e as Error).message}`);
@@ -220,11 +227,10 @@ export function startScheduler(o: StartSchedulerOptions): RunningScheduler {
 
   const effects = {
     scheduled(pod: Pod, nodeName: string, schedulerName: string) {
-      void schedulerName;
-      recorder?.event(pod as K<Pod>, EVENT_TYPE_NORMAL, 'Scheduled', `Successfully assigned ${pod.metadata.namespace}/${pod.metadata.name} to ${nodeName}`);
+      recorderFor(schedulerName)?.event(pod as K<Pod>, EVENT_TYPE_NORMAL, 'Scheduled', `Successfully assigned ${pod.metadata.namespace}/${pod.metadata.name} to ${nodeName}`);
     },
-    failed(pod: Pod, f: SchedulingFailure) {
-      recorder?.event(pod as K<Pod>, EVENT_TYPE_WARNING, 'FailedScheduling', f.eventMessage);
+    failed(pod: Pod, f: SchedulingFailure, schedulerName: string) {
+      recorderFor(schedulerName)?.event(pod as K<Pod>, EVENT_TYPE_WARNING, 'FailedScheduling', f.eventMessage);
       const current = pods.namespace(pod.metadata.namespace ?? '').get(pod.metadata.name ?? '') ?? (pod as K<Pod>);
       const patch = podScheduledPatch(current, f, new Date(clock.now()));
       if (!patch) return;
@@ -250,7 +256,7 @@ export function startScheduler(o: StartSchedulerOptions): RunningScheduler {
               };
               await api.patch(v.metadata.name ?? '', 'strategic', { status: { conditions: [cond] } }, { subresource: 'status' });
               await api.delete(v.metadata.name ?? '', { preconditions: { uid: v.metadata.uid } });
-              recorder?.event(v as K<Pod>, EVENT_TYPE_NORMAL, 'Preempted', `Preempted by pod ${preemptor.metadata.uid} on node ${plan.nodeName}`);
+              recorderFor(schedulerName)?.event(v as K<Pod>, EVENT_TYPE_NORMAL, 'Preempted', `Preempted by pod ${preemptor.metadata.uid} on node ${plan.nodeName}`);
             } catch (e) {
               report(e, `preempting ${ns}/${v.metadata.name}`);
             }
@@ -316,7 +322,6 @@ export function startScheduler(o: StartSchedulerOptions): RunningScheduler {
     if (!synced || signal.aborted) return;
     broadcaster = new EventBroadcaster({ client, clock, log });
     const schedulerNames = settings.profiles.map((p) => p.schedulerName);
-    recorder = broadcaster.newRecorder({ component: schedulerNames.length === 1 ? schedulerNames[0]! : 'default-scheduler', host: hostname() });
     const l = new SchedulerLoop({
       settings,
       effects,
@@ -351,7 +356,7 @@ export function startScheduler(o: StartSchedulerOptions): RunningScheduler {
     if (l) await l.stop();
     broadcaster?.shutdown();
     broadcaster = undefined;
-    recorder = undefined;
+    recorders.clear();
   };
 
   const leaderElect = o.leaderElect ?? settings.leaderElection.leaderElect;
