@@ -332,7 +332,8 @@ export class ResourceRegistry {
   private checkName(obj: KObject): void {
     if (!obj.metadata.name) {
       if (obj.metadata.generateName) {
-        obj.metadata.name = obj.metadata.generateName + randomSuffix(5);
+        // upstream's SimpleNameGenerator: base cut to 58 characters, then 5 random ones
+        obj.metadata.name = obj.metadata.generateName.slice(0, 58) + randomSuffix(5);
       }
     }
   }

@@ -81,7 +81,11 @@ const DS_TEMPLATE_GENERATION = 'deprecated.daemonset.template.generation';
 
 export function buildStrategy(decl: ResourceDecl, deps: { services?: () => ServiceAllocators }): Strategy {
   const gk = `${decl.group}/${decl.kind}`;
-  const base = defaultStrategy(decl, { generation: GENERATION.has(gk) });
+  const base = defaultStrategy(decl, {
+    generation: GENERATION.has(gk),
+    generationOnAnnotations: gk === 'apps/Deployment',
+    statusKeepsAnnotations: decl.group === 'apps',
+  });
   base.returnDeletedObject = !!decl.returnsDeletedObject;
   switch (gk) {
     case '/Pod':

@@ -51,6 +51,10 @@ function specPart(o: KObject): AnyObj {
 export interface StrategyOptions {
   /** metadata.generation is 1 on create and grows when anything but metadata and status changes. */
   generation?: boolean;
+  /** Annotation changes also move generation (a Deployment's, as upstream). */
+  generationOnAnnotations?: boolean;
+  /** Status writes may change annotations (upstream's apps/v1 status strategies reset only spec and labels). */
+  statusKeepsAnnotations?: boolean;
   /** The status a new object starts with (the status subresource owns it afterwards). */
   initialStatus?: (obj: KObject) => unknown;
 }
@@ -78,7 +82,8 @@ export function defaultStrategy(decl: ResourceDecl, o: StrategyOptions = {}): St
       }
       if (tracksGeneration) {
         const g = old.metadata.generation ?? 1;
-        obj.metadata.generation = equalJson(specPart(obj), specPart(old)) && !deletionStarted(obj, old) ? g : g + 1;
+        const same = equalJson(specPart(obj), specPart(old)) && (!o.generationOnAnnotations || equalJson(obj.metadata.annotations ?? {}, old.metadata.annotations ?? {}));
+        obj.metadata.generation = same && !deletionStarted(obj, old) ? g : g + 1;
       }
     },
     prepareForStatusUpdate(obj, old) {
@@ -90,7 +95,10 @@ export function defaultStrategy(decl: ResourceDecl, o: StrategyOptions = {}): St
       const m = obj.metadata;
       const om = old.metadata;
       // upstream's ResetObjectMetaForStatus
-      for (const f of ['labels', 'annotations', 'finalizers', 'ownerReferences', 'generation', 'deletionTimestamp', 'deletionGracePeriodSeconds'] as const) {
+      const reset = o.statusKeepsAnnotations
+        ? (['labels', 'finalizers', 'ownerReferences', 'generation', 'deletionTimestamp', 'deletionGracePeriodSeconds'] as const)
+        : (['labels', 'annotations', 'finalizers', 'ownerReferences', 'generation', 'deletionTimestamp', 'deletionGracePeriodSeconds'] as const);
+      for (const f of reset) {
         if (om[f] === undefined) delete m[f];
         else (m as AnyObj)[f] = structuredClone(om[f]);
       }

@@ -7,8 +7,7 @@ import { nodeIpamController } from '../controllers/nodeipam/rangeallocator.ts';
 import { podGCController } from '../controllers/podgc/podgc.ts';
 import { rootCACertPublisher } from '../controllers/rootcacertpublisher/publisher.ts';
 import { serviceAccountController } from '../controllers/serviceaccount/serviceaccounts.ts';
-import { replicaSetController } from '../controllers/replicaset/replicaset.ts';
-import { replicationControllerController } from '../controllers/replicationcontroller/replicationcontroller.ts';
+import { workloadControllers } from '../controllers/workloads.ts';
 import { setAndBatchControllers } from '../controllers/batch-and-sets.ts';
 
 export function allControllers(): Controller[] {
@@ -19,8 +18,7 @@ export function allControllers(): Controller[] {
     garbageCollectorController,
     podGCController,
     nodeIpamController,
-    replicaSetController(),
-    replicationControllerController(),
+    ...workloadControllers(),
     ...setAndBatchControllers(),
   ];
 }

@@ -7,7 +7,10 @@ import { eventually, startServer, type TestServer } from '../harness.ts';
 
 let s: TestServer;
 before(async () => {
-  s = await startServer({ extraArgs: ['--service-cidr', '10.96.0.0/24', '--service-node-port-range', '30000-30010'] });
+  // API semantics alone: no controllers acting on the objects these tests write.
+  s = await startServer({ extraArgs: ['--service-cidr', '10.96.0.0/24', '--service-node-port-range', '30000-30010', '--disable-controller-manager'] });
+  // what the service-account controller would do: pods need the namespace's default ServiceAccount
+  await s.request('POST', '/api/v1/namespaces/default/serviceaccounts', { body: { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'default' } } });
 });
 after(async () => {
   await s?.stop();
