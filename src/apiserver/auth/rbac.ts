@@ -57,6 +57,12 @@ interface IndexedBinding {
   subject: Subject;
   /** The "allowed by" reason, computed once when filed. */
   allowedBy: string;
+  /** The role's cache key, computed once (a string whose hash the engine keeps). */
+  roleKey: string;
+  /** The binding's number (the same for each subject it is filed under), to visit it once. */
+  id: number;
+  /** The shared, frozen Allow answer. */
+  allow?: AuthorizationResult;
 }
 
 type SubjectIndex = Map<string, Map<string, IndexedBinding>>;
@@ -65,6 +71,8 @@ function asBinding(e: Entry): { roleRef: RoleRef; subjects: Subject[] } {
   const o = e.obj as KObject & { roleRef?: RoleRef; subjects?: Subject[] };
   return { roleRef: o.roleRef ?? { apiGroup: RBAC_GROUP, kind: '', name: '' }, subjects: Array.isArray(o.subjects) ? o.subjects : [] };
 }
+
+const NO_OPINION: AuthorizationResult = Object.freeze({ decision: 'NoOpinion', reason: '' });
 
 function notFoundMessage(singular: string, name: string): string {
   return `${singular}.${RBAC_GROUP} ${JSON.stringify(name)} not found`;
@@ -83,6 +91,7 @@ export class RBACAuthorizer implements Authorizer, RuleResolver {
   /** binding cache key → the subject keys it is filed under. */
   private readonly filed = new Map<string, string[]>();
   private readonly watchers: [WatchedCache, CacheWatcher][] = [];
+  private nextId = 0;
 
   constructor(caches: RbacCaches) {
     this.caches = caches;
@@ -118,6 +127,7 @@ export class RBACAuthorizer implements Authorizer, RuleResolver {
     const ns = kind === 'RoleBinding' ? e.namespace : '';
     const idx = this.indexFor(kind, ns, true)!;
     const keys: string[] = [];
+    const id = ++this.nextId;
     for (const s of subjects) {
       if (!s || typeof s.name !== 'string') continue;
       const k = subjectKey(s, ns);
@@ -125,8 +135,9 @@ export class RBACAuthorizer implements Authorizer, RuleResolver {
       let m = idx.get(k);
       if (!m) idx.set(k, (m = new Map()));
       if (m.has(e.key)) continue; // the same subject listed twice: the first describes it
-      const b: IndexedBinding = { kind, name: e.name, namespace: ns, roleRef, subject: s, allowedBy: '' };
+      const b: IndexedBinding = { kind, name: e.name, namespace: ns, roleRef, subject: s, allowedBy: '', roleKey: this.roleKeyOf(roleRef, ns), id };
       b.allowedBy = `RBAC: allowed by ${describeBinding(b)}`;
+      b.allow = Object.freeze({ decision: 'Allow', reason: b.allowedBy });
       m.set(e.key, b);
       keys.push(k);
     }
@@ -148,6 +159,20 @@ export class RBACAuthorizer implements Authorizer, RuleResolver {
     if (kind === 'RoleBinding' && idx.size === 0) this.nsIndex.delete(namespace);
   }
 
+  /**
+   * Index keys per user object (authentication hands the same object to all of a connection's
+   * requests), recomputed when the object's name or groups list changed.
+   */
+  private readonly userKeyCache = new WeakMap<UserInfo, { name: string; groups: readonly string[]; n: number; keys: string[] }>();
+
+  private keysOf(user: UserInfo): string[] {
+    const c = this.userKeyCache.get(user);
+    if (c && c.name === user.name && c.groups === user.groups && c.n === user.groups.length) return c.keys;
+    const keys = userKeys(user);
+    this.userKeyCache.set(user, { name: user.name, groups: user.groups, n: user.groups.length, keys });
+    return keys;
+  }
+
   /** Compiled rules per role object (cache entries are immutable; a change is a new object). */
   private readonly compiled = new WeakMap<object, readonly CompiledRule[]>();
 
@@ -161,16 +186,22 @@ export class RBACAuthorizer implements Authorizer, RuleResolver {
     return c;
   }
 
+  private roleKeyOf(ref: RoleRef, namespace: string): string {
+    if (ref.kind === 'ClusterRole') return cacheKey(this.caches.clusterRoles, '', ref.name);
+    if (ref.kind === 'Role') return cacheKey(this.caches.roles, namespace, ref.name);
+    return '';
+  }
+
   /** The rules a binding's roleRef names, or the lookup error (upstream's GetRoleReferenceRules). */
   private roleRules(b: IndexedBinding): readonly CompiledRule[] | string {
     const ref = b.roleRef;
     if (ref.kind === 'ClusterRole') {
-      const e = this.caches.clusterRoles.get(cacheKey(this.caches.clusterRoles, '', ref.name));
+      const e = this.caches.clusterRoles.get(b.roleKey);
       if (!e) return notFoundMessage('clusterrole', ref.name);
       return this.rulesOf(e);
     }
     if (ref.kind === 'Role') {
-      const e = this.caches.roles.get(cacheKey(this.caches.roles, b.namespace, ref.name));
+      const e = this.caches.roles.get(b.roleKey);
       if (!e) return notFoundMessage('role', ref.name);
       return this.rulesOf(e);
     }
@@ -182,17 +213,18 @@ export class RBACAuthorizer implements Authorizer, RuleResolver {
    * namespace's); `visit` returns false to stop.
    */
   private visit(user: UserInfo, namespace: string, visit: (b: IndexedBinding, rules: readonly CompiledRule[] | string) => boolean): void {
-    const keys = userKeys(user);
+    const keys = this.keysOf(user);
     // A binding naming the user more than once (as user and through a group) is visited once.
-    const seen = new Set<string>();
+    // Few bindings apply to one user, so a list beats a set here.
+    const seen: number[] = [];
     const walk = (idx: SubjectIndex | undefined): boolean => {
       if (!idx) return true;
       for (const k of keys) {
         const m = idx.get(k);
         if (!m) continue;
-        for (const [bkey, b] of m) {
-          if (seen.has(bkey)) continue;
-          seen.add(bkey);
+        for (const b of m.values()) {
+          if (seen.includes(b.id)) continue;
+          seen.push(b.id);
           if (!visit(b, this.roleRules(b))) return false;
         }
       }
@@ -202,25 +234,35 @@ export class RBACAuthorizer implements Authorizer, RuleResolver {
     if (namespace) walk(this.nsIndex.get(namespace));
   }
 
+  /**
+   * The same walk as visit(), written out: this is the per-request path, kept free of closures
+   * and allocations on the common answers.
+   */
   authorize(attrs: Attributes): AuthorizationResult {
-    let allowedBy: IndexedBinding | undefined;
-    const errors: string[] = [];
+    const keys = this.keysOf(attrs.user);
     const combined = attrs.subresource ? `${attrs.resource}/${attrs.subresource}` : attrs.resource;
-    this.visit(attrs.user, attrs.namespace, (b, rules) => {
-      if (typeof rules === 'string') {
-        errors.push(rules);
-        return true;
-      }
-      for (const r of rules) {
-        if (r.matches(attrs, combined)) {
-          allowedBy = b;
-          return false;
+    let errors: string[] | undefined;
+    let seen: number[] | undefined;
+    for (let pass = 0; pass < 2; pass++) {
+      const idx = pass === 0 ? this.clusterIndex : attrs.namespace ? this.nsIndex.get(attrs.namespace) : undefined;
+      if (idx === undefined) continue;
+      for (let i = 0; i < keys.length; i++) {
+        const m = idx.get(keys[i]!);
+        if (m === undefined) continue;
+        for (const b of m.values()) {
+          if (seen === undefined) seen = [b.id];
+          else if (seen.includes(b.id)) continue;
+          else seen.push(b.id);
+          const rules = this.roleRules(b);
+          if (typeof rules === 'string') {
+            (errors ??= []).push(rules);
+            continue;
+          }
+          for (let j = 0; j < rules.length; j++) if (rules[j]!.matches(attrs, combined)) return b.allow!;
         }
       }
-      return true;
-    });
-    if (allowedBy) return { decision: 'Allow', reason: allowedBy.allowedBy };
-    return { decision: 'NoOpinion', reason: errors.length ? `RBAC: ${aggregate(errors)}` : '' };
+    }
+    return errors ? { decision: 'NoOpinion', reason: `RBAC: ${aggregate(errors)}` } : NO_OPINION;
   }
 
   /** upstream's RBACAuthorizer.RulesFor: the rules of every binding that applies, in the namespace. */
@@ -250,7 +292,7 @@ export class RBACAuthorizer implements Authorizer, RuleResolver {
 
   /** The rules a roleRef names in a namespace, or upstream's lookup error (escalation checks). */
   roleRefRules(ref: RoleRef, namespace: string): PolicyRule[] | string {
-    const r = this.roleRules({ kind: 'RoleBinding', name: '', namespace, roleRef: ref, subject: { kind: 'User', name: '' }, allowedBy: '' });
+    const r = this.roleRules({ kind: 'RoleBinding', name: '', namespace, roleRef: ref, subject: { kind: 'User', name: '' }, allowedBy: '', roleKey: this.roleKeyOf(ref, namespace), id: 0 });
     return typeof r === 'string' ? r : r.map((c) => c.rule);
   }
 
