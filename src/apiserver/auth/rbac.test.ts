@@ -89,6 +89,16 @@ describe('RBAC authorizer', () => {
     assert.equal(a.indexedBindings, 0);
   });
 
+  test('a user object whose groups change is decided on its new groups', () => {
+    c.put(clusterRoleBinding('ops-read', 'pod-reader', [{ kind: 'Group', name: 'ops' }]));
+    const u: UserInfo = { name: 'dana', groups: ['system:authenticated'] };
+    assert.equal(can(a, u, 'get', 'pods'), false);
+    u.groups.push('ops');
+    assert.equal(can(a, u, 'get', 'pods'), true);
+    u.groups = ['system:authenticated'];
+    assert.equal(can(a, u, 'get', 'pods'), false);
+  });
+
   test('role changes apply at once (roles are read from the cache per decision)', () => {
     c.put(clusterRoleBinding('read-pods', 'pod-reader', [{ kind: 'User', name: 'alice' }]));
     assert.equal(can(a, alice, 'watch', 'pods'), false);
