@@ -72,7 +72,7 @@ export async function startServer(o: StartOptions = {}): Promise<TestServer> {
   proc.stdout!.on('data', (c) => (out += c));
   proc.stderr!.on('data', (c) => (out += c));
   const port = await new Promise<number>((res, rej) => {
-    const t = setTimeout(() => rej(new Error(`rudder server did not become ready in 30s:\n${out}`)), 30_000);
+    const t = setTimeout(() => rej(new Error(`rudder server did not become ready in 60s:\n${out}`)), 60_000);
     const check = () => {
       const m = /API server ready at https:\/\/127\.0\.0\.1:(\d+)/.exec(out);
       if (m) {

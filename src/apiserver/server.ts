@@ -25,6 +25,7 @@ import { bearerToken, serviceAccountAuthenticator, serviceAccountTokenAuthentica
 import { reviewLikeHandlers, subresourceHandlers } from './subresources/connect.ts';
 import { openapiRoutes } from './openapi-routes.ts';
 import { managedFieldsHook } from './codecs.ts';
+import { InflightLimiter, isLongRunning } from './inflight.ts';
 import { localTransport } from './local-transport.ts';
 import type { Transport } from '../api/transport.ts';
 
@@ -37,6 +38,9 @@ export interface ApiServerConfig {
   serviceNodePortRange: string;
   /** Seconds; watches without timeoutSeconds end after a random time between this and twice it. */
   minRequestTimeoutSeconds: number;
+  /** Requests served at once before 429s (upstream's --max-requests-inflight, --max-mutating-requests-inflight); 0 = no limit. */
+  maxRequestsInflight?: number;
+  maxMutatingRequestsInflight?: number;
   /** tolerationSeconds the DefaultTolerationSeconds admission adds (upstream's flags; 300). */
   defaultNotReadyTolerationSeconds?: number;
   defaultUnreachableTolerationSeconds?: number;
@@ -105,6 +109,7 @@ export async function startApiServer(cfg: ApiServerConfig, deps: ApiServerDeps):
     minRequestTimeoutSeconds: cfg.minRequestTimeoutSeconds,
   });
   const openapi = openapiRoutes(KUBERNETES_VERSION.gitVersion);
+  const inflight = new InflightLimiter(cfg.maxRequestsInflight ?? 400, cfg.maxMutatingRequestsInflight ?? 200);
   let isReady = false;
 
   const serverAddress = `${cfg.advertiseAddress}:${cfg.port}`;
@@ -170,6 +175,20 @@ export async function startApiServer(cfg: ApiServerConfig, deps: ApiServerDeps):
       if (tok) ctx.user = await saTokenUser(tok);
     }
     if (!ctx.user) throw unauthorized();
+    if (!ctx.local) {
+      const release = inflight.admit(ctx.info, ctx.user);
+      ctx.res.once('close', release);
+      try {
+        return await routeAuthenticated(ctx);
+      } finally {
+        if (!isLongRunning(ctx.info)) release();
+      }
+    }
+    return routeAuthenticated(ctx);
+  };
+
+  const routeAuthenticated = async (ctx: Ctx) => {
+    const p = ctx.path;
     if (p === '/' || p === '') {
       return writeObject(ctx, 200, { paths: rootPaths() });
     }
@@ -230,11 +249,18 @@ export async function startApiServer(cfg: ApiServerConfig, deps: ApiServerDeps):
   const onRequest = (req: Req, res: Res) => {
     const url = req.url ?? '/';
     const q = url.indexOf('?');
-    const path = decodeURIComponentSafe(q >= 0 ? url.slice(0, q) : url);
-    const query = new URLSearchParams(q >= 0 ? url.slice(q + 1) : '');
     const method = (req.method ?? 'GET').toUpperCase();
+    const query = new URLSearchParams(q >= 0 ? url.slice(q + 1) : '');
+    const rawPath = q >= 0 ? url.slice(0, q) : url;
+    let path = rawPath;
+    let malformed = false;
+    try {
+      path = decodeURIComponentSafe(rawPath);
+    } catch {
+      malformed = true;
+    }
     const ctx: Ctx = { req, res, method, path, query, info: parseRequestInfo(method, path, query), warnings: [], started: Date.now() };
-    route(ctx).catch((e) => {
+    (malformed ? Promise.reject(badRequest('malformed URL path')) : route(ctx)).catch((e) => {
       try {
         writeError(ctx, e);
       } catch (e2) {

@@ -36,6 +36,8 @@ export interface ServerConfig {
   defaultUnreachableTolerationSeconds: number;
   schedulerConfig?: string;
   auditPolicyFile?: string;
+  maxRequestsInflight: number;
+  maxMutatingRequestsInflight: number;
 }
 
 const FLAGS: FlagSpec[] = [
@@ -63,6 +65,8 @@ const FLAGS: FlagSpec[] = [
   { name: 'default-unreachable-toleration-seconds', type: 'int', default: 300, help: 'tolerationSeconds added for node.kubernetes.io/unreachable' },
   { name: 'scheduler-config', type: 'string', metavar: 'FILE', help: 'KubeSchedulerConfiguration file' },
   { name: 'audit-policy-file', type: 'string', metavar: 'FILE', help: 'audit Policy file' },
+  { name: 'max-requests-inflight', type: 'int', default: 400, help: 'read-only requests served at once before 429s (0: no limit)' },
+  { name: 'max-mutating-requests-inflight', type: 'int', default: 200, help: 'mutating requests served at once before 429s (0: no limit)' },
 ];
 
 /** Values from --config FILE under the same names; command-line flags win. */
@@ -135,6 +139,8 @@ export function serverConfig(argv: string[]): ServerConfig {
     defaultUnreachableTolerationSeconds: v['default-unreachable-toleration-seconds'] as number,
     schedulerConfig: s('scheduler-config'),
     auditPolicyFile: s('audit-policy-file'),
+    maxRequestsInflight: v['max-requests-inflight'] as number,
+    maxMutatingRequestsInflight: v['max-mutating-requests-inflight'] as number,
   };
 }
 
@@ -198,6 +204,8 @@ export async function runServer(cfg: ServerConfig): Promise<{ stop(): Promise<vo
       minRequestTimeoutSeconds: 1800,
       defaultNotReadyTolerationSeconds: cfg.defaultNotReadyTolerationSeconds,
       defaultUnreachableTolerationSeconds: cfg.defaultUnreachableTolerationSeconds,
+      maxRequestsInflight: cfg.maxRequestsInflight,
+      maxMutatingRequestsInflight: cfg.maxMutatingRequestsInflight,
     },
     { store, pki, hooks: apiHooks(), codecs: apiCodecs(), log },
   );
