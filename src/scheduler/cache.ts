@@ -31,6 +31,27 @@ export function zoneKey(node: Node): string {
   return `${region}:\x00:${zone}`;
 }
 
+/** A set of nodes that is also a list, for O(1) add/delete and no copy on read. */
+class NodeSet {
+  readonly list: NodeInfo[] = [];
+  private readonly index = new Map<NodeInfo, number>();
+  add(ni: NodeInfo): void {
+    if (this.index.has(ni)) return;
+    this.index.set(ni, this.list.length);
+    this.list.push(ni);
+  }
+  delete(ni: NodeInfo): void {
+    const i = this.index.get(ni);
+    if (i === undefined) return;
+    const last = this.list.pop()!;
+    if (last !== ni) {
+      this.list[i] = last;
+      this.index.set(last, i);
+    }
+    this.index.delete(ni);
+  }
+}
+
 export interface CacheOptions {
   /** How long an assumed pod whose binding finished waits for its watch event; 0: forever (upstream's default). */
   assumedPodTTLMs?: number;
@@ -50,10 +71,9 @@ export class SchedulerCache {
   /** Zone → node names in insertion order; zones in insertion order (upstream's nodeTree). */
   private readonly zones = new Map<string, string[]>();
   private order: NodeInfo[] | null = null;
-  private readonly withAffinity = new Set<NodeInfo>();
-  private readonly withRequiredAnti = new Set<NodeInfo>();
-  private affinityList: NodeInfo[] | null = null;
-  private antiList: NodeInfo[] | null = null;
+  /** Nodes holding pods with (anti-)affinity terms, kept incrementally (order carries no meaning). */
+  private readonly withAffinity = new NodeSet();
+  private readonly withRequiredAnti = new NodeSet();
   private readonly ttlMs: number;
   private readonly now: () => number;
   private readonly view: NodeInfoLister;
@@ -65,8 +85,8 @@ export class SchedulerCache {
     this.view = {
       list: () => self.nodeList(),
       get: (name) => (self.ghosts.has(name) ? undefined : self.nodes.get(name)),
-      havePodsWithAffinityList: () => (self.affinityList ??= self.inOrder(self.withAffinity)),
-      havePodsWithRequiredAntiAffinityList: () => (self.antiList ??= self.inOrder(self.withRequiredAnti)),
+      havePodsWithAffinityList: () => self.withAffinity.list,
+      havePodsWithRequiredAntiAffinityList: () => self.withRequiredAnti.list,
       imageState: (name) => self.images.get(name),
     };
   }
@@ -110,7 +130,6 @@ export class SchedulerCache {
       this.ghosts.add(name);
       this.withAffinity.delete(ni);
       this.withRequiredAnti.delete(ni);
-      this.affinityList = this.antiList = null;
     } else this.nodes.delete(name);
   }
 
@@ -140,7 +159,6 @@ export class SchedulerCache {
     if (!list) this.zones.set(z, (list = []));
     list.push(node.metadata.name ?? '');
     this.order = null;
-    this.affinityList = this.antiList = null;
   }
 
   private treeRemove(node: Node): void {
@@ -151,7 +169,6 @@ export class SchedulerCache {
     if (i >= 0) list.splice(i, 1);
     if (list.length === 0) this.zones.delete(z);
     this.order = null;
-    this.affinityList = this.antiList = null;
   }
 
   private treeUpdate(oldNode: Node, node: Node): void {
@@ -171,13 +188,7 @@ export class SchedulerCache {
       for (const z of zones) if (i < z.length) out.push(this.nodes.get(z[i]!)!);
     }
     this.order = out;
-    this.affinityList = this.antiList = null;
     return out;
-  }
-
-  private inOrder(set: Set<NodeInfo>): NodeInfo[] {
-    if (set.size === 0) return [];
-    return this.nodeList().filter((n) => set.has(n));
   }
 
   // -------------------------------------------------------------------------------------------
@@ -212,18 +223,10 @@ export class SchedulerCache {
 
   private trackAffinity(ni: NodeInfo): void {
     if (this.ghosts.has(ni.name)) return;
-    const a = ni.podsWithAffinity.length > 0;
-    if (a !== this.withAffinity.has(ni)) {
-      if (a) this.withAffinity.add(ni);
-      else this.withAffinity.delete(ni);
-      this.affinityList = null;
-    }
-    const r = ni.podsWithRequiredAntiAffinity.length > 0;
-    if (r !== this.withRequiredAnti.has(ni)) {
-      if (r) this.withRequiredAnti.add(ni);
-      else this.withRequiredAnti.delete(ni);
-      this.antiList = null;
-    }
+    if (ni.podsWithAffinity.length > 0) this.withAffinity.add(ni);
+    else this.withAffinity.delete(ni);
+    if (ni.podsWithRequiredAntiAffinity.length > 0) this.withRequiredAnti.add(ni);
+    else this.withRequiredAnti.delete(ni);
   }
 
   /**

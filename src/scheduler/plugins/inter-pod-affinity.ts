@@ -28,25 +28,60 @@ export const ErrReasonAntiAffinityRulesNotMatch = "node(s) didn't match pod anti
 const PRE_FILTER_KEY = 'PreFilter' + Name;
 const PRE_SCORE_KEY = 'PreScore' + Name;
 
+function hasKeys(o: Readonly<Record<string, string>>): boolean {
+  for (const _ in o) return true;
+  return false;
+}
+
 export interface InterPodAffinityArgs {
   hardPodAffinityWeight?: number;
   ignorePreferredTermsOfExistingPods?: boolean;
 }
 
-/** Counts per topology pair "key\0value". */
-type Counts = Map<string, number>;
+/**
+ * Matching pods per topology pair (topologyKey, value), by key then value: no string is built per
+ * lookup, and the keys (usually one or two) are what the per-node checks walk.
+ */
+class Counts {
+  private readonly byKey = new Map<string, Map<string, number>>();
+  /** Pairs with a non-zero count. */
+  size = 0;
 
-function pair(key: string, value: string): string {
-  return `${key}\x00${value}`;
-}
+  get(key: string, value: string): number {
+    return this.byKey.get(key)?.get(value) ?? 0;
+  }
 
-function bump(m: Counts, node: Node, key: string, delta: number): void {
-  const v = node.metadata.labels?.[key];
-  if (v === undefined) return;
-  const p = pair(key, v);
-  const n = (m.get(p) ?? 0) + delta;
-  if (n === 0) m.delete(p);
-  else m.set(p, n);
+  /** upstream's topologyToMatchedTermCount.update: counts the node's value of key (nodes without the key do not count). */
+  bump(labels: Readonly<Record<string, string>>, key: string, delta: number): void {
+    const v = labels[key];
+    if (v === undefined) return;
+    let m = this.byKey.get(key);
+    if (!m) this.byKey.set(key, (m = new Map()));
+    const before = m.get(v) ?? 0;
+    const n = before + delta;
+    if (n === 0) {
+      m.delete(v);
+      if (m.size === 0) this.byKey.delete(key);
+    } else m.set(v, n);
+    if (before === 0 && n !== 0) this.size++;
+    else if (before !== 0 && n === 0) this.size--;
+  }
+
+  /** Whether any of the node's (key, value) label pairs has a positive count. */
+  anyOn(labels: Readonly<Record<string, string>>): boolean {
+    for (const [key, m] of this.byKey) {
+      const v = labels[key];
+      if (v !== undefined && (m.get(v) ?? 0) > 0) return true;
+    }
+    return false;
+  }
+
+  clone(): Counts {
+    const c = new Counts();
+    for (const [k, m] of this.byKey) c.byKey.set(k, new Map(m));
+    c.size = this.size;
+    return c;
+  }
 }
 
 function matchesAllTerms(terms: readonly AffinityTerm[], pod: Pod): boolean {
@@ -83,17 +118,18 @@ class PreFilterState {
       this.affinityTerms,
       this.antiAffinityTerms,
       this.namespaceLabels,
-      new Map(this.existingAntiAffinityCounts),
-      new Map(this.affinityCounts),
-      new Map(this.antiAffinityCounts),
+      this.existingAntiAffinityCounts.clone(),
+      this.affinityCounts.clone(),
+      this.antiAffinityCounts.clone(),
     );
   }
 
   /** upstream's preFilterState.updateWithPod: account pod `other` on node as added (+1) or removed (-1). */
   updateWithPod(other: PodInfo, node: Node, delta: number): void {
-    for (const t of other.requiredAntiAffinityTerms) if (affinityTermMatches(t, this.pod.pod, this.namespaceLabels)) bump(this.existingAntiAffinityCounts, node, t.topologyKey, delta);
-    if (matchesAllTerms(this.affinityTerms, other.pod)) for (const t of this.affinityTerms) bump(this.affinityCounts, node, t.topologyKey, delta);
-    for (const t of this.antiAffinityTerms) if (affinityTermMatches(t, other.pod, undefined)) bump(this.antiAffinityCounts, node, t.topologyKey, delta);
+    const labels = node.metadata.labels ?? {};
+    for (const t of other.requiredAntiAffinityTerms) if (affinityTermMatches(t, this.pod.pod, this.namespaceLabels)) this.existingAntiAffinityCounts.bump(labels, t.topologyKey, delta);
+    if (matchesAllTerms(this.affinityTerms, other.pod)) for (const t of this.affinityTerms) this.affinityCounts.bump(labels, t.topologyKey, delta);
+    for (const t of this.antiAffinityTerms) if (affinityTermMatches(t, other.pod, undefined)) this.antiAffinityCounts.bump(labels, t.topologyKey, delta);
   }
 }
 
@@ -153,21 +189,23 @@ export function newInterPodAffinity(rawArgs: unknown, handle: Handle): PreFilter
       const affinityTerms = merged(pod.requiredAffinityTerms);
       const antiAffinityTerms = merged(pod.requiredAntiAffinityTerms);
       const namespaceLabels = nsLabelsOf(pod.namespace);
-      const existingAnti: Counts = new Map();
+      const existingAnti = new Counts();
       for (const ni of snapshot.havePodsWithRequiredAntiAffinityList()) {
         for (const existing of ni.podsWithRequiredAntiAffinity) {
           for (const t of existing.requiredAntiAffinityTerms) {
-            if (affinityTermMatches(t, pod.pod, namespaceLabels)) bump(existingAnti, ni.node, t.topologyKey, 1);
+            if (affinityTermMatches(t, pod.pod, namespaceLabels)) existingAnti.bump(ni.labels, t.topologyKey, 1);
           }
         }
       }
-      const affinityCounts: Counts = new Map();
-      const antiCounts: Counts = new Map();
+      const affinityCounts = new Counts();
+      const antiCounts = new Counts();
       if (affinityTerms.length > 0 || antiAffinityTerms.length > 0) {
         for (const ni of snapshot.list()) {
-          for (const existing of ni.pods) {
-            if (matchesAllTerms(affinityTerms, existing.pod)) for (const t of affinityTerms) bump(affinityCounts, ni.node, t.topologyKey, 1);
-            for (const t of antiAffinityTerms) if (affinityTermMatches(t, existing.pod, undefined)) bump(antiCounts, ni.node, t.topologyKey, 1);
+          const pods = ni.pods;
+          for (let i = 0; i < pods.length; i++) {
+            const existing = pods[i]!.pod;
+            if (affinityTerms.length > 0 && matchesAllTerms(affinityTerms, existing)) for (const t of affinityTerms) affinityCounts.bump(ni.labels, t.topologyKey, 1);
+            for (const t of antiAffinityTerms) if (affinityTermMatches(t, existing, undefined)) antiCounts.bump(ni.labels, t.topologyKey, 1);
           }
         }
       }
@@ -181,14 +219,14 @@ export function newInterPodAffinity(rawArgs: unknown, handle: Handle): PreFilter
     filter(state: CycleState, _pod, ni: NodeInfo) {
       const s = state.read<PreFilterState>(PRE_FILTER_KEY);
       if (!s) return Status.error(`reading "${PRE_FILTER_KEY}" from cycleState: not found`);
-      const labels = ni.node.metadata.labels ?? {};
+      const labels = ni.labels;
       // pod affinity: every term's topology must exist on the node and hold a matching pod,
       // unless no pod anywhere matches and the pod matches its own terms (the first of a group)
       let podsExist = true;
       for (const t of s.affinityTerms) {
         const v = labels[t.topologyKey];
         if (v === undefined) return new Status(Code.UnschedulableAndUnresolvable, ErrReasonAffinityRulesNotMatch);
-        if ((s.affinityCounts.get(pair(t.topologyKey, v)) ?? 0) <= 0) podsExist = false;
+        if (s.affinityCounts.get(t.topologyKey, v) <= 0) podsExist = false;
       }
       if (!podsExist && !(s.affinityCounts.size === 0 && matchesAllTerms(s.affinityTerms, s.pod.pod))) {
         return new Status(Code.UnschedulableAndUnresolvable, ErrReasonAffinityRulesNotMatch);
@@ -196,15 +234,11 @@ export function newInterPodAffinity(rawArgs: unknown, handle: Handle): PreFilter
       if (s.antiAffinityCounts.size > 0) {
         for (const t of s.antiAffinityTerms) {
           const v = labels[t.topologyKey];
-          if (v !== undefined && (s.antiAffinityCounts.get(pair(t.topologyKey, v)) ?? 0) > 0) {
-            return new Status(Code.Unschedulable, ErrReasonAntiAffinityRulesNotMatch);
-          }
+          if (v !== undefined && s.antiAffinityCounts.get(t.topologyKey, v) > 0) return new Status(Code.Unschedulable, ErrReasonAntiAffinityRulesNotMatch);
         }
       }
-      if (s.existingAntiAffinityCounts.size > 0) {
-        for (const k of Object.keys(labels)) {
-          if ((s.existingAntiAffinityCounts.get(pair(k, labels[k]!)) ?? 0) > 0) return new Status(Code.Unschedulable, ErrReasonExistingAntiAffinityRulesNotMatch);
-        }
+      if (s.existingAntiAffinityCounts.size > 0 && s.existingAntiAffinityCounts.anyOn(labels)) {
+        return new Status(Code.Unschedulable, ErrReasonExistingAntiAffinityRulesNotMatch);
       }
       return null;
     },
@@ -220,11 +254,12 @@ export function newInterPodAffinity(rawArgs: unknown, handle: Handle): PreFilter
       const scores = new Map<string, Map<string, number>>();
       for (const ni of all) {
         const node = ni.node;
-        if (!node.metadata.labels || Object.keys(node.metadata.labels).length === 0) continue;
+        if (!hasKeys(ni.labels)) continue;
         const pods = hasPreferred ? ni.pods : ni.podsWithAffinity;
         for (const existing of pods) {
           for (const t of preferredAffinity) processTerm(scores, t, t.weight, existing.pod, undefined, node, 1);
           for (const t of preferredAnti) processTerm(scores, t, t.weight, existing.pod, undefined, node, -1);
+          // existing pods' terms toward the incoming pod (required anti-affinity does not score)
           if (hardWeight > 0) for (const t of existing.requiredAffinityTerms) processTerm(scores, t, hardWeight, pod.pod, nsLabels, node, 1);
           for (const t of existing.preferredAffinityTerms) processTerm(scores, t, t.weight, pod.pod, nsLabels, node, 1);
           for (const t of existing.preferredAntiAffinityTerms) processTerm(scores, t, t.weight, pod.pod, nsLabels, node, -1);
