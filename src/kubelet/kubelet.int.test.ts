@@ -51,6 +51,7 @@ describe('kubelet with the simulated runtime', () => {
   let runtime: SimulatedRuntime;
   let kubelet: Kubelet;
   let dir: string;
+  const podCidrs: string[] = [];
   const pods = () => admin.resource<Pod>('', 'pods').namespace('default');
 
   const start = async (): Promise<Kubelet> => {
@@ -68,7 +69,7 @@ describe('kubelet with the simulated runtime', () => {
         syncFrequencyMs: 5_000,
         machine: { cpus: 4, memoryBytes: 8n * 1024n ** 3n, ephemeralStorageBytes: 100n * 1024n ** 3n },
       },
-      { client: nodeClient, runtime, mounter: new NoTmpfsMounter(), log: (m) => process.env.KUBELET_TEST_LOG && console.error(m) },
+      { client: nodeClient, runtime, mounter: new NoTmpfsMounter(), setPodCidr: (c) => podCidrs.push(c), log: (m) => process.env.KUBELET_TEST_LOG && console.error(m) },
     );
     await k.ready();
     return k;
@@ -365,6 +366,54 @@ describe('kubelet with the simulated runtime', () => {
     const containersAfter = (await runtime.listContainers({ label_selector: { 'io.kubernetes.pod.uid': uid } })).map((c) => c.id).sort();
     assert.deepEqual(containersAfter, containersBefore, 'no container was created or removed');
     assert.equal(containersAfter.length, 1);
+  });
+
+  it('hands the pod CIDR the node gets to the runtime', async () => {
+    await admin.resource('', 'nodes').patch(NODE, 'merge', { spec: { podCIDR: '10.42.3.0/24', podCIDRs: ['10.42.3.0/24'] } });
+    await until('setPodCidr', async () => podCidrs.includes('10.42.3.0/24'));
+  });
+
+  it('runs postStart after the start and kills a container whose postStart fails', async () => {
+    await pods().create(pod('hooked', { containers: [{ name: 'c', image: busybox, command: ['sleep', '3600'], lifecycle: { postStart: { exec: { command: ['sh', '-c', 'exit 1'] } } } }] }));
+    const evs = await until('FailedPostStartHook', async () => {
+      const e = await eventsFor('hooked');
+      return e.some((x) => x.reason === 'FailedPostStartHook') && e.some((x) => x.reason === 'Killing') ? e : undefined;
+    });
+    assert.equal(evs.find((e) => e.reason === 'FailedPostStartHook')?.message, 'PostStartHook failed');
+    assert.equal(evs.find((e) => e.reason === 'Killing')?.message, 'FailedPostStartHook');
+    const s = await until('the restart after the hook', async () => {
+      const x = await status('hooked');
+      return x?.state?.waiting?.reason === 'PostStartHookError' || (x?.restartCount ?? 0) >= 1 ? x : undefined;
+    });
+    assert.ok(s);
+  });
+
+  it('runs preStop before stopping a deleted pod\'s container, within the grace period', async () => {
+    await pods().create(pod('graceful', { terminationGracePeriodSeconds: 10, containers: [{ name: 'c', image: busybox, command: ['sleep', '3600'], lifecycle: { preStop: { exec: { command: ['sleep', '1.5'] } } } }] }));
+    await until('graceful Running', async () => (await status('graceful'))?.state?.running);
+    const t0 = Date.now();
+    await pods().delete('graceful');
+    await until('graceful gone', async () => {
+      try {
+        await getPod('graceful');
+        return false;
+      } catch (e) {
+        return e instanceof StatusError && e.code === 404;
+      }
+    });
+    assert.ok(Date.now() - t0 >= 1500, `the preStop hook ran before the stop (${Date.now() - t0} ms)`);
+  });
+
+  it('fails a pod past its activeDeadlineSeconds and stops it', async () => {
+    await pods().create(pod('deadline', { activeDeadlineSeconds: 1, containers: [{ name: 'c', image: busybox, command: ['sleep', '3600'] }] }));
+    const p = await until('deadline Failed', async () => {
+      const x = await getPod('deadline');
+      return x.status?.phase === 'Failed' ? x : undefined;
+    });
+    assert.equal(p.status?.reason, 'DeadlineExceeded');
+    assert.equal(p.status?.message, 'Pod was active on the node longer than the specified deadline');
+    await until('its container stopped', async () => (await status('deadline'))?.state?.terminated);
+    assert.ok((await eventsFor('deadline')).some((e) => e.reason === 'DeadlineExceeded'));
   });
 
   it('stops and removes containers of pods the API no longer has', async () => {

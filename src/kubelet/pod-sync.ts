@@ -105,8 +105,33 @@ export class PodSyncer {
     };
   }
 
+  /** When the pod's activeDeadlineSeconds runs out (ms), counted from its startTime. */
+  #deadline(pod: Pod): number | undefined {
+    const secs = pod.spec.activeDeadlineSeconds;
+    const start = Date.parse(pod.status?.startTime ?? '');
+    if (secs === undefined || !Number.isFinite(start)) return undefined;
+    return start + secs * 1000;
+  }
+
+  /** upstream's activeDeadlineHandler.ShouldEvict. */
+  #deadlineExceeded(pod: Pod): boolean {
+    const d = this.#deadline(pod);
+    return d !== undefined && this.#d.clock.now() >= d;
+  }
+
   /** The status for the pod as things stand (pure over the given runtime state). */
   status(pod: Pod, state: RuntimePodState, podIsTerminal: boolean): PodStatus {
+    const s = this.#generate(pod, state, podIsTerminal);
+    if (this.#deadlineExceeded(pod)) {
+      // An internal module asked for the pod to go: it fails, with its reason (upstream's PodSyncHandlers).
+      s.phase = 'Failed';
+      s.reason = 'DeadlineExceeded';
+      s.message = 'Pod was active on the node longer than the specified deadline';
+    }
+    return s;
+  }
+
+  #generate(pod: Pod, state: RuntimePodState, podIsTerminal: boolean): PodStatus {
     return generatePodStatus({
       pod,
       state,
@@ -138,6 +163,7 @@ export class PodSyncer {
     const uid = uidOf(pod);
     let state = await d.state.podState(uid, pod.metadata.name, pod.metadata.namespace);
     const pre = this.status(pod, state, false);
+    if (pre.reason === 'DeadlineExceeded' && pod.status?.reason !== 'DeadlineExceeded') d.events.pod(pod, 'Normal', 'DeadlineExceeded', pre.message ?? '');
     if (isTerminalPhase(pre.phase)) return { status: pre, state, terminal: true };
     d.setStatus(pod, pre);
 
@@ -154,6 +180,8 @@ export class PodSyncer {
     const actions = computePodActions(pod, state, this.probeView());
     const failures = this.#failuresOf(uid);
     let nextSyncAt = vols.refreshAt;
+    const deadline = this.#deadline(pod);
+    if (deadline !== undefined) nextSyncAt = Math.min(nextSyncAt ?? Infinity, deadline);
     const soonest = (t: number | undefined) => {
       if (t !== undefined && t > 0) nextSyncAt = Math.min(nextSyncAt ?? Infinity, t);
     };
