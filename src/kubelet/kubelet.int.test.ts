@@ -1,7 +1,7 @@
 // The kubelet against an in-process API server with the simulated runtime: what a user sees through
 // the API (Node, Lease, pod status, events) when pods are bound to the node.
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -414,6 +414,27 @@ describe('kubelet with the simulated runtime', () => {
     assert.equal(p.status?.message, 'Pod was active on the node longer than the specified deadline');
     await until('its container stopped', async () => (await status('deadline'))?.state?.terminated);
     assert.ok((await eventsFor('deadline')).some((e) => e.reason === 'DeadlineExceeded'));
+  });
+
+  it('runs pods on a hollow node without writing volumes', async () => {
+    const hollowRuntime = new SimulatedRuntime({ podCidr: '10.89.0.0/24', images: ['registry.k8s.io/pause:3.10', busybox] });
+    const root = join(dir, 'hollow');
+    const hollow = await startKubelet(
+      { nodeName: 'hollow-1', nodeIP: '192.0.2.11', rootDir: root, volumes: 'none', resolvConf: '', relistPeriodMs: 200, machine: { cpus: 8, memoryBytes: 32n * 1024n ** 3n } },
+      { client: new Client(api.server.localTransport({ name: 'system:node:hollow-1', groups: ['system:nodes', 'system:authenticated'] }, 'kubelet')), runtime: hollowRuntime, log: () => {} },
+    );
+    try {
+      await hollow.ready();
+      await pods().create(pod('hollow-pod', { nodeName: 'hollow-1', volumes: [{ name: 'conf', configMap: { name: 'settings' } }], containers: [{ name: 'c', image: busybox, command: ['sleep', '3600'], volumeMounts: [{ name: 'conf', mountPath: '/conf' }] }] }));
+      await until('hollow-pod Running', async () => (await status('hollow-pod'))?.state?.running);
+      const n = await admin.resource<Node>('', 'nodes').get('hollow-1');
+      assert.equal(n.status?.capacity?.cpu, '8');
+      assert.equal(n.status?.capacity?.memory, '32Gi');
+      assert.ok(!existsSync(join(root, 'pods')), 'nothing written for the pod');
+    } finally {
+      await hollow.stop();
+      await hollowRuntime.close();
+    }
   });
 
   it('stops and removes containers of pods the API no longer has', async () => {

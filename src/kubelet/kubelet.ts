@@ -371,7 +371,8 @@ export async function startKubelet(config: KubeletConfig, deps: KubeletDeps): Pr
       probes.stop();
       configMaps.stop();
       secrets.stop();
-      await broadcaster.flush();
+      // Queued events get a moment to go out; a server that does not answer does not hold the stop.
+      await Promise.race([broadcaster.flush(), new Promise((r) => setTimeout(r, 2000).unref())]);
       broadcaster.shutdown();
     },
   };
