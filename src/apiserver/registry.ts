@@ -30,6 +30,7 @@ import { groupVersion, storagePrefix, type ResourceDecl } from '../api/resources
 import { StoreError, type KeyValue, type Store } from '../storage/store.ts';
 import { entryJson, type CacheEvent, type Entry, type ResourceCache, type WatchCache } from './cache.ts';
 import type { Strategy } from './strategy.ts';
+import type { Encryption } from './encryption.ts';
 
 export interface Hooks {
   defaults(group: string, version: string, kind: string, obj: KObject): void;
@@ -312,8 +313,49 @@ export class ResourceRegistry {
 
   // ----------------------------------------------------------------------------------- writes
 
-  /** Encodes an object for storage: storage version, no resourceVersion, size-checked. */
-  private encode(obj: KObject): Buffer {
+  /** The stored bytes of a plaintext value under a key: encrypted when the resource is configured so. */
+  seal(key: string, plain: Buffer): Buffer {
+    return this.reg.encryption ? this.reg.encryption.encrypt(this.encryptionResource, key, plain) : plain;
+  }
+
+  /** The bytes to store for an object: encoded, size-checked and sealed. */
+  encodeValue(key: string, obj: KObject): Buffer {
+    return this.seal(key, this.encode(obj));
+  }
+
+  /**
+   * Rewrites one stored value with the current write key when it was sealed with another (the
+   * object itself is unchanged; watchers see a MODIFIED event with a new resourceVersion).
+   * Returns whether it rewrote. Races with other writers retry.
+   */
+  async reseal(key: string): Promise<boolean> {
+    const enc = this.reg.encryption;
+    if (!enc) return false;
+    for (let attempt = 0; attempt < 20; attempt++) {
+      const kv = await this.store.get(key);
+      if (!kv) return false;
+      const stored = Buffer.from(kv.value);
+      if (enc.current(this.encryptionResource, stored)) return false;
+      const plain = stored[0] === 0x6b ? enc.decrypt(this.encryptionResource, key, stored) : stored;
+      try {
+        await this.store.update(key, this.seal(key, plain), kv.modRevision);
+        return true;
+      } catch (e) {
+        if (e instanceof StoreError && e.code === 'Conflict') continue;
+        if (e instanceof StoreError && e.code === 'NotFound') return false;
+        throw e;
+      }
+    }
+    return false;
+  }
+
+  /** "secrets", "deployments.apps": the name EncryptionConfiguration uses for this resource. */
+  get encryptionResource(): string {
+    return this.decl.group ? `${this.decl.plural}.${this.decl.group}` : this.decl.plural;
+  }
+
+  /** Encodes an object as plaintext: storage version, no resourceVersion, size-checked. */
+  encode(obj: KObject): Buffer {
     // Empty metadata collections are omitted, as Go's omitempty does (a removed last finalizer
     // leaves no `finalizers: []` behind).
     const meta = obj.metadata as Record<string, unknown>;
@@ -389,7 +431,7 @@ export class ResourceRegistry {
         this.strategy.afterCreateFailed?.(obj, this.reg);
         return obj;
       }
-      rev = await this.store.create(key, this.encode(obj));
+      rev = await this.store.create(key, this.encodeValue(key, obj));
     } catch (e) {
       this.strategy.afterCreateFailed?.(obj, this.reg);
       if (e instanceof StoreError && e.code === 'KeyExists') throw alreadyExists(this.gr, m.name!);
@@ -539,7 +581,7 @@ export class ResourceRegistry {
       }
     }
     try {
-      const rev = await this.store.update(cur.key, value, cur.rev);
+      const rev = await this.store.update(cur.key, this.seal(cur.key, value), cur.rev);
       m.resourceVersion = String(rev);
       this.strategy.afterWrite?.(obj, this.reg);
       return obj;
@@ -648,7 +690,7 @@ export class ResourceRegistry {
       if (!changed && !this.strategy.prepareForDelete) return { obj: cur.obj, deleted: false };
       if (opts.dryRun) return { obj, deleted: false };
       try {
-        const rev = await this.store.update(cur.key, this.encode(obj), cur.rev);
+        const rev = await this.store.update(cur.key, this.encodeValue(cur.key, obj), cur.rev);
         m.resourceVersion = String(rev);
         return { obj: deepFreeze(obj), deleted: false };
       } catch (e) {
@@ -756,6 +798,10 @@ export class Registry {
   readonly resources = new Map<string, ResourceRegistry>();
   admission: AdmissionPlugin[] = [];
   now: () => Date = () => new Date();
+  /** Encryption at rest (EncryptionConfiguration); values of configured resources are sealed. */
+  encryption?: Encryption;
+  /** storage prefix ("/registry/secrets/") → the resource name encryption is configured by. */
+  readonly encryptionNames = new Map<string, string>();
   /** Records field ownership on writes (server-side apply bookkeeping); set by the server. */
   managedFields?: (r: ResourceRegistry, old: KObject | undefined, obj: KObject, opts: WriteOptions) => void;
 
@@ -766,7 +812,10 @@ export class Registry {
   }
 
   decode(key: string, value: Uint8Array, rev: number): KObject {
-    const obj = JSON.parse(Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('utf8')) as KObject;
+    let buf = Buffer.from(value.buffer, value.byteOffset, value.byteLength);
+    // Sealed values start with "k8s:enc:"; plain JSON with "{".
+    if (buf[0] === 0x6b && this.encryption) buf = this.encryption.decrypt(this.encryptionResourceOf(key), key, buf);
+    const obj = JSON.parse(buf.toString('utf8')) as KObject;
     (obj.metadata ??= {}).resourceVersion = String(rev);
     void key;
     return obj;
@@ -774,6 +823,11 @@ export class Registry {
 
   get(group: string, plural: string): ResourceRegistry | undefined {
     return this.resources.get(`${group}/${plural}`);
+  }
+
+  private encryptionResourceOf(key: string): string {
+    for (const [prefix, name] of this.encryptionNames) if (key.startsWith(prefix)) return name;
+    return '';
   }
 
   /** The registry for a group/plural, or throws (programming error: the resource must be declared). */

@@ -26,6 +26,8 @@ import { reviewLikeHandlers, subresourceHandlers } from './subresources/connect.
 import { openapiRoutes } from './openapi-routes.ts';
 import { managedFieldsHook } from './codecs.ts';
 import { InflightLimiter, isLongRunning } from './inflight.ts';
+import { loadEncryptionConfig } from './encryption.ts';
+import { SECRETS_ENCRYPT_PATH, secretsEncryptRoute } from './secrets-encrypt.ts';
 import { localTransport } from './local-transport.ts';
 import type { Transport } from '../api/transport.ts';
 
@@ -41,6 +43,11 @@ export interface ApiServerConfig {
   /** Requests served at once before 429s (upstream's --max-requests-inflight, --max-mutating-requests-inflight); 0 = no limit. */
   maxRequestsInflight?: number;
   maxMutatingRequestsInflight?: number;
+  /**
+   * The EncryptionConfiguration file. Created with a fresh aescbc key for secrets when missing
+   * (rudder encrypts secrets by default); undefined disables encryption at rest.
+   */
+  encryptionConfigFile?: string;
   /** tolerationSeconds the DefaultTolerationSeconds admission adds (upstream's flags; 300). */
   defaultNotReadyTolerationSeconds?: number;
   defaultUnreachableTolerationSeconds?: number;
@@ -93,6 +100,8 @@ export async function startApiServer(cfg: ApiServerConfig, deps: ApiServerDeps):
   const saAuthn = serviceAccountAuthenticator(registry, saKey);
   const saTokenUser = serviceAccountTokenAuthenticator(saAuthn);
   registry.managedFields = managedFieldsHook(() => registry.now());
+  if (cfg.encryptionConfigFile) registry.encryption = loadEncryptionConfig(cfg.encryptionConfigFile, true);
+  for (const r of registry.resources.values()) registry.encryptionNames.set(`${r.prefix}/`, r.encryptionResource);
   let fatal: Error | undefined;
   await watchCache.start((err) => {
     fatal = err;
@@ -109,6 +118,7 @@ export async function startApiServer(cfg: ApiServerConfig, deps: ApiServerDeps):
     minRequestTimeoutSeconds: cfg.minRequestTimeoutSeconds,
   });
   const openapi = openapiRoutes(KUBERNETES_VERSION.gitVersion);
+  const secretsEncrypt = secretsEncryptRoute(registry, cfg.encryptionConfigFile, log);
   const inflight = new InflightLimiter(cfg.maxRequestsInflight ?? 400, cfg.maxMutatingRequestsInflight ?? 200);
   let isReady = false;
 
@@ -195,6 +205,7 @@ export async function startApiServer(cfg: ApiServerConfig, deps: ApiServerDeps):
     if (p === '/api' || p === '/api/') return discoveryRoot(ctx, 'api');
     if (p === '/apis' || p === '/apis/') return discoveryRoot(ctx, 'apis');
     if (p.startsWith('/openapi/')) return openapi(ctx);
+    if (p.startsWith(SECRETS_ENCRYPT_PATH)) return secretsEncrypt(ctx);
     const info = ctx.info;
     if (info.apiPrefix && !info.isResourceRequest) {
       if (info.apiPrefix === 'api' && info.version) {

@@ -6,6 +6,7 @@ import type { CommandEntry } from './command.ts';
 const COMMANDS: CommandEntry[] = [
   { name: 'server', summary: 'Run the control plane (API server, controllers, scheduler) on this machine', load: async () => (await import('./server.ts')).serverCommand },
   { name: 'controller-manager', summary: 'Run the controllers alone against a cluster (leader-elected)', load: async () => (await import('./controller-manager.ts')).controllerManagerCommand },
+  { name: 'secrets-encrypt', summary: 'Show or rotate the keys that encrypt secrets at rest', load: async () => (await import('./secrets-encrypt.ts')).secretsEncryptCommand },
   { name: 'kubectl', summary: "Run kubectl with this machine's rudder kubeconfig", load: async () => (await import('./kubectl.ts')).kubectlCommand },
   { name: 'version', summary: 'Print the version of rudder and of the Kubernetes API it serves', load: async () => (await import('./version.ts')).versionCommand },
 ];

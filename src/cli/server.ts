@@ -38,6 +38,8 @@ export interface ServerConfig {
   auditPolicyFile?: string;
   maxRequestsInflight: number;
   maxMutatingRequestsInflight: number;
+  /** undefined: secrets are stored in plain text (--secrets-encryption=false). */
+  encryptionConfigFile?: string;
 }
 
 const FLAGS: FlagSpec[] = [
@@ -65,6 +67,8 @@ const FLAGS: FlagSpec[] = [
   { name: 'default-unreachable-toleration-seconds', type: 'int', default: 300, help: 'tolerationSeconds added for node.kubernetes.io/unreachable' },
   { name: 'scheduler-config', type: 'string', metavar: 'FILE', help: 'KubeSchedulerConfiguration file' },
   { name: 'audit-policy-file', type: 'string', metavar: 'FILE', help: 'audit Policy file' },
+  { name: 'secrets-encryption', type: 'bool', default: true, help: 'encrypt secrets at rest (a key is made on first start; see rudder secrets-encrypt)' },
+  { name: 'encryption-provider-config', type: 'string', metavar: 'FILE', help: 'EncryptionConfiguration file (default <data-dir>/server/cred/encryption-config.yaml)' },
   { name: 'max-requests-inflight', type: 'int', default: 400, help: 'read-only requests served at once before 429s (0: no limit)' },
   { name: 'max-mutating-requests-inflight', type: 'int', default: 200, help: 'mutating requests served at once before 429s (0: no limit)' },
 ];
@@ -141,6 +145,7 @@ export function serverConfig(argv: string[]): ServerConfig {
     auditPolicyFile: s('audit-policy-file'),
     maxRequestsInflight: v['max-requests-inflight'] as number,
     maxMutatingRequestsInflight: v['max-mutating-requests-inflight'] as number,
+    encryptionConfigFile: v['secrets-encryption'] ? (s('encryption-provider-config') ?? join(dataDir, 'server', 'cred', 'encryption-config.yaml')) : undefined,
   };
 }
 
@@ -206,6 +211,7 @@ export async function runServer(cfg: ServerConfig): Promise<{ stop(): Promise<vo
       defaultUnreachableTolerationSeconds: cfg.defaultUnreachableTolerationSeconds,
       maxRequestsInflight: cfg.maxRequestsInflight,
       maxMutatingRequestsInflight: cfg.maxMutatingRequestsInflight,
+      encryptionConfigFile: cfg.encryptionConfigFile,
     },
     { store, pki, hooks: apiHooks(), codecs: apiCodecs(), log },
   );

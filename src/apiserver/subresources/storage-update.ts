@@ -37,16 +37,6 @@ export interface StrategyUpdate {
   managedFields?: boolean;
 }
 
-const MAX_OBJECT_BYTES = 1.5 * 1024 * 1024;
-
-function encode(obj: KObject): Buffer {
-  const { resourceVersion, ...meta } = obj.metadata;
-  void resourceVersion;
-  const b = Buffer.from(JSON.stringify({ ...obj, metadata: meta }));
-  if (b.length > MAX_OBJECT_BYTES) throw requestEntityTooLarge('Request entity too large: limit is 3145728');
-  return b;
-}
-
 /** Returns the object as written (or as it would be, for a dry run) and whether it was deleted. */
 export async function updateWithStrategy(reg: Registry, r: ResourceRegistry, namespace: string, name: string, u: StrategyUpdate): Promise<{ obj: KObject; deleted: boolean }> {
   for (let attempt = 0; ; attempt++) {
@@ -81,17 +71,17 @@ export async function updateWithStrategy(reg: Registry, r: ResourceRegistry, nam
     if (errs.length) throw invalid({ group: r.decl.group, kind: r.decl.kind }, name, errs);
     if (u.managedFields) reg.managedFields?.(r, old, obj, { user: u.user, fieldManager: u.fieldManager, userAgent: u.userAgent, subresource: u.subresource });
     m.resourceVersion = String(cur.rev);
-    const value = encode(obj);
+    const value = r.encode(obj);
     const remove = u.deleteIf?.(obj) ?? false;
     if (u.dryRun) return { obj, deleted: remove };
-    if (!remove && value.equals(encode(old))) return { obj: old, deleted: false };
+    if (!remove && value.equals(r.encode(clone(old)))) return { obj: old, deleted: false };
     try {
       if (remove) {
         const res = await reg.store.delete(cur.key, cur.rev);
         m.resourceVersion = String(res.revision);
         return { obj, deleted: true };
       }
-      const rev = await reg.store.update(cur.key, value, cur.rev);
+      const rev = await reg.store.update(cur.key, r.seal(cur.key, value), cur.rev);
       m.resourceVersion = String(rev);
       return { obj, deleted: false };
     } catch (e) {
