@@ -6,7 +6,7 @@
 // upstream's: Pulling, Pulled, Failed, BackOff, ErrImageNeverPull.
 import type { Container, Pod, Secret } from './api-types.ts';
 import { Backoff, goDuration } from './backoff.ts';
-import { isRuntimeError, type AuthConfig, type PodSandboxConfig, type Runtime } from './runtime/runtime.ts';
+import { isRuntimeError, type AuthConfig, type Image, type PodSandboxConfig, type Runtime } from './runtime/runtime.ts';
 
 export type ImageErrorReason = 'ErrImagePull' | 'ImagePullBackOff' | 'ErrImageNeverPull' | 'InvalidImageName' | 'ImageInspectError' | 'RegistryUnavailable';
 
@@ -159,8 +159,7 @@ export class ImageManager {
     for (const k of this.#prevPullError.keys()) if (k.startsWith(`${uid}_`)) this.#prevPullError.delete(k);
   }
 
-  async #info(imageRef: string): Promise<ImageInfo> {
-    const st = await this.#runtime.imageStatus(imageRef).catch(() => null);
+  static #infoOf(imageRef: string, st: Image | null): ImageInfo {
     const info: ImageInfo = { imageRef };
     if (st?.uid && st.uid.value !== undefined && st.uid.value !== '') info.uid = Number(st.uid.value);
     if (st?.username) info.username = st.username;
@@ -184,7 +183,7 @@ export class ImageManager {
       }
       if (present) {
         o.event('Normal', 'Pulled', `Container image "${requested}" already present on machine`);
-        return this.#info(present.id);
+        return ImageManager.#infoOf(present.id, present);
       }
       if (policy === 'Never') {
         const msg = `Container image "${requested}" is not present with pull policy of Never`;
@@ -214,8 +213,8 @@ export class ImageManager {
       throw new ImageError('ErrImagePull', msg);
     }
     const took = Math.max(0, this.#now() - start);
-    const info = await this.#info(ref);
     const st = await this.#runtime.imageStatus(ref).catch(() => null);
+    const info = ImageManager.#infoOf(ref, st);
     const size = st?.size ?? '0';
     o.event('Normal', 'Pulled', `Successfully pulled image "${requested}" in ${goDuration(took)} (${goDuration(took)} including waiting). Image size: ${size} bytes.`);
     this.#backoff.gc();

@@ -167,21 +167,23 @@ export class PodSyncer {
     if (isTerminalPhase(pre.phase)) return { status: pre, state, terminal: true };
     d.setStatus(pod, pre);
 
-    let vols: PodVolumes;
-    try {
-      vols = await d.volumes.setUpPod(pod);
-    } catch (e) {
-      if (!(e instanceof VolumeMountError)) throw e;
-      for (const f of e.failures) d.events.pod(pod, 'Warning', 'FailedMount', `MountVolume.SetUp failed for volume "${f.volume}" : ${f.message}`);
-      return { status: pre, state, terminal: false, nextSyncAt: this.#retryAt(uid) };
-    }
-    if (signal?.aborted) return { status: pre, state, terminal: false };
+    // Volumes are set up while the sandbox is made: containers wait for both, the sandbox needs
+    // neither (rudder's overlap of upstream's volumes-then-sandbox order; nothing else differs).
+    const volumesP = d.volumes.setUpPod(pod).then((v) => ({ v }), (e: unknown) => ({ e }));
+    const volumeFailure = async (): Promise<SyncOutcome | undefined> => {
+      const r = await volumesP;
+      if (!('e' in r)) return undefined;
+      if (!(r.e instanceof VolumeMountError)) throw r.e;
+      for (const f of r.e.failures) d.events.pod(pod, 'Warning', 'FailedMount', `MountVolume.SetUp failed for volume "${f.volume}" : ${f.message}`);
+      state = await d.state.podState(uid, pod.metadata.name, pod.metadata.namespace);
+      return { status: this.status(pod, state, false), state, terminal: false, nextSyncAt: this.#retryAt(uid) };
+    };
     const pullSecrets = await this.#pullSecrets(pod);
     const actions = computePodActions(pod, state, this.probeView());
     const failures = this.#failuresOf(uid);
-    let nextSyncAt = vols.refreshAt;
+    let nextSyncAt: number | undefined;
     const deadline = this.#deadline(pod);
-    if (deadline !== undefined) nextSyncAt = Math.min(nextSyncAt ?? Infinity, deadline);
+    if (deadline !== undefined) nextSyncAt = deadline;
     const soonest = (t: number | undefined) => {
       if (t !== undefined && t > 0) nextSyncAt = Math.min(nextSyncAt ?? Infinity, t);
     };
@@ -190,6 +192,8 @@ export class PodSyncer {
     if (actions.killPod) {
       await this.killPod(pod, state);
       if (!actions.createSandbox) {
+        const vf = await volumeFailure();
+        if (vf) return vf;
         state = await d.state.podState(uid, pod.metadata.name, pod.metadata.namespace);
         const status = this.status(pod, state, false);
         return { status, state, terminal: isTerminalPhase(status.phase), nextSyncAt };
@@ -225,11 +229,17 @@ export class PodSyncer {
         sandboxId = await d.runtime.runPodSandbox(sandboxConfig);
         podIPs = fromCriSandboxStatus(await d.runtime.podSandboxStatus(sandboxId)).ips;
       } catch (e) {
+        await volumesP;
         d.events.pod(pod, 'Warning', 'FailedCreatePodSandBox', `Failed to create pod sandbox: ${(e as Error).message}`);
         state = await d.state.podState(uid, pod.metadata.name, pod.metadata.namespace);
         return { status: this.status(pod, state, false), state, terminal: false, nextSyncAt: this.#retryAt(uid) };
       }
     }
+    const vf = await volumeFailure();
+    if (vf) return vf;
+    const vols = (await volumesP as { v: PodVolumes }).v;
+    soonest(vols.refreshAt);
+    if (signal?.aborted) return { status: pre, state, terminal: false };
     this.#retry.delete(uid);
     if (pod.spec.hostNetwork) podIPs = [...d.config.nodeIPs];
     const hostsFile = await this.#writeHosts(pod, podIPs);

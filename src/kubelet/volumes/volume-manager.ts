@@ -159,13 +159,13 @@ export class VolumeManager {
     const failures: VolumeFailure[] = [];
     let refreshAt: number | undefined;
     if (this.#o.mode === 'host') await mkdir(this.podDir(uid), { recursive: true, mode: 0o750 });
-    for (const v of pod.spec.volumes ?? []) {
-      try {
-        const r = await this.#setUp(pod, v);
-        volumes.set(v.name, r.path);
-        if (r.refreshAt !== undefined) refreshAt = Math.min(refreshAt ?? Infinity, r.refreshAt);
-      } catch (e) {
-        failures.push({ volume: v.name, message: (e as Error).message });
+    // Independent volumes are set up at once; results are kept in the pod's order.
+    const results = await Promise.all((pod.spec.volumes ?? []).map((v) => this.#setUp(pod, v).then((r) => ({ v, r }), (e: Error) => ({ v, e }))));
+    for (const x of results) {
+      if ('e' in x) failures.push({ volume: x.v.name, message: x.e.message });
+      else {
+        volumes.set(x.v.name, x.r.path);
+        if (x.r.refreshAt !== undefined) refreshAt = Math.min(refreshAt ?? Infinity, x.r.refreshAt);
       }
     }
     if (failures.length) throw new VolumeMountError(failures);
