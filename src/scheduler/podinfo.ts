@@ -2,7 +2,8 @@
 // ports) so filters and scores never re-parse it. Pod objects from informers are immutable and
 // shared, so the derivation is memoized by object identity; an update arrives as a new object.
 
-import { labelSelectorAsSelector, matchesLabels, NOTHING, type Labels, type Selector } from '../api/labels.ts';
+import { labelSelectorAsSelector, NOTHING, type Labels, type Selector } from '../api/labels.ts';
+import { selects } from './selectors.ts';
 import { podRequests, resourceFromAmounts, RESOURCE_CPU, RESOURCE_MEMORY, type Amounts, type Resource } from './resources.ts';
 import { podKey, podPriority, podUID, type Pod, type PodAffinityTerm, type WeightedPodAffinityTerm } from './types.ts';
 
@@ -22,8 +23,8 @@ export interface WeightedAffinityTerm extends AffinityTerm {
 
 /** upstream's AffinityTerm.Matches: the pod's namespace is covered and its labels match. */
 export function affinityTermMatches(t: AffinityTerm, pod: Pod, nsLabels: Labels): boolean {
-  if (t.namespaces.has(pod.metadata.namespace ?? '') || (!t.namespaceSelector.nothing && matchesLabels(t.namespaceSelector, nsLabels))) {
-    return matchesLabels(t.selector, pod.metadata.labels);
+  if (t.namespaces.has(pod.metadata.namespace ?? '') || (!t.namespaceSelector.nothing && selects(t.namespaceSelector, nsLabels))) {
+    return selects(t.selector, pod.metadata.labels);
   }
   return false;
 }

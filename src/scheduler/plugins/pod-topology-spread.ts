@@ -3,7 +3,8 @@
 // ScheduleAnyway constraints (and the cluster defaults for pods owned by a Service, ReplicaSet,
 // ReplicationController or StatefulSet) score nodes by how few matching pods their domains hold.
 
-import { labelSelectorAsSelector, matchesLabels, type Requirement, type Selector } from '../../api/labels.ts';
+import { labelSelectorAsSelector, type Requirement, type Selector } from '../../api/labels.ts';
+import { matcherOf, selects } from '../selectors.ts';
 import { Action } from '../events.ts';
 import type { CycleState } from '../framework/cycle-state.ts';
 import {
@@ -52,11 +53,15 @@ interface Constraint {
 
 function countMatching(ni: NodeInfo, selector: Selector, ns: string): number {
   if (!selector.nothing && selector.requirements.length === 0) return 0; // an empty selector counts nothing
+  const pods = ni.pods;
+  if (pods.length === 0) return 0;
+  const match = matcherOf(selector);
   let n = 0;
-  for (const p of ni.pods) {
+  for (let i = 0; i < pods.length; i++) {
+    const p = pods[i]!;
     const m = p.pod.metadata;
     if (m.deletionTimestamp || p.namespace !== ns) continue;
-    if (matchesLabels(selector, m.labels)) n++;
+    if (match(m.labels)) n++;
   }
   return n;
 }
@@ -134,13 +139,9 @@ class PreFilterState {
 interface PreScoreState {
   constraints: Constraint[];
   ignoredNodes: Set<string>;
-  /** Non-hostname constraints: "key\0value" → matching pods in the domain. */
-  pairCounts: Map<string, number>;
+  /** Per constraint (null for hostname ones): domain value → matching pods in the domain. */
+  pairCounts: (Map<string, number> | null)[];
   normalizingWeight: number[];
-}
-
-function pairKey(key: string, value: string): string {
-  return `${key}\x00${value}`;
 }
 
 /** A selector with key=value requirements added for matchLabelKeys (upstream's mergeLabelSetWithSelector). */
@@ -197,7 +198,7 @@ export function newPodTopologySpread(rawArgs: unknown, handle: Handle): PreFilte
     if (!nodeHasAllKeys(node, s.constraints)) return;
     const req = requiredNodeAffinity(preemptor.pod);
     s.constraints.forEach((c, i) => {
-      if (!matchesLabels(c.selector, other.pod.metadata.labels)) return;
+      if (!selects(c.selector, other.pod.metadata.labels)) return;
       if (!matchesInclusionPolicies(c, preemptor.pod, node, req)) return;
       const v = node.metadata.labels![c.topologyKey]!;
       const n = (s.matchNum[i]!.get(v) ?? 0) + delta;
@@ -232,14 +233,24 @@ export function newPodTopologySpread(rawArgs: unknown, handle: Handle): PreFilte
       if (constraints.length === 0) return new Status(Code.Skip);
       const req = requiredNodeAffinity(pod);
       const matchNum = constraints.map(() => new Map<string, number>());
-      for (const ni of handle.snapshot().list()) {
-        const node = ni.node;
-        if (!nodeHasAllKeys(node, constraints)) continue;
-        constraints.forEach((c, i) => {
-          if (!matchesInclusionPolicies(c, pod, node, req)) return;
-          const v = node.metadata.labels![c.topologyKey]!;
-          matchNum[i]!.set(v, (matchNum[i]!.get(v) ?? 0) + countMatching(ni, c.selector, pi.namespace));
-        });
+      const nc = constraints.length;
+      // policies that cannot exclude any node are not evaluated per node
+      const policy = constraints.map((c) => (c.nodeAffinityPolicy === 'Honor' && !req.matchesAll) || c.nodeTaintsPolicy === 'Honor');
+      const list = handle.snapshot().list();
+      nodes: for (let n = 0; n < list.length; n++) {
+        const ni = list[n]!;
+        const labels = ni.labels;
+        for (let i = 0; i < nc; i++) if (labels[constraints[i]!.topologyKey] === undefined) continue nodes;
+        for (let i = 0; i < nc; i++) {
+          const c = constraints[i]!;
+          if (policy[i] && !matchesInclusionPolicies(c, pod, ni.node, req)) continue;
+          const v = labels[c.topologyKey]!;
+          const m = matchNum[i]!;
+          const cnt = ni.pods.length === 0 ? 0 : countMatching(ni, c.selector, pi.namespace);
+          const cur = m.get(v);
+          if (cur === undefined) m.set(v, cnt);
+          else if (cnt !== 0) m.set(v, cur + cnt);
+        }
       }
       const critical = constraints.map(() => new CriticalPaths());
       matchNum.forEach((m, i) => {
@@ -260,7 +271,7 @@ export function newPodTopologySpread(rawArgs: unknown, handle: Handle): PreFilte
         const c = s.constraints[i]!;
         const v = labels[c.topologyKey];
         if (v === undefined) return new Status(Code.UnschedulableAndUnresolvable, ErrReasonNodeLabelNotMatch);
-        const selfMatch = matchesLabels(c.selector, pi.pod.metadata.labels) ? 1 : 0;
+        const selfMatch = selects(c.selector, pi.pod.metadata.labels) ? 1 : 0;
         const skew = (s.matchNum[i]!.get(v) ?? 0) + selfMatch - s.minMatchNum(i);
         if (skew > c.maxSkew) return new Status(Code.Unschedulable, ErrReasonConstraintsNotMatch);
       }
@@ -279,52 +290,58 @@ export function newPodTopologySpread(rawArgs: unknown, handle: Handle): PreFilte
       if (constraints.length === 0) return new Status(Code.Skip);
       const requireAll = (pod.spec.topologySpreadConstraints?.length ?? 0) > 0 || !systemDefaulted;
       const ignored = new Set<string>();
-      const pairCounts = new Map<string, number>();
-      const topoSize = constraints.map(() => 0);
+      const nc = constraints.length;
+      // per constraint (not for hostname, counted per node in Score): domain value → matching pods
+      const counts: (Map<string, number> | null)[] = constraints.map((c) => (c.topologyKey === LABEL_HOSTNAME ? null : new Map<string, number>()));
       for (const ni of filtered) {
         if (requireAll && !nodeHasAllKeys(ni.node, constraints)) {
           ignored.add(ni.name);
           continue;
         }
-        constraints.forEach((c, i) => {
-          if (c.topologyKey === LABEL_HOSTNAME) return;
-          const k = pairKey(c.topologyKey, ni.node.metadata.labels?.[c.topologyKey] ?? '');
-          if (!pairCounts.has(k)) {
-            pairCounts.set(k, 0);
-            topoSize[i]!++;
-          }
-        });
+        for (let i = 0; i < nc; i++) {
+          const m = counts[i];
+          if (!m) continue;
+          const v = ni.labels[constraints[i]!.topologyKey] ?? '';
+          if (!m.has(v)) m.set(v, 0);
+        }
       }
-      const normalizingWeight = constraints.map((c, i) => Math.log((c.topologyKey === LABEL_HOSTNAME ? filtered.length - ignored.size : topoSize[i]!) + 2));
-      if (constraints.some((c) => c.topologyKey !== LABEL_HOSTNAME)) {
+      const normalizingWeight = constraints.map((c, i) => Math.log((c.topologyKey === LABEL_HOSTNAME ? filtered.length - ignored.size : counts[i]!.size) + 2));
+      if (counts.some((m) => m !== null)) {
         const req = requiredNodeAffinity(pod);
-        for (const ni of all) {
-          const node = ni.node;
-          if (requireAll && !nodeHasAllKeys(node, constraints)) continue;
-          for (const c of constraints) {
-            if (c.topologyKey === LABEL_HOSTNAME) continue;
-            if (!matchesInclusionPolicies(c, pod, node, req)) continue;
-            const k = pairKey(c.topologyKey, node.metadata.labels?.[c.topologyKey] ?? '');
-            const cur = pairCounts.get(k);
+        const policy = constraints.map((c) => (c.nodeAffinityPolicy === 'Honor' && !req.matchesAll) || c.nodeTaintsPolicy === 'Honor');
+        for (let n = 0; n < all.length; n++) {
+          const ni = all[n]!;
+          if (ni.pods.length === 0) continue;
+          if (requireAll && !nodeHasAllKeys(ni.node, constraints)) continue;
+          for (let i = 0; i < nc; i++) {
+            const m = counts[i];
+            if (!m) continue;
+            const c = constraints[i]!;
+            const cur = m.get(ni.labels[c.topologyKey] ?? '');
             if (cur === undefined) continue;
-            pairCounts.set(k, cur + countMatching(ni, c.selector, pi.namespace));
+            if (policy[i] && !matchesInclusionPolicies(c, pod, ni.node, req)) continue;
+            const cnt = countMatching(ni, c.selector, pi.namespace);
+            if (cnt !== 0) m.set(ni.labels[c.topologyKey] ?? '', cur + cnt);
           }
         }
       }
+      const pairCounts = counts;
       state.write(PRE_SCORE_KEY, { constraints, ignoredNodes: ignored, pairCounts, normalizingWeight } satisfies PreScoreState);
       return null;
     },
     score(state: CycleState, pi: PodInfo, ni: NodeInfo) {
       const s = state.read<PreScoreState>(PRE_SCORE_KEY);
       if (!s || s.ignoredNodes.has(ni.name)) return 0;
-      const labels = ni.node.metadata.labels ?? {};
+      const labels = ni.labels;
       let score = 0;
-      s.constraints.forEach((c, i) => {
+      for (let i = 0; i < s.constraints.length; i++) {
+        const c = s.constraints[i]!;
         const v = labels[c.topologyKey];
-        if (v === undefined) return;
-        const cnt = c.topologyKey === LABEL_HOSTNAME ? countMatching(ni, c.selector, pi.namespace) : (s.pairCounts.get(pairKey(c.topologyKey, v)) ?? 0);
+        if (v === undefined) continue;
+        const m = s.pairCounts[i];
+        const cnt = m ? (m.get(v) ?? 0) : countMatching(ni, c.selector, pi.namespace);
         score += cnt * s.normalizingWeight[i]! + (c.maxSkew - 1);
-      });
+      }
       return Math.round(score);
     },
     normalizeScore(state: CycleState, _pi, nodes: readonly NodeInfo[], scores: number[]) {
