@@ -13,6 +13,7 @@ import { csrRequesterAdmission } from '../../apiserver/auth/csr-requester.ts';
 import { ensurePki, type Pki } from '../../apiserver/pki.ts';
 import { Client } from '../../client/client.ts';
 import { newKeyAndRequest } from '../../agent/certs.ts';
+import { ensureNodeJoinRbac } from '../../agent/join-rbac.ts';
 import { startControllerTest, type ControllerTestEnv } from '../testing.ts';
 import { decide, KUBELET_SERVING_MESSAGE, NODE_CLIENT_MESSAGE, SELF_NODE_CLIENT_MESSAGE, csrApprovingController } from './approver.ts';
 import { csrCleanerController, csrCleanupReason, tokenCleanerController } from './cleaners.ts';
@@ -139,6 +140,8 @@ describe('approving and signing through the API', () => {
       } as object,
     });
     env.server.registry.admission = [...env.server.registry.admission, csrRequesterAdmission()];
+    // what the server sets up for joining: bootstrappers may ask, nodes may renew
+    await ensureNodeJoinRbac(env.client);
   });
   after(async () => {
     await env.stop();
@@ -168,8 +171,10 @@ describe('approving and signing through the API', () => {
     assert.equal(approved.status, 'True');
     assert.equal(approved.reason, 'AutoApproved');
     assert.equal(approved.message, NODE_CLIENT_MESSAGE);
-    const cert = new X509Certificate(Buffer.from(done.status!.certificate!, 'base64'));
+    const chain = Buffer.from(done.status!.certificate!, 'base64').toString('utf8');
+    const cert = new X509Certificate(chain);
     assert.ok(cert.checkIssued(new X509Certificate(pki.clientCaCert)), 'issued by the client CA');
+    assert.ok(chain.endsWith(pki.clientCaCert), 'the issuing CA follows the certificate');
     assert.ok(cert.verify(new X509Certificate(pki.clientCaCert).publicKey));
     assert.match(cert.subject, /O=system:nodes/);
     assert.match(cert.subject, /CN=system:node:worker-1/);

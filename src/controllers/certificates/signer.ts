@@ -1,7 +1,8 @@
 // The CSR signer ("csrsigning"), as upstream's pkg/controller/certificates/signer: approved, not
 // failed, not yet issued requests for the kubernetes.io signers it has a CA for are checked again
 // (a request that fails the signer's rules gets a Failed condition, reason SignerValidationFailure)
-// and signed; the certificate goes to status.certificate through the status subresource.
+// and signed; the certificate, followed by the issuing CA's, goes to status.certificate through the
+// status subresource (upstream writes the leaf alone; the API allows a chain after it).
 //
 // The CAs come from files, as upstream's --cluster-signing-cert-file/--cluster-signing-key-file
 // (and the per-signer overrides), read again when they change. Without a CA for a signer, its
@@ -146,13 +147,16 @@ export const csrSigningController: Controller = {
         return writeStatus(next, 'adding failure condition');
       }
       let pem: string;
+      const authority = ca.get();
       try {
-        pem = await signCsr(ca.get(), requestPem(cur), { usages: cur.spec.usages ?? [], ttlMs: certificateDuration(cur.spec.expirationSeconds, maxMs), now: ctx.clock.now() });
+        pem = await signCsr(authority, requestPem(cur), { usages: cur.spec.usages ?? [], ttlMs: certificateDuration(cur.spec.expirationSeconds, maxMs), now: ctx.clock.now() });
       } catch (e) {
         throw new Error(`error auto signing csr: ${(e as Error).message}`);
       }
       const next = clone(cur) as Csr;
-      next.status = { ...(next.status ?? {}), certificate: Buffer.from(pem).toString('base64') };
+      // The issued certificate, then the CA that issued it: a node learns the client CA (which its
+      // kubelet API trusts for the API server's calls) from its own certificate's chain.
+      next.status = { ...(next.status ?? {}), certificate: Buffer.from(pem + authority.certPem).toString('base64') };
       await writeStatus(next as KObject as Csr, 'updating signature');
     };
     return { run: (signal) => runWorkers(queue, 1, sync, signal, ctx.log, 'csrsigning') };
