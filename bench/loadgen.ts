@@ -23,7 +23,7 @@ export interface Target {
 }
 
 export type Job =
-  | { kind: 'namespace'; target: Target; name: string }
+  | { kind: 'namespace'; target: Target; name: string; waitForController?: boolean }
   | {
       kind: 'create';
       target: Target;
@@ -91,6 +91,8 @@ export interface WatchResult {
 /** Upstream names the managedFields manager after the client's User-Agent; say who we are. */
 const USER_AGENT = 'rudder-bench/0.1';
 
+const REQUEST_TIMEOUT_MS = 60_000;
+
 const mono = () => Number(process.hrtime.bigint() / 1000n);
 
 // ---------------------------------------------------------------- HTTP/2 and HTTP/1.1 clients
@@ -130,6 +132,9 @@ function h2req(s: ClientHttp2Session, method: string, path: string, body?: Buffe
       headers['content-length'] = body.length;
     }
     const st = s.request(headers, { endStream: !body });
+    // A request the server never answers is a failed request, not a stuck benchmark.
+    st.setTimeout(REQUEST_TIMEOUT_MS, () => st.close(h2c.NGHTTP2_CANCEL));
+    st.on('close', () => reject(new Error(`${method} ${path}: stream closed without a complete response (rst code ${st.rstCode})`)));
     let status = 0;
     const chunks: Buffer[] = [];
     st.on('response', (h) => (status = Number(h[h2c.HTTP2_HEADER_STATUS])));
@@ -154,13 +159,14 @@ function h1req(t: Target, maxSockets: number, method: string, path: string, body
       headers['content-type'] = 'application/json';
       headers['content-length'] = body.length;
     }
-    const req = httpsRequest(t.url + path, { method, headers, agent }, (r) => {
+    const req = httpsRequest(t.url + path, { method, headers, agent, timeout: REQUEST_TIMEOUT_MS }, (r) => {
       const chunks: Buffer[] = [];
       r.on('data', (c: Buffer) => chunks.push(c));
       r.on('end', () => resolve({ status: r.statusCode ?? 0, body: Buffer.concat(chunks) }));
       r.on('error', reject);
     });
     req.on('error', reject);
+    req.on('timeout', () => req.destroy(new Error(`${method} ${path}: no answer in ${REQUEST_TIMEOUT_MS} ms`)));
     req.end(body);
   });
 }
@@ -453,10 +459,24 @@ async function watchJob(j: Extract<Job, { kind: 'watch' }>): Promise<WatchResult
   };
 }
 
-async function namespaceJob(j: Extract<Job, { kind: 'namespace' }>): Promise<{ status: number }> {
-  const r = await h2req(session(j.target), 'POST', '/api/v1/namespaces', Buffer.from(JSON.stringify({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: j.name } })));
+/**
+ * Creates a namespace and makes sure it has its `default` ServiceAccount, which pod admission
+ * requires: the controller-manager's serviceaccount controller makes it when it runs; without
+ * it (API server alone) the benchmark creates it, as that controller would.
+ */
+async function namespaceJob(j: Extract<Job, { kind: 'namespace' }>): Promise<{ serviceAccount: 'controller' | 'created' }> {
+  const s = session(j.target);
+  const body = (o: unknown) => Buffer.from(JSON.stringify(o));
+  const r = await h2req(s, 'POST', '/api/v1/namespaces', body({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: j.name } }));
   if (r.status !== 201 && r.status !== 409) throw new Error(`create namespace ${j.name}: ${r.status} ${r.body.toString().slice(0, 300)}`);
-  return { status: r.status };
+  const sa = `/api/v1/namespaces/${j.name}/serviceaccounts`;
+  for (let i = 0; i < (j.waitForController ? 30 : 0); i++) {
+    if ((await h2req(s, 'GET', `${sa}/default`)).status === 200) return { serviceAccount: 'controller' };
+    await new Promise((res) => setTimeout(res, 100));
+  }
+  const c = await h2req(s, 'POST', sa, body({ apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'default', namespace: j.name } }));
+  if (c.status !== 201 && c.status !== 409) throw new Error(`create ServiceAccount ${j.name}/default: ${c.status} ${c.body.toString().slice(0, 300)}`);
+  return { serviceAccount: c.status === 201 ? 'created' : 'controller' };
 }
 
 export async function runJob(j: Job): Promise<unknown> {

@@ -25,6 +25,8 @@ export interface Creds {
 }
 
 const children = new Set<ChildProcess>();
+/** Commands started under strace (not our children): PID and start time. */
+const tracees = new Map<number, string | undefined>();
 let scratch: string | undefined;
 
 /** The run's scratch directory (created on first use, under the OS temp dir, i.e. the same disk for every store). */
@@ -51,6 +53,8 @@ export function cleanupAll(): void {
     }
   }
   children.clear();
+  for (const [pid, started] of tracees) signal(pid, started, 'SIGKILL');
+  tracees.clear();
   if (scratch) rmSync(scratch, { recursive: true, force: true });
   scratch = undefined;
 }
@@ -83,19 +87,53 @@ function straceArgs(o: StraceOptions): string[] {
   return ['-f', '--seccomp-bpf', '-qq', '-ttt', '-T', '-e', 'trace=fsync,fdatasync,sync_file_range,syncfs', '-e', 'signal=none', '-o', o.out, '--'];
 }
 
-/** The PID strace started (its only direct child), once it exists. */
-async function tracee(strace: ChildProcess): Promise<number> {
-  const end = Date.now() + 5000;
+/**
+ * The PID of the command strace started, once it runs `exe`. strace forks short-lived helper
+ * children first (its seccomp-bpf probe), so "strace's first child" is not good enough: a PID
+ * taken from one of those would, once reused, point a later kill() at an unrelated process.
+ */
+async function tracee(strace: ChildProcess, exe: string): Promise<number> {
+  const end = Date.now() + 10_000;
   while (Date.now() < end) {
+    let kids: string[] = [];
     try {
-      const kids = readFileSync(`/proc/${strace.pid}/task/${strace.pid}/children`, 'utf8').trim();
-      if (kids) return Number(kids.split(/\s+/)[0]);
+      kids = readFileSync(`/proc/${strace.pid}/task/${strace.pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean);
     } catch {
       // not there yet
     }
+    for (const k of kids) {
+      try {
+        if (readFileSync(`/proc/${k}/cmdline`, 'utf8').split('\0')[0] === exe) return Number(k);
+      } catch {
+        // exited meanwhile
+      }
+    }
+    if (strace.exitCode !== null || strace.signalCode !== null) throw new Error('strace exited before its command started');
     await new Promise((r) => setTimeout(r, 10));
   }
-  throw new Error('strace did not start its command');
+  throw new Error(`strace did not start ${exe}`);
+}
+
+/** The kernel's start time of a process: with the PID, it names one process even after PID reuse. */
+function startTime(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+  } catch {
+    return undefined;
+  }
+}
+
+/** Signals pid only if it is still the process that had `started` as its start time. */
+function signal(pid: number, started: string | undefined, sig: NodeJS.Signals): void {
+  // A PID of 0 or less would signal a whole process group (ours included).
+  if (!Number.isInteger(pid) || pid <= 1) throw new Error(`refusing to signal PID ${pid}`);
+  if (started !== undefined && startTime(pid) !== started) return;
+  try {
+    process.kill(pid, sig);
+  } catch {
+    // already gone
+  }
 }
 
 /** Resident set size of a process in bytes (VmRSS), and its peak (VmHWM). */
@@ -126,23 +164,17 @@ export function cpuMeter(pids: Record<string, number>): () => Record<string, num
   };
 }
 
-async function waitExit(c: ChildProcess, pid: number, signal: NodeJS.Signals, graceMs: number): Promise<void> {
-  // A PID of 0 or less would signal a whole process group (ours included).
-  if (!Number.isInteger(pid) || pid <= 1) throw new Error(`refusing to signal PID ${pid}`);
+/**
+ * Stops child `c`: `sig` to `pid` (c itself, or the command c runs under strace), SIGKILL to both
+ * after graceMs; resolves when c has exited.
+ */
+async function waitExit(c: ChildProcess, pid: number, started: string | undefined, sig: NodeJS.Signals, graceMs: number): Promise<void> {
   if (c.exitCode !== null || c.signalCode !== null) return;
   const done = new Promise<void>((r) => c.once('exit', () => r()));
-  try {
-    process.kill(pid, signal);
-  } catch {
-    // already gone
-  }
+  signal(pid, started, sig);
   const t = setTimeout(() => {
-    try {
-      process.kill(pid, 'SIGKILL');
-      if (c.pid !== pid && c.pid) process.kill(c.pid, 'SIGKILL');
-    } catch {
-      // already gone
-    }
+    signal(pid, started, 'SIGKILL');
+    if (c.pid !== pid && c.exitCode === null && c.signalCode === null) signal(c.pid!, undefined, 'SIGKILL');
   }, graceMs);
   await done;
   clearTimeout(t);
@@ -170,6 +202,8 @@ export interface RudderOptions {
   /** Run under `node --cpu-prof --cpu-prof-dir=DIR`. */
   cpuProfDir?: string;
   strace?: StraceOptions;
+  /** Also pass --disable-scheduler --disable-controller-manager: the API server alone. */
+  apiOnly?: boolean;
 }
 
 export function readCreds(kubeconfig: string): Creds {
@@ -182,7 +216,7 @@ export function readCreds(kubeconfig: string): Creds {
   };
 }
 
-export function rudderArgs(dataDir: string, port: number, datastore?: string): string[] {
+export function rudderArgs(dataDir: string, port: number, datastore?: string, apiOnly = false): string[] {
   return [
     'server',
     '--data-dir',
@@ -195,13 +229,14 @@ export function rudderArgs(dataDir: string, port: number, datastore?: string): s
     '127.0.0.1',
     '--disable-agent',
     ...(datastore ? ['--datastore-endpoint', datastore] : []),
+    ...(apiOnly ? ['--disable-scheduler', '--disable-controller-manager'] : []),
   ];
 }
 
 export async function startRudder(o: RudderOptions = {}): Promise<Rudder> {
   const dataDir = o.dataDir ?? newDir('rudder');
   const nodeArgs = ['--disable-warning=ExperimentalWarning', ...(o.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${o.cpuProfDir}`] : []), CLI];
-  const args = [...nodeArgs, ...rudderArgs(dataDir, o.port ?? 0, o.datastore)];
+  const args = [...nodeArgs, ...rudderArgs(dataDir, o.port ?? 0, o.datastore, o.apiOnly)];
   const t0 = performance.now();
   const proc = track(o.strace ? spawn('strace', [...straceArgs(o.strace), NODE, ...args], { stdio: ['ignore', 'pipe', 'pipe'] }) : spawn(NODE, args, { stdio: ['ignore', 'pipe', 'pipe'] }));
   let out = '';
@@ -230,7 +265,9 @@ export async function startRudder(o: RudderOptions = {}): Promise<Rudder> {
     proc.once('exit', onExit);
   });
   const readyMs = performance.now() - t0;
-  const pid = o.strace ? await tracee(proc) : proc.pid!;
+  const pid = o.strace ? await tracee(proc, NODE) : proc.pid!;
+  const started = startTime(pid);
+  if (o.strace) tracees.set(pid, started);
   return {
     url: `https://127.0.0.1:${port}`,
     port,
@@ -240,7 +277,8 @@ export async function startRudder(o: RudderOptions = {}): Promise<Rudder> {
     readyMs,
     logs: () => out,
     async stop(so = {}) {
-      await waitExit(proc, pid, 'SIGTERM', 15_000);
+      await waitExit(proc, pid, started, 'SIGTERM', 15_000);
+      tracees.delete(pid);
       if (!so.keepData && !o.dataDir) rmSync(dataDir, { recursive: true, force: true });
     },
   };
@@ -292,12 +330,14 @@ export async function startEtcdDefault(o: { strace?: StraceOptions } = {}): Prom
   };
   proc.stdout!.on('data', keep);
   proc.stderr!.on('data', keep);
-  const pid = o.strace ? await tracee(proc) : proc.pid!;
+  const pid = o.strace ? await tracee(proc, ETCD) : proc.pid!;
+  const started = startTime(pid);
+  if (o.strace) tracees.set(pid, started);
   const deadline = Date.now() + 20_000;
   while (!(await etcdHealthy(url))) {
     if (proc.exitCode !== null || proc.signalCode !== null) throw new Error(`etcd exited during startup:\n${log.slice(-2000)}`);
     if (Date.now() > deadline) {
-      await waitExit(proc, pid, 'SIGKILL', 1000);
+      await waitExit(proc, pid, started, 'SIGKILL', 1000);
       throw new Error(`etcd not healthy in 20 s:\n${log.slice(-2000)}`);
     }
     await new Promise((r) => setTimeout(r, 50));
@@ -306,7 +346,8 @@ export async function startEtcdDefault(o: { strace?: StraceOptions } = {}): Prom
     url,
     pid,
     async stop() {
-      await waitExit(proc, pid, 'SIGTERM', 5000);
+      await waitExit(proc, pid, started, 'SIGTERM', 5000);
+      tracees.delete(pid);
       rmSync(dir, { recursive: true, force: true });
     },
   };
@@ -330,6 +371,7 @@ export async function timeToReady(dataDir: string, datastore?: string): Promise<
   const port = await freePort();
   const t0 = performance.now();
   const proc = track(spawn(NODE, ['--disable-warning=ExperimentalWarning', CLI, ...rudderArgs(dataDir, port, datastore)], { stdio: ['ignore', 'ignore', 'pipe'] }));
+  const started = startTime(proc.pid!);
   let err = '';
   proc.stderr!.on('data', (c: Buffer) => (err = (err + c.toString()).slice(-5000)));
   const deadline = t0 + 60_000;
@@ -337,13 +379,13 @@ export async function timeToReady(dataDir: string, datastore?: string): Promise<
     if (await readyz(port)) break;
     if (proc.exitCode !== null || proc.signalCode !== null) throw new Error(`rudder server exited during startup:\n${err}`);
     if (performance.now() > deadline) {
-      await waitExit(proc, proc.pid!, 'SIGKILL', 1000);
+      await waitExit(proc, proc.pid!, started, 'SIGKILL', 1000);
       throw new Error(`rudder server not ready in 60 s:\n${err}`);
     }
     await new Promise((r) => setTimeout(r, 5));
   }
   const ms = performance.now() - t0;
-  return { ms, pid: proc.pid!, stop: () => waitExit(proc, proc.pid!, 'SIGTERM', 15_000) };
+  return { ms, pid: proc.pid!, stop: () => waitExit(proc, proc.pid!, started, 'SIGTERM', 15_000) };
 }
 
 /** Newest file in dir with the given extension (for --cpu-prof output). */

@@ -16,6 +16,8 @@
 //   --list-pods N       pods in the LIST namespace (default 10000)
 //   --watch-seconds S   length of each watch run (default 10)
 //   --out FILE          where to write the JSON (default bench/results/<date>.json)
+//   --with-controllers  run parts 1-5 against the whole `rudder server --disable-agent` (controller-manager
+//                       included) instead of the API server alone (--disable-scheduler --disable-controller-manager)
 //   --wait-idle S       first wait up to S seconds for the 1-minute load average to drop below 1
 //                       (the machine is shared; the load average around each part is recorded either way)
 //
@@ -65,6 +67,7 @@ const { values: opt } = parseArgs({
     'watch-seconds': { type: 'string', default: '10' },
     out: { type: 'string' },
     'wait-idle': { type: 'string', default: '0' },
+    'with-controllers': { type: 'boolean', default: false },
   },
 });
 
@@ -85,6 +88,8 @@ const LEVELS = opt.concurrency.split(',').map(Number);
 const PROTO = opt.proto as 'h1' | 'h2';
 const LIST_PODS = Number(opt['list-pods']);
 const WATCH_SECONDS = Number(opt['watch-seconds']);
+/** Parts 1-5 and the profiles measure the API server alone unless --with-controllers. */
+const API_ONLY = !opt['with-controllers'];
 
 const STARTED = new Date();
 const STAMP = STARTED.toISOString().slice(0, 19).replace(/:/g, '-');
@@ -169,12 +174,18 @@ const summarize = (rs: Measured[]): Point => ({
   runs: rs.map((r) => ({ rate: Math.round(r.rate), p50: +r.p50.toFixed(2), p99: +r.p99.toFixed(2), errors: r.errors, cpu: r.cpu })),
 });
 
+/** Warm-ups must succeed: a server that fails requests would make every later figure meaningless. */
+function mustSucceed<T extends { errors: number; firstError?: string }>(what: string, r: T): T {
+  if (r.errors) throw new Error(`${what}: ${r.errors} requests failed; first: ${r.firstError}`);
+  return r;
+}
+
 function checkErrors(what: string, r: { errors: number; firstError?: string }): void {
   if (r.errors) log(`WARNING ${what}: ${r.errors} failed requests; first: ${r.firstError}`);
 }
 
 async function startBackend(b: Backend, etcd: Etcd | undefined, o: { cpuProfDir?: string } = {}): Promise<Rudder> {
-  return startRudder({ datastore: b === 'etcd' ? etcd!.url : undefined, cpuProfDir: o.cpuProfDir });
+  return startRudder({ datastore: b === 'etcd' ? etcd!.url : undefined, cpuProfDir: o.cpuProfDir, apiOnly: API_ONLY });
 }
 
 /** Part 1 and 2: creates/s and latency per concurrency, rudder on each backend and raw etcd Put, interleaved. */
@@ -183,7 +194,7 @@ async function partCreate(lg: LoadGen) {
   const servers = new Map<Backend, Rudder>();
   try {
     for (const b of backends) servers.set(b, await startBackend(b, etcd));
-    for (const r of servers.values()) await lg.call({ kind: 'namespace', target: target(r), name: 'bench' });
+    for (const r of servers.values()) await lg.call({ kind: 'namespace', waitForController: !API_ONLY, target: target(r), name: 'bench' });
     type Name = Backend | 'etcd-put';
     const names: Name[] = [...backends, 'etcd-put'];
     const one = async (n: Name, prefix: string, count: number, c: number): Promise<Measured> => {
@@ -196,7 +207,7 @@ async function partCreate(lg: LoadGen) {
       return { ...r, cpu: cpu() };
     };
     log('create: warm-up');
-    for (const n of names) await one(n, 'warm', 1000, 16);
+    for (const n of names) mustSucceed(`create warm-up ${n}`, await one(n, 'warm', 1000, 16));
     const results = new Map<string, Measured[]>();
     let bodyBytes = 0;
     for (let rep = 0; rep < RUNS; rep++) {
@@ -265,11 +276,11 @@ async function partDurability(lg: LoadGen) {
   };
   if (backends.includes('sqlite')) {
     const trace = join(dir, 'rudder-sqlite.strace');
-    const r = await startRudder({ strace: { out: trace } });
+    const r = await startRudder({ strace: { out: trace }, apiOnly: API_ONLY });
     let finish: (() => Promise<void>) | undefined;
     try {
-      await lg.call({ kind: 'namespace', target: target(r), name: 'bench' });
-      await lg.call({ kind: 'create', target: target(r), namespace: 'bench', prefix: 'warm', count: 500, concurrency: 16 });
+      await lg.call({ kind: 'namespace', waitForController: !API_ONLY, target: target(r), name: 'bench' });
+      mustSucceed('durability warm-up', await lg.call<LoadResult>({ kind: 'create', target: target(r), namespace: 'bench', prefix: 'warm', count: 500, concurrency: 16 }));
       finish = await measure('rudder-sqlite', [trace], (c, n) =>
         lg.call({ kind: 'create', target: target(r), namespace: 'bench', prefix: `d-c${c}`, count: n, concurrency: c, intervals: c === 1, proto: PROTO }),
       );
@@ -287,10 +298,10 @@ async function partDurability(lg: LoadGen) {
     const finishes: (() => Promise<void>)[] = [];
     try {
       if (backends.includes('etcd')) {
-        r = await startRudder({ datastore: etcd.url, strace: { out: rtrace } });
+        r = await startRudder({ datastore: etcd.url, strace: { out: rtrace }, apiOnly: API_ONLY });
         const t = target(r);
-        await lg.call({ kind: 'namespace', target: t, name: 'bench' });
-        await lg.call({ kind: 'create', target: t, namespace: 'bench', prefix: 'warm', count: 500, concurrency: 16 });
+        await lg.call({ kind: 'namespace', waitForController: !API_ONLY, target: t, name: 'bench' });
+        mustSucceed('durability warm-up', await lg.call<LoadResult>({ kind: 'create', target: t, namespace: 'bench', prefix: 'warm', count: 500, concurrency: 16 }));
         finishes.push(
           await measure('rudder-etcd', [etrace, rtrace], (c, n) =>
             lg.call({ kind: 'create', target: t, namespace: 'bench', prefix: `d-c${c}`, count: n, concurrency: c, intervals: c === 1, proto: PROTO }),
@@ -318,10 +329,10 @@ async function partList(lg: LoadGen) {
       const r = await startBackend(b, etcd);
       try {
         const t = target(r);
-        await lg.call({ kind: 'namespace', target: t, name: 'bench-list' });
+        await lg.call({ kind: 'namespace', waitForController: !API_ONLY, target: t, name: 'bench-list' });
         log(`list ${b}: creating ${LIST_PODS} pods`);
         const fill = await lg.call<LoadResult>({ kind: 'create', target: t, namespace: 'bench-list', prefix: 'lp', count: LIST_PODS, concurrency: 64, listPod: true });
-        checkErrors(`list fill ${b}`, fill);
+        mustSucceed(`list fill ${b}`, fill);
         await lg.call<ListResult>({ kind: 'list', target: t, namespace: 'bench-list', reps: 2 }); // warm-up
         const unpaged = await lg.call<ListResult>({ kind: 'list', target: t, namespace: 'bench-list', reps: Math.max(5, RUNS * 3) });
         const paged = await lg.call<ListResult>({ kind: 'list', target: t, namespace: 'bench-list', reps: Math.max(3, RUNS), limit: 500 });
@@ -373,7 +384,7 @@ async function partWatch(lg: LoadGen) {
         const runs: (WatchResult & { cpu: Record<string, number> })[] = [];
         for (let rep = 0; rep < RUNS; rep++) {
           const ns = `bench-watch-${rep}`;
-          await lg.call({ kind: 'namespace', target: t, name: ns });
+          await lg.call({ kind: 'namespace', waitForController: !API_ONLY, target: t, name: ns });
           const cpu = cpuMeter({ rudder: r.pid, loadgen: lg.pid, ...(etcd && b === 'etcd' ? { etcd: etcd.pid } : {}) });
           const w = { ...(await lg.call<WatchResult>({ kind: 'watch', target: t, namespace: ns, watchers: 100, sessions: 100, rate: 200, seconds: WATCH_SECONDS })), cpu: cpu() };
           if (w.writeErrors) log(`WARNING watch ${b}: ${w.writeErrors} writes failed; first: ${w.firstError}`);
@@ -447,9 +458,9 @@ async function partProfile(lg: LoadGen) {
       let lp: ListResult;
       try {
         const t = target(r);
-        await lg.call({ kind: 'namespace', target: t, name: 'bench' });
-        await lg.call({ kind: 'namespace', target: t, name: 'bench-list' });
-        await lg.call({ kind: 'create', target: t, namespace: 'bench', prefix: 'warm', count: 1000, concurrency: 16 });
+        await lg.call({ kind: 'namespace', waitForController: !API_ONLY, target: t, name: 'bench' });
+        await lg.call({ kind: 'namespace', waitForController: !API_ONLY, target: t, name: 'bench-list' });
+        mustSucceed('profile warm-up', await lg.call<LoadResult>({ kind: 'create', target: t, namespace: 'bench', prefix: 'warm', count: 1000, concurrency: 16 }));
         log(`profile ${b}: creates`);
         create = await lg.call<LoadResult>({ kind: 'create', target: t, namespace: 'bench', prefix: 'p', count: Math.max(COUNT, 5000), concurrency: 64, proto: PROTO });
         log(`profile ${b}: ${Math.round(create.rate)} creates/s under the profiler; filling the list namespace`);
@@ -560,7 +571,7 @@ async function main() {
   const started = STARTED;
   mkdirSync(RESULTS, { recursive: true });
   const info = machine();
-  log(`parts: ${[...parts].join(', ')}; backends: ${backends.join(', ')}; runs ${RUNS}; ${info.nproc} CPUs, Node ${info.node}, ${info.etcd}`);
+  log(`parts: ${[...parts].join(', ')}; backends: ${backends.join(', ')}; runs ${RUNS}; ${API_ONLY ? 'API server alone' : 'with the controller-manager'}; ${info.nproc} CPUs, Node ${info.node}, ${info.etcd}`);
   const waitIdle = Number(opt['wait-idle']);
   if (waitIdle > 0) {
     const until = performance.now() + waitIdle * 1000;
@@ -594,7 +605,7 @@ async function main() {
   const doc = {
     date: started.toISOString(),
     seconds: Math.round((performance.now() - T0) / 1000),
-    options: { parts: [...parts], backends, runs: RUNS, count: COUNT, concurrency: LEVELS, proto: PROTO, listPods: LIST_PODS, watchSeconds: WATCH_SECONDS },
+    options: { parts: [...parts], backends, runs: RUNS, count: COUNT, concurrency: LEVELS, proto: PROTO, listPods: LIST_PODS, watchSeconds: WATCH_SECONDS, apiServerOnly: API_ONLY },
     machine: info,
     targets: TARGETS,
     parts: meta,
