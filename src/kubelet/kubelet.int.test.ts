@@ -437,6 +437,38 @@ describe('kubelet with the simulated runtime', () => {
     }
   });
 
+  it('starts pods waiting for the pod network as soon as the node gets its pod CIDR and turns Ready', async () => {
+    let networkUp = false;
+    const rt = new SimulatedRuntime({
+      podCidr: '10.90.0.0/24',
+      images: ['registry.k8s.io/pause:3.10', busybox],
+      fail: (op) => (op === 'runPodSandbox' && !networkUp ? 'failed to setup network for sandbox: cni plugin not initialized' : undefined),
+    });
+    const status0 = rt.status.bind(rt);
+    rt.status = async () => (await status0()).map((c) => (c.type === 'NetworkReady' && !networkUp ? { ...c, status: false, reason: 'NetworkPluginNotReady', message: 'Network plugin returns error: cni plugin not initialized' } : c));
+    const k = await startKubelet(
+      { nodeName: 'late-net', nodeIP: '192.0.2.12', rootDir: join(dir, 'late-net'), resolvConf: '', relistPeriodMs: 200, nodeStatusUpdateFrequencyMs: 60_000 },
+      { client: new Client(api.server.localTransport({ name: 'system:node:late-net', groups: ['system:nodes', 'system:authenticated'] }, 'kubelet')), runtime: rt, mounter: new NoTmpfsMounter(), log: () => {}, setPodCidr: () => (networkUp = true) },
+    );
+    try {
+      await k.ready();
+      const n = await admin.resource<Node>('', 'nodes').get('late-net');
+      assert.equal(n.status?.conditions?.find((c) => c.type === 'Ready')?.reason, 'KubeletNotReady');
+      await pods().create(pod('early', { nodeName: 'late-net', containers: [{ name: 'c', image: busybox, command: ['sleep', '3600'] }] }));
+      await until('a sandbox failure', async () => (await eventsFor('early')).find((e) => e.reason === 'FailedCreatePodSandBox'));
+      // Retries back off (1 s, 2 s, 4 s, …): the next one is now about 3.5 s away.
+      await new Promise((r) => setTimeout(r, 3500));
+      const t0 = Date.now();
+      await admin.resource('', 'nodes').patch('late-net', 'merge', { spec: { podCIDR: '10.90.0.0/24' } });
+      await until('early Running', async () => (await status('early'))?.state?.running, 2500);
+      assert.ok(Date.now() - t0 < 2500, 'the pod did not wait for its back-off');
+      await until('late-net Ready', async () => (await admin.resource<Node>('', 'nodes').get('late-net')).status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True');
+    } finally {
+      await k.stop();
+      await rt.close();
+    }
+  });
+
   it('stops and removes containers of pods the API no longer has', async () => {
     // a sandbox with a container, labelled for a pod that does not exist
     const sc = { metadata: { name: 'ghost', namespace: 'default', uid: 'ghost-uid', attempt: 0 }, labels: { 'io.kubernetes.pod.uid': 'ghost-uid', 'io.kubernetes.pod.name': 'ghost', 'io.kubernetes.pod.namespace': 'default' } };

@@ -294,16 +294,29 @@ export async function startKubelet(config: KubeletConfig, deps: KubeletDeps): Pr
       try {
         const changed = deps.setPodCidr?.(cidr);
         if (changed) log(`pod CIDR ${cidr} handed to the runtime`);
+        // The runtime loads its network config in a moment: look again soon rather than a period later.
+        nodeManager.syncSoon(1000);
       } catch (e) {
         log(`could not configure the pod network for ${cidr}: ${(e as Error).message}`);
       }
     },
+    onReady: () => {
+      syncer.resetRetries();
+      for (const uid of workers.uids()) workers.sync(uid);
+    },
+  });
+
+  const nodeFactory = new SharedInformerFactory(client, { clock, log, fieldSelector: `metadata.name=${cfg.nodeName}` });
+  nodeFactory.informerFor<import('./api-types.ts').Node>('', 'nodes').addEventHandler({
+    onAdd: (n) => nodeManager.observe(n),
+    onUpdate: (_o, n) => nodeManager.observe(n),
   });
 
   let stopped = false;
   const nodeStarted = nodeManager.start();
   serviceFactory.start();
   podFactory.start();
+  nodeFactory.start();
 
   // The relist (upstream's PLEG): runtime changes wake the pods' workers; pods the runtime has and
   // the API does not are stopped and removed, once the pod list is known.
@@ -367,6 +380,7 @@ export async function startKubelet(config: KubeletConfig, deps: KubeletDeps): Pr
       nodeManager.stop();
       podFactory.shutdown();
       serviceFactory.shutdown();
+      nodeFactory.shutdown();
       await workers.stop();
       probes.stop();
       configMaps.stop();

@@ -149,6 +149,11 @@ export class PodSyncer {
     this.#retry.delete(uid);
   }
 
+  /** Starts the whole-pod retry back-off over (the node just became able to run pods). */
+  resetRetries(): void {
+    this.#retry.clear();
+  }
+
   /** A back-off for retrying whole-pod failures (sandbox, volumes): 1 s doubling to 30 s. */
   #retryAt(uid: string): number {
     const prev = this.#retry.get(uid) ?? 500;

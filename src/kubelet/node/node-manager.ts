@@ -30,6 +30,8 @@ export interface NodeManagerOptions {
   onPodCidr?: (cidr: string) => void;
   /** Called after every status computation (the kubelet's view of its node). */
   onNode?: (node: Node) => void;
+  /** Called when the node turns Ready (e.g. the runtime's network came up): pods waiting for a sandbox can retry now. */
+  onReady?: () => void;
 }
 
 const NODE_OWNED = new Set(['capacity', 'allocatable', 'conditions', 'addresses', 'daemonEndpoints', 'nodeInfo', 'images']);
@@ -135,19 +137,44 @@ export class NodeManager {
     for (const c of changes) this.#o.events.node(this.#o.settings.nodeName, undefined, 'Normal', c.event, `Node ${this.#o.settings.nodeName} status is now: ${c.event}`);
   }
 
+  /** Hands a new pod CIDR to the runtime; answers whether it changed. */
+  #podCidrOf(node: Node): boolean {
+    const cidr = node.spec?.podCIDR ?? '';
+    if (!cidr || cidr === this.#podCidr) return false;
+    this.#podCidr = cidr;
+    this.#o.onPodCidr?.(cidr);
+    return true;
+  }
+
+  /** The Node as a watch saw it: a new pod CIDR is acted on at once, not at the next status round. */
+  observe(node: Node): void {
+    if (this.#stopped || !this.#registered) return;
+    this.#podCidrOf(node);
+  }
+
+  /** Runs the status loop's next round after ms instead of a full period (after a runtime change). */
+  syncSoon(ms: number): void {
+    if (this.#stopped || !this.#registered) return;
+    this.#scheduleStatus(ms, true);
+  }
+
+  #statusDue = 0;
+  /** Schedules the next status round; a round already due sooner stays unless force. */
+  #scheduleStatus(ms: number, force = false): void {
+    const due = this.#o.clock.now() + ms;
+    if (!force && this.#statusDue > this.#o.clock.now() && this.#statusDue <= due) return;
+    this.#statusTimer?.cancel();
+    this.#statusDue = due;
+    this.#statusTimer = this.#o.clock.setTimeout(() => void this.syncStatus(), ms);
+  }
+
   /** One round of the status loop (also exported for tests and for a prompt update after a runtime change). */
   async syncStatus(): Promise<void> {
     if (this.#stopped) return;
     try {
       const nodes = this.#o.client.resource<Node>('', 'nodes');
       const current = await nodes.get(this.#o.settings.nodeName);
-      const cidr = current.spec?.podCIDR ?? '';
-      let cidrChanged = false;
-      if (cidr && cidr !== this.#podCidr) {
-        this.#podCidr = cidr;
-        cidrChanged = true;
-        this.#o.onPodCidr?.(cidr);
-      }
+      const cidrChanged = this.#podCidrOf(current);
       // A runtime that just got its network config needs a moment to say so; read after it.
       const { status, changes } = await this.#status(current.status);
       const now = this.#o.clock.now();
@@ -157,15 +184,13 @@ export class NodeManager {
         if (patch) this.#node = await nodes.patch(this.#o.settings.nodeName, 'strategic', { status: patch }, { subresource: 'status' });
         this.#lastReportAt = now;
         this.#recordChanges(changes);
+        if (changes.some((c) => c.event === 'NodeReady')) this.#o.onReady?.();
       }
       this.#o.onNode?.(this.#node);
     } catch (e) {
       this.#o.log(`Error updating node status, will retry: ${(e as Error).message}`);
     } finally {
-      if (!this.#stopped) {
-        this.#statusTimer?.cancel();
-        this.#statusTimer = this.#o.clock.setTimeout(() => void this.syncStatus(), this.#o.statusUpdateFrequencyMs);
-      }
+      if (!this.#stopped) this.#scheduleStatus(this.#o.statusUpdateFrequencyMs);
     }
   }
 
