@@ -92,14 +92,8 @@ if (!process.env[ENV]) {
     const cid = (s: ContainerStatus | undefined) => (s?.containerID ?? '').replace('containerd://', '');
     const exec = async (s: ContainerStatus | undefined, cmd: string[]) => (await runtime.execSync(cid(s), cmd, 10)).stdout.toString();
     const gateway = inner.podCidr.replace(/\.0\/\d+$/, '.1');
-
-    before(async () => {
-      api = await startTestApiServer();
-      admin = new Client(api.server.localTransport({ name: 'system:admin', groups: ['system:masters', 'system:authenticated'] }, 'test'));
-      await admin.resource('', 'serviceaccounts').namespace('default').create({ apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'default' } } as KObject);
-      await admin.resource('', 'configmaps').namespace('default').create({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'kube-root-ca.crt' }, data: { 'ca.crt': 'test CA\n' } } as KObject);
-      runtime = new CriRuntime(inner.endpoint);
-      kubelet = await startKubelet(
+    const startK = async (): Promise<Kubelet> => {
+      const k = await startKubelet(
         {
           nodeName: NODE,
           nodeIP: gateway,
@@ -113,7 +107,17 @@ if (!process.env[ENV]) {
         },
         { client: new Client(api.server.localTransport({ name: `system:node:${NODE}`, groups: ['system:nodes', 'system:authenticated'] }, 'kubelet')), runtime, log: (m) => process.env.KUBELET_TEST_LOG && console.error(m) },
       );
-      await kubelet.ready();
+      await k.ready();
+      return k;
+    };
+
+    before(async () => {
+      api = await startTestApiServer();
+      admin = new Client(api.server.localTransport({ name: 'system:admin', groups: ['system:masters', 'system:authenticated'] }, 'test'));
+      await admin.resource('', 'serviceaccounts').namespace('default').create({ apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'default' } } as KObject);
+      await admin.resource('', 'configmaps').namespace('default').create({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'kube-root-ca.crt' }, data: { 'ca.crt': 'test CA\n' } } as KObject);
+      runtime = new CriRuntime(inner.endpoint);
+      kubelet = await startK();
     });
 
     after(async () => {
@@ -194,6 +198,28 @@ if (!process.env[ENV]) {
       assert.ok(evs.some((e) => e.reason === 'Killing' && e.message === 'Container c failed liveness probe, will be restarted'));
       // the new instance is live and ready again
       await until('web Ready again', async () => (await getPod('web')).status?.conditions?.find((k) => k.type === 'Ready')?.status === 'True');
+    });
+
+    it('adopts running containers after a kubelet restart: same container, same restart count, volumes left mounted', async () => {
+      const before = await until('web Ready', async () => {
+        const x = await getPod('web');
+        return x.status?.conditions?.find((k) => k.type === 'Ready')?.status === 'True' ? x : undefined;
+      });
+      const s0 = before.status!.containerStatuses![0];
+      const mountsBefore = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => l.includes(before.metadata.uid!)).length;
+      await kubelet.stop();
+      kubelet = await startK();
+      await new Promise((r) => setTimeout(r, 2000));
+      await kubelet.idle();
+      const after = await getPod('web');
+      const s1 = after.status!.containerStatuses![0];
+      assert.equal(s1.containerID, s0.containerID);
+      assert.equal(s1.restartCount, s0.restartCount);
+      assert.ok(s1.state?.running);
+      assert.equal(after.status?.conditions?.find((k) => k.type === 'Ready')?.status, 'True');
+      assert.equal((await runtime.listContainers({ label_selector: { 'io.kubernetes.pod.uid': before.metadata.uid! } })).filter((c) => c.state === 'CONTAINER_RUNNING').length, 1);
+      assert.equal(readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => l.includes(before.metadata.uid!)).length, mountsBefore, 'no volume mounted twice');
+      assert.equal(await exec(s1, ['cat', '/etc/sec/password']), 's3cret');
     });
 
     it('reports an OOM-killed container as OOMKilled', async () => {
