@@ -3,7 +3,7 @@
 // shared, so the derivation is memoized by object identity; an update arrives as a new object.
 
 import { labelSelectorAsSelector, NOTHING, type Labels, type Selector } from '../api/labels.ts';
-import { selects } from './selectors.ts';
+import { matcherOf, selects, type LabelMatcher } from './selectors.ts';
 import { podRequests, resourceFromAmounts, RESOURCE_CPU, RESOURCE_MEMORY, type Amounts, type Resource } from './resources.ts';
 import { podKey, podPriority, podUID, type Pod, type PodAffinityTerm, type WeightedPodAffinityTerm } from './types.ts';
 
@@ -15,6 +15,8 @@ export interface AffinityTerm {
   topologyKey: string;
   /** null in the API selects no namespace (NOTHING); {} selects every namespace. */
   namespaceSelector: Selector;
+  /** selector, compiled (filled in on first use). */
+  match?: LabelMatcher;
 }
 
 export interface WeightedAffinityTerm extends AffinityTerm {
@@ -24,12 +26,33 @@ export interface WeightedAffinityTerm extends AffinityTerm {
 /** upstream's AffinityTerm.Matches: the pod's namespace is covered and its labels match. */
 export function affinityTermMatches(t: AffinityTerm, pod: Pod, nsLabels: Labels): boolean {
   if (t.namespaces.has(pod.metadata.namespace ?? '') || (!t.namespaceSelector.nothing && selects(t.namespaceSelector, nsLabels))) {
-    return selects(t.selector, pod.metadata.labels);
+    return (t.match ??= matcherOf(t.selector))(pod.metadata.labels);
   }
   return false;
 }
 
+/**
+ * Terms are interned: the replicas of one workload carry identical terms, and sharing one
+ * AffinityTerm (its parsed selector, namespace set and compiled matcher) keeps loops over
+ * thousands of existing pods on a handful of objects, and lets a cycle match each distinct term
+ * once. Interned terms are never modified (callers copy to change one), so sharing is safe;
+ * the table is simply dropped when it grows large.
+ */
+const interned = new Map<string, AffinityTerm>();
+
 function newAffinityTerm(pod: Pod, term: PodAffinityTerm): AffinityTerm {
+  const ownNamespace = !term.namespaces?.length && term.namespaceSelector == null;
+  const key = JSON.stringify([ownNamespace ? (pod.metadata.namespace ?? '') : null, term.labelSelector ?? null, term.namespaces ?? null, term.topologyKey, term.namespaceSelector ?? null]);
+  let t = interned.get(key);
+  if (!t) {
+    t = parseAffinityTerm(pod, term);
+    if (interned.size >= 10_000) interned.clear();
+    interned.set(key, t);
+  }
+  return t;
+}
+
+function parseAffinityTerm(pod: Pod, term: PodAffinityTerm): AffinityTerm {
   const selector = labelSelectorAsSelector(term.labelSelector ?? null);
   const namespaceSelector = term.namespaceSelector == null ? NOTHING : labelSelectorAsSelector(term.namespaceSelector);
   const namespaces = new Set<string>();
@@ -100,6 +123,25 @@ function terms(pod: Pod, ts: readonly PodAffinityTerm[] | null | undefined): Aff
 
 function weighted(pod: Pod, ts: readonly WeightedPodAffinityTerm[] | null | undefined): WeightedAffinityTerm[] {
   return (ts ?? []).map((t) => ({ ...newAffinityTerm(pod, t.podAffinityTerm), weight: t.weight }));
+}
+
+/** Matches a term against one pod, remembering the answer per term object for the cycle. */
+export class TermMatchMemo {
+  private readonly memo = new Map<AffinityTerm, boolean>();
+  private readonly pod: Pod;
+  private readonly nsLabels: Labels;
+  constructor(pod: Pod, nsLabels: Labels) {
+    this.pod = pod;
+    this.nsLabels = nsLabels;
+  }
+  matches(t: AffinityTerm): boolean {
+    let m = this.memo.get(t);
+    if (m === undefined) {
+      m = affinityTermMatches(t, this.pod, this.nsLabels);
+      this.memo.set(t, m);
+    }
+    return m;
+  }
 }
 
 function build(pod: Pod): PodInfo {

@@ -16,7 +16,7 @@ import {
   type ScorePlugin,
 } from '../framework/interfaces.ts';
 import type { NodeInfo } from '../nodeinfo.ts';
-import { affinityTermMatches, type AffinityTerm, type PodInfo, type WeightedAffinityTerm } from '../podinfo.ts';
+import { affinityTermMatches, TermMatchMemo, type AffinityTerm, type PodInfo, type WeightedAffinityTerm } from '../podinfo.ts';
 import { Code, Status } from '../status.ts';
 import type { Node, Pod } from '../types.ts';
 import { InterPodAffinity as Name } from './names.ts';
@@ -190,10 +190,12 @@ export function newInterPodAffinity(rawArgs: unknown, handle: Handle): PreFilter
       const antiAffinityTerms = merged(pod.requiredAntiAffinityTerms);
       const namespaceLabels = nsLabelsOf(pod.namespace);
       const existingAnti = new Counts();
+      // existing pods' terms are mostly shared (interned) objects: match each distinct one once
+      const memo = new TermMatchMemo(pod.pod, namespaceLabels);
       for (const ni of snapshot.havePodsWithRequiredAntiAffinityList()) {
         for (const existing of ni.podsWithRequiredAntiAffinity) {
           for (const t of existing.requiredAntiAffinityTerms) {
-            if (affinityTermMatches(t, pod.pod, namespaceLabels)) existingAnti.bump(ni.labels, t.topologyKey, 1);
+            if (memo.matches(t)) existingAnti.bump(ni.labels, t.topologyKey, 1);
           }
         }
       }
