@@ -147,3 +147,41 @@ describe('scheduler cache', () => {
     assert.equal(ni.taints?.length, 1);
   });
 });
+
+describe('incremental pod counts per topology domain', () => {
+  test('a view follows pods as they come and go, and is rebuilt after node label changes', () => {
+    const c = new SchedulerCache();
+    c.addNode(makeNode('a', { labels: { zone: 'z1' } }));
+    c.addNode(makeNode('b', { labels: { zone: 'z2' } }));
+    c.addPod(makePod('w1', { nodeName: 'a', labels: { app: 'web' } }));
+    const isWeb = (pi: { pod: { metadata: { labels?: Readonly<Record<string, string>> } } }) => (pi.pod.metadata.labels?.app === 'web' ? 1 : 0);
+    const v = c.snapshot().podCounts!('web', isWeb, ['zone']);
+    assert.equal(v.get('zone', 'z1'), 1);
+    const w2 = makePod('w2', { labels: { app: 'web' } });
+    c.assumePod(w2, 'b');
+    c.addPod(makePod('db', { nodeName: 'b', labels: { app: 'db' } }));
+    assert.equal(v.get('zone', 'z2'), 1, 'assumed pods count, others do not');
+    c.forgetPod(w2.metadata.uid!);
+    assert.equal(v.get('zone', 'z2'), 0);
+    assert.equal(c.snapshot().podCounts!('web', isWeb, ['zone']), v, 'the same view is reused');
+    c.updateNode(undefined, makeNode('a', { labels: { zone: 'z3' } }));
+    const rebuilt = c.snapshot().podCounts!('web', isWeb, ['zone']);
+    assert.notEqual(rebuilt, v);
+    assert.deepEqual([rebuilt.get('zone', 'z1'), rebuilt.get('zone', 'z3')], [0, 1]);
+    assert.deepEqual([...c.snapshot().domains!('zone')].sort(), [['z2', 1], ['z3', 1]]);
+  });
+
+  test('required anti-affinity terms of pods are tracked while their node is listed', () => {
+    const c = new SchedulerCache();
+    const n = makeNode('a');
+    c.addNode(n);
+    const anti = { podAntiAffinity: { requiredDuringSchedulingIgnoredDuringExecution: [{ labelSelector: { matchLabels: { app: 'db' } }, topologyKey: 'kubernetes.io/hostname' }] } };
+    c.addPod(makePod('x', { nodeName: 'a', affinity: anti }));
+    c.addPod(makePod('y', { nodeName: 'a', affinity: anti }));
+    assert.equal([...c.snapshot().existingAntiAffinityTerms!()].length, 1, 'identical terms are one');
+    c.removeNode(n);
+    assert.equal([...c.snapshot().existingAntiAffinityTerms!()].length, 0, 'pods on a removed node do not count');
+    c.addNode(n);
+    assert.equal([...c.snapshot().existingAntiAffinityTerms!()].length, 1);
+  });
+});

@@ -9,7 +9,8 @@
 // if" (preemption, nominated pods) clones the NodeInfos it touches.
 
 import { NodeInfo, type ImageState } from './nodeinfo.ts';
-import { podInfoOf, type PodInfo } from './podinfo.ts';
+import { podInfoOf, type AffinityTerm, type PodInfo } from './podinfo.ts';
+import { TopologyCounts } from './topology-counts.ts';
 import type { NodeInfoLister } from './framework/interfaces.ts';
 import { LABEL_TOPOLOGY_REGION, LABEL_TOPOLOGY_ZONE, podKey, podUID, type Node, type Pod } from './types.ts';
 
@@ -29,6 +30,24 @@ export function zoneKey(node: Node): string {
   const zone = l[LABEL_TOPOLOGY_ZONE] ?? l['failure-domain.beta.kubernetes.io/zone'] ?? '';
   if (!region && !zone) return '';
   return `${region}:\x00:${zone}`;
+}
+
+const MAX_VIEWS = 64;
+
+interface CountView {
+  weight: (pi: PodInfo) => number;
+  keys: readonly string[];
+  counts: TopologyCounts;
+  used: number;
+}
+
+function sameLabels(a: Readonly<Record<string, string>> | undefined, b: Readonly<Record<string, string>> | undefined): boolean {
+  if (a === b) return true;
+  const ka = a ? Object.keys(a) : [];
+  const kb = b ? Object.keys(b) : [];
+  if (ka.length !== kb.length) return false;
+  for (const k of ka) if (a![k] !== b?.[k]) return false;
+  return true;
 }
 
 /** A set of nodes that is also a list, for O(1) add/delete and no copy on read. */
@@ -74,6 +93,13 @@ export class SchedulerCache {
   /** Nodes holding pods with (anti-)affinity terms, kept incrementally (order carries no meaning). */
   private readonly withAffinity = new NodeSet();
   private readonly withRequiredAnti = new NodeSet();
+  /** Incrementally kept pod counts per topology domain (see podCounts), least recently used evicted. */
+  private readonly views = new Map<string, CountView>();
+  private viewTick = 0;
+  /** topologyKey → value → listed nodes with it (lazily built, dropped on node changes). */
+  private readonly domainIndex = new Map<string, Map<string, number>>();
+  /** Required anti-affinity terms of pods on listed nodes → number of pods carrying them. */
+  private readonly antiTerms = new Map<AffinityTerm, number>();
   private readonly ttlMs: number;
   private readonly now: () => number;
   private readonly view: NodeInfoLister;
@@ -88,6 +114,9 @@ export class SchedulerCache {
       havePodsWithAffinityList: () => self.withAffinity.list,
       havePodsWithRequiredAntiAffinityList: () => self.withRequiredAnti.list,
       imageState: (name) => self.images.get(name),
+      podCounts: (key, weight, keys) => self.podCounts(key, weight, keys),
+      domains: (key) => self.domains(key),
+      existingAntiAffinityTerms: () => self.antiTerms.keys(),
     };
   }
 
@@ -99,13 +128,20 @@ export class SchedulerCache {
     let ni = this.nodes.get(name);
     if (ni) {
       this.removeNodeImages(ni);
-      if (this.ghosts.delete(name)) this.treeAdd(node);
-      else this.treeUpdate(ni.node, node);
+      if (this.ghosts.delete(name)) {
+        this.treeAdd(node);
+        this.invalidateTopology();
+        for (const pi of ni.pods) this.countAntiTerms(pi, 1);
+      } else {
+        this.treeUpdate(ni.node, node);
+        if (!sameLabels(ni.node.metadata.labels, node.metadata.labels)) this.invalidateTopology();
+      }
       ni.setNode(node);
     } else {
       ni = new NodeInfo(node);
       this.nodes.set(name, ni);
       this.treeAdd(node);
+      this.invalidateTopology();
     }
     this.addNodeImages(ni);
     this.trackAffinity(ni);
@@ -126,6 +162,8 @@ export class SchedulerCache {
     if (!ni || this.ghosts.has(name)) return;
     this.removeNodeImages(ni);
     this.treeRemove(ni.node);
+    this.invalidateTopology();
+    for (const pi of ni.pods) this.countAntiTerms(pi, -1);
     if (ni.pods.length > 0) {
       this.ghosts.add(name);
       this.withAffinity.delete(ni);
@@ -208,17 +246,90 @@ export class SchedulerCache {
     const ni = this.nodeFor(nodeName);
     ni.addPod(pi);
     this.trackAffinity(ni);
+    this.accountTopology(ni, pi, 1);
   }
 
   private unplace(uid: string, nodeName: string): void {
     const ni = this.nodes.get(nodeName);
     if (!ni) return;
-    ni.removePod(uid);
+    const pi = ni.removePod(uid);
     this.trackAffinity(ni);
+    if (pi) this.accountTopology(ni, pi, -1);
     if (ni.pods.length === 0 && this.ghosts.has(nodeName)) {
       this.ghosts.delete(nodeName);
       this.nodes.delete(nodeName);
     }
+  }
+
+  /** Keeps the views and the anti-affinity term counts in step with a pod on a listed node. */
+  private accountTopology(ni: NodeInfo, pi: PodInfo, sign: 1 | -1): void {
+    if (this.ghosts.has(ni.name)) return;
+    for (const v of this.views.values()) {
+      const w = v.weight(pi);
+      if (w) for (const k of v.keys) v.counts.bump(ni.labels, k, sign * w);
+    }
+    this.countAntiTerms(pi, sign);
+  }
+
+  private countAntiTerms(pi: PodInfo, sign: 1 | -1): void {
+    for (const t of pi.requiredAntiAffinityTerms) {
+      const n = (this.antiTerms.get(t) ?? 0) + sign;
+      if (n > 0) this.antiTerms.set(t, n);
+      else this.antiTerms.delete(t);
+    }
+  }
+
+  private invalidateTopology(): void {
+    this.views.clear();
+    this.domainIndex.clear();
+  }
+
+  /**
+   * Pods on listed nodes weighted by `weight` (0: not counted), per domain of each of
+   * `topologyKeys` (once per entry), kept up to date from then on as pods come and go. `key`
+   * names the weight function: calls with the same key must pass equivalent functions. The
+   * answer is shared: read it, never change it (copy first). Dropped when nodes change.
+   */
+  podCounts(key: string, weight: (pi: PodInfo) => number, topologyKeys: readonly string[]): TopologyCounts {
+    let v = this.views.get(key);
+    if (!v) {
+      const counts = new TopologyCounts();
+      for (const ni of this.nodeList()) {
+        for (const pi of ni.pods) {
+          const w = weight(pi);
+          if (w) for (const k of topologyKeys) counts.bump(ni.labels, k, w);
+        }
+      }
+      if (this.views.size >= MAX_VIEWS) {
+        let oldest: string | undefined;
+        let oldestUse = Infinity;
+        for (const [k, x] of this.views) {
+          if (x.used < oldestUse) {
+            oldestUse = x.used;
+            oldest = k;
+          }
+        }
+        if (oldest !== undefined) this.views.delete(oldest);
+      }
+      v = { weight, keys: topologyKeys, counts, used: 0 };
+      this.views.set(key, v);
+    }
+    v.used = ++this.viewTick;
+    return v.counts;
+  }
+
+  /** The values of a label among listed nodes, with how many nodes have each. */
+  domains(topologyKey: string): ReadonlyMap<string, number> {
+    let d = this.domainIndex.get(topologyKey);
+    if (!d) {
+      d = new Map();
+      for (const ni of this.nodeList()) {
+        const v = ni.labels[topologyKey];
+        if (v !== undefined) d.set(v, (d.get(v) ?? 0) + 1);
+      }
+      this.domainIndex.set(topologyKey, d);
+    }
+    return d;
   }
 
   private trackAffinity(ni: NodeInfo): void {

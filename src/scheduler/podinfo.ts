@@ -17,6 +17,8 @@ export interface AffinityTerm {
   namespaceSelector: Selector;
   /** selector, compiled (filled in on first use). */
   match?: LabelMatcher;
+  /** Set on interned terms (every term parsed from a pod): a stable identity for indexes. */
+  id?: number;
 }
 
 export interface WeightedAffinityTerm extends AffinityTerm {
@@ -39,6 +41,7 @@ export function affinityTermMatches(t: AffinityTerm, pod: Pod, nsLabels: Labels)
  * the table is simply dropped when it grows large.
  */
 const interned = new Map<string, AffinityTerm>();
+let termSeq = 0;
 
 function newAffinityTerm(pod: Pod, term: PodAffinityTerm): AffinityTerm {
   const ownNamespace = !term.namespaces?.length && term.namespaceSelector == null;
@@ -46,6 +49,7 @@ function newAffinityTerm(pod: Pod, term: PodAffinityTerm): AffinityTerm {
   let t = interned.get(key);
   if (!t) {
     t = parseAffinityTerm(pod, term);
+    t.id = ++termSeq;
     if (interned.size >= 10_000) interned.clear();
     interned.set(key, t);
   }

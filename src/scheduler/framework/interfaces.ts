@@ -9,7 +9,8 @@
 
 import type { ClusterEventWithHint } from '../events.ts';
 import type { ImageState, NodeInfo } from '../nodeinfo.ts';
-import type { PodInfo } from '../podinfo.ts';
+import type { AffinityTerm, PodInfo } from '../podinfo.ts';
+import type { TopologyCounts } from '../topology-counts.ts';
 import type { MaybeStatus, NodeToStatus } from '../status.ts';
 import type {
   Namespace,
@@ -143,6 +144,16 @@ export interface NodeInfoLister {
   havePodsWithRequiredAntiAffinityList(): readonly NodeInfo[];
   /** The cluster-wide state of an image (size, nodes that have it), by exact name. */
   imageState(name: string): ImageState | undefined;
+  /**
+   * Optional indexes (the cache has them; plugins scan when absent). podCounts: pods weighted by
+   * `weight` per domain of each topology key, kept incrementally under `key` (equal keys must
+   * mean equivalent weights); the result is shared and read-only.
+   */
+  podCounts?(key: string, weight: (pi: PodInfo) => number, topologyKeys: readonly string[]): TopologyCounts;
+  /** The values of a label among the nodes, with how many nodes have each. */
+  domains?(topologyKey: string): ReadonlyMap<string, number>;
+  /** The distinct required anti-affinity terms of the pods on the nodes. */
+  existingAntiAffinityTerms?(): Iterable<AffinityTerm>;
 }
 
 export interface NamespaceLister {

@@ -18,6 +18,7 @@ import {
 import type { NodeInfo } from '../nodeinfo.ts';
 import { affinityTermMatches, TermMatchMemo, type AffinityTerm, type PodInfo, type WeightedAffinityTerm } from '../podinfo.ts';
 import { Code, Status } from '../status.ts';
+import { TopologyCounts as Counts } from '../topology-counts.ts';
 import type { Node, Pod } from '../types.ts';
 import { InterPodAffinity as Name } from './names.ts';
 
@@ -38,52 +39,6 @@ export interface InterPodAffinityArgs {
   ignorePreferredTermsOfExistingPods?: boolean;
 }
 
-/**
- * Matching pods per topology pair (topologyKey, value), by key then value: no string is built per
- * lookup, and the keys (usually one or two) are what the per-node checks walk.
- */
-class Counts {
-  private readonly byKey = new Map<string, Map<string, number>>();
-  /** Pairs with a non-zero count. */
-  size = 0;
-
-  get(key: string, value: string): number {
-    return this.byKey.get(key)?.get(value) ?? 0;
-  }
-
-  /** upstream's topologyToMatchedTermCount.update: counts the node's value of key (nodes without the key do not count). */
-  bump(labels: Readonly<Record<string, string>>, key: string, delta: number): void {
-    const v = labels[key];
-    if (v === undefined) return;
-    let m = this.byKey.get(key);
-    if (!m) this.byKey.set(key, (m = new Map()));
-    const before = m.get(v) ?? 0;
-    const n = before + delta;
-    if (n === 0) {
-      m.delete(v);
-      if (m.size === 0) this.byKey.delete(key);
-    } else m.set(v, n);
-    if (before === 0 && n !== 0) this.size++;
-    else if (before !== 0 && n === 0) this.size--;
-  }
-
-  /** Whether any of the node's (key, value) label pairs has a positive count. */
-  anyOn(labels: Readonly<Record<string, string>>): boolean {
-    for (const [key, m] of this.byKey) {
-      const v = labels[key];
-      if (v !== undefined && (m.get(v) ?? 0) > 0) return true;
-    }
-    return false;
-  }
-
-  clone(): Counts {
-    const c = new Counts();
-    for (const [k, m] of this.byKey) c.byKey.set(k, new Map(m));
-    c.size = this.size;
-    return c;
-  }
-}
-
 function matchesAllTerms(terms: readonly AffinityTerm[], pod: Pod): boolean {
   if (terms.length === 0) return false;
   for (const t of terms) if (!affinityTermMatches(t, pod, undefined)) return false;
@@ -96,11 +51,11 @@ class PreFilterState {
   readonly antiAffinityTerms: AffinityTerm[];
   readonly namespaceLabels: Labels;
   /** Existing pods' required anti-affinity terms matching the incoming pod, per pair. */
-  readonly existingAntiAffinityCounts: Counts;
+  existingAntiAffinityCounts: Counts;
   /** Pods matching all of the incoming pod's required affinity terms, per pair. */
-  readonly affinityCounts: Counts;
+  affinityCounts: Counts;
   /** Pods matching the incoming pod's required anti-affinity terms, per pair. */
-  readonly antiAffinityCounts: Counts;
+  antiAffinityCounts: Counts;
 
   constructor(pod: PodInfo, affinityTerms: AffinityTerm[], antiAffinityTerms: AffinityTerm[], namespaceLabels: Labels, existingAnti: Counts, affinityCounts: Counts, antiCounts: Counts) {
     this.pod = pod;
@@ -113,7 +68,7 @@ class PreFilterState {
   }
 
   clone(): PreFilterState {
-    return new PreFilterState(
+    const c = new PreFilterState(
       this.pod,
       this.affinityTerms,
       this.antiAffinityTerms,
@@ -122,15 +77,41 @@ class PreFilterState {
       this.affinityCounts.clone(),
       this.antiAffinityCounts.clone(),
     );
+    c.owned = true;
+    return c;
   }
+
+  /** False while the counts may be the cache's shared ones: copied before the first change. */
+  private owned = false;
 
   /** upstream's preFilterState.updateWithPod: account pod `other` on node as added (+1) or removed (-1). */
   updateWithPod(other: PodInfo, node: Node, delta: number): void {
+    if (!this.owned) {
+      this.existingAntiAffinityCounts = this.existingAntiAffinityCounts.clone();
+      this.affinityCounts = this.affinityCounts.clone();
+      this.antiAffinityCounts = this.antiAffinityCounts.clone();
+      this.owned = true;
+    }
     const labels = node.metadata.labels ?? {};
     for (const t of other.requiredAntiAffinityTerms) if (affinityTermMatches(t, this.pod.pod, this.namespaceLabels)) this.existingAntiAffinityCounts.bump(labels, t.topologyKey, delta);
     if (matchesAllTerms(this.affinityTerms, other.pod)) for (const t of this.affinityTerms) this.affinityCounts.bump(labels, t.topologyKey, delta);
     for (const t of this.antiAffinityTerms) if (affinityTermMatches(t, other.pod, undefined)) this.antiAffinityCounts.bump(labels, t.topologyKey, delta);
   }
+}
+
+/** The pod's carrying count of one interned term. */
+function occurrences(terms: readonly AffinityTerm[], t: AffinityTerm): number {
+  let n = 0;
+  for (const x of terms) if (x === t) n++;
+  return n;
+}
+
+/** One of the counts as it is (shared) when there is one, else their sum. */
+function sum(parts: Counts[]): Counts {
+  if (parts.length === 1) return parts[0]!;
+  const out = new Counts();
+  for (const p of parts) out.merge(p);
+  return out;
 }
 
 interface ScoreState {
@@ -157,7 +138,8 @@ export function newInterPodAffinity(rawArgs: unknown, handle: Handle): PreFilter
       for (const ns of handle.listers.namespaces?.list() ?? []) {
         if (matchesLabels(t.namespaceSelector, ns.metadata.labels)) namespaces.add(ns.metadata.name ?? '');
       }
-      return { ...t, namespaces, namespaceSelector: NOTHING };
+      // a new term (namespaces unrolled): it has no identity in the cache's indexes
+      return { ...t, namespaces, namespaceSelector: NOTHING, id: undefined };
     });
   }
 
@@ -189,19 +171,41 @@ export function newInterPodAffinity(rawArgs: unknown, handle: Handle): PreFilter
       const affinityTerms = merged(pod.requiredAffinityTerms);
       const antiAffinityTerms = merged(pod.requiredAntiAffinityTerms);
       const namespaceLabels = nsLabelsOf(pod.namespace);
-      const existingAnti = new Counts();
       // existing pods' terms are mostly shared (interned) objects: match each distinct one once
       const memo = new TermMatchMemo(pod.pod, namespaceLabels);
-      for (const ni of snapshot.havePodsWithRequiredAntiAffinityList()) {
-        for (const existing of ni.podsWithRequiredAntiAffinity) {
-          for (const t of existing.requiredAntiAffinityTerms) {
-            if (memo.matches(t)) existingAnti.bump(ni.labels, t.topologyKey, 1);
+      let existingAnti: Counts;
+      const indexed = snapshot.podCounts && snapshot.existingAntiAffinityTerms;
+      if (indexed) {
+        // the cache counts, per term, the pods carrying it: only terms matching this pod matter
+        const parts: Counts[] = [];
+        for (const t of snapshot.existingAntiAffinityTerms!()) {
+          if (t.id === undefined || !memo.matches(t)) continue;
+          parts.push(snapshot.podCounts!(`carries-anti#${t.id}`, (pi) => occurrences(pi.requiredAntiAffinityTerms, t), [t.topologyKey]));
+        }
+        existingAnti = parts.length ? sum(parts) : new Counts();
+      } else {
+        existingAnti = new Counts();
+        for (const ni of snapshot.havePodsWithRequiredAntiAffinityList()) {
+          for (const existing of ni.podsWithRequiredAntiAffinity) {
+            for (const t of existing.requiredAntiAffinityTerms) if (memo.matches(t)) existingAnti.bump(ni.labels, t.topologyKey, 1);
           }
         }
       }
-      const affinityCounts = new Counts();
-      const antiCounts = new Counts();
-      if (affinityTerms.length > 0 || antiAffinityTerms.length > 0) {
+      let affinityCounts = new Counts();
+      let antiCounts = new Counts();
+      const allIdentified = affinityTerms.every((t) => t.id !== undefined) && antiAffinityTerms.every((t) => t.id !== undefined);
+      if (snapshot.podCounts && allIdentified) {
+        if (affinityTerms.length > 0) {
+          affinityCounts = snapshot.podCounts(
+            `matches-all#${affinityTerms.map((t) => t.id).join(',')}`,
+            (pi) => (matchesAllTerms(affinityTerms, pi.pod) ? 1 : 0),
+            affinityTerms.map((t) => t.topologyKey),
+          );
+        }
+        if (antiAffinityTerms.length > 0) {
+          antiCounts = sum(antiAffinityTerms.map((t) => snapshot.podCounts!(`matches#${t.id}`, (pi) => (affinityTermMatches(t, pi.pod, undefined) ? 1 : 0), [t.topologyKey])));
+        }
+      } else if (affinityTerms.length > 0 || antiAffinityTerms.length > 0) {
         for (const ni of snapshot.list()) {
           const pods = ni.pods;
           for (let i = 0; i < pods.length; i++) {
