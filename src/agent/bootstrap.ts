@@ -242,7 +242,7 @@ export async function bootstrapNodeCredentials(o: BootstrapOptions): Promise<Nod
     log(`using the saved node certificate ${saved.paths.cert} (valid until ${new Date(certInfo(saved.certPem).notAfter).toISOString()})`);
     return saved;
   }
-  log(`${saved.problem}: joining with the token ${o.joinToken.id}`);
+  // Nothing is logged before the outcome: a refused token is one line, the error.
   const serverCaPem = o.serverCaPem ?? (await discoverCa(o.server, o.joinToken.caHash));
   if (caCertHash(serverCaPem) !== o.joinToken.caHash) throw new Error('the server CA does not match the join token');
   const transport = (o.transportFor ?? httpsTransportFactory)({ server: o.server, caPem: serverCaPem, token: o.joinToken.bootstrapToken });
@@ -270,7 +270,7 @@ export async function bootstrapNodeCredentials(o: BootstrapOptions): Promise<Nod
     }
     const creds: NodeCredentials = { server: o.server, certPem, keyPem, serverCaPem, clientCaPem, paths: credentialPaths(o.dataDir) };
     saveNodeCredentials(creds);
-    log(`joined as system:node:${o.nodeName} (certificate request ${issued.name}, valid until ${new Date(info.notAfter).toISOString()})`);
+    log(`joined with the token ${o.joinToken.id} (${saved.problem}) as system:node:${o.nodeName}: certificate request ${issued.name}, valid until ${new Date(info.notAfter).toISOString()}`);
     return creds;
   } finally {
     await transport.close();

@@ -5,6 +5,10 @@ import type { CommandEntry } from './command.ts';
 
 const COMMANDS: CommandEntry[] = [
   { name: 'server', summary: 'Run the control plane (API server, controllers, scheduler) on this machine', load: async () => (await import('./server.ts')).serverCommand },
+  { name: 'agent', summary: "Join a cluster and run this machine's node (kubelet, containerd)", load: async () => (await import('./agent.ts')).agentCommand },
+  { name: 'sim', summary: 'Run many hollow nodes (simulated runtime) in one process', load: async () => (await import('./sim.ts')).simCommand },
+  { name: 'token', summary: 'Create, list and delete the tokens agents join with', load: async () => (await import('./token.ts')).tokenCommand },
+  { name: 'images', summary: "Import image tarballs into this machine's agent", load: async () => (await import('./images.ts')).imagesCommand },
   { name: 'controller-manager', summary: 'Run the controllers alone against a cluster (leader-elected)', load: async () => (await import('./controller-manager.ts')).controllerManagerCommand },
   { name: 'secrets-encrypt', summary: 'Show or rotate the keys that encrypt secrets at rest', load: async () => (await import('./secrets-encrypt.ts')).secretsEncryptCommand },
   { name: 'kubectl', summary: "Run kubectl with this machine's rudder kubeconfig", load: async () => (await import('./kubectl.ts')).kubectlCommand },
