@@ -168,7 +168,8 @@ describe('incremental pod counts per topology domain', () => {
     const rebuilt = c.snapshot().podCounts!('web', isWeb, ['zone']);
     assert.notEqual(rebuilt, v);
     assert.deepEqual([rebuilt.get('zone', 'z1'), rebuilt.get('zone', 'z3')], [0, 1]);
-    assert.deepEqual([...c.snapshot().domains!('zone')].sort(), [['z2', 1], ['z3', 1]]);
+    assert.deepEqual([...c.snapshot().domains!('zone').values].sort(), [['z2', 1], ['z3', 1]]);
+    assert.equal(c.snapshot().domains!('zone').nodes, 2);
   });
 
   test('required anti-affinity terms of pods are tracked while their node is listed', () => {

@@ -97,7 +97,7 @@ export class SchedulerCache {
   private readonly views = new Map<string, CountView>();
   private viewTick = 0;
   /** topologyKey → value → listed nodes with it (lazily built, dropped on node changes). */
-  private readonly domainIndex = new Map<string, Map<string, number>>();
+  private readonly domainIndex = new Map<string, { values: Map<string, number>; nodes: number }>();
   /** Required anti-affinity terms of pods on listed nodes → number of pods carrying them. */
   private readonly antiTerms = new Map<AffinityTerm, number>();
   private readonly ttlMs: number;
@@ -318,19 +318,24 @@ export class SchedulerCache {
     return v.counts;
   }
 
-  /** The values of a label among listed nodes, with how many nodes have each. */
-  domains(topologyKey: string): ReadonlyMap<string, number> {
+  /** The values of a label among listed nodes (value → nodes), and how many nodes have it. */
+  domains(topologyKey: string): { readonly values: ReadonlyMap<string, number>; readonly nodes: number } {
     let d = this.domainIndex.get(topologyKey);
     if (!d) {
-      d = new Map();
+      const values = new Map<string, number>();
+      let nodes = 0;
       for (const ni of this.nodeList()) {
         const v = ni.labels[topologyKey];
-        if (v !== undefined) d.set(v, (d.get(v) ?? 0) + 1);
+        if (v === undefined) continue;
+        values.set(v, (values.get(v) ?? 0) + 1);
+        nodes++;
       }
+      d = { values, nodes };
       this.domainIndex.set(topologyKey, d);
     }
     return d;
   }
+
 
   private trackAffinity(ni: NodeInfo): void {
     if (this.ghosts.has(ni.name)) return;

@@ -150,8 +150,8 @@ export interface NodeInfoLister {
    * mean equivalent weights); the result is shared and read-only.
    */
   podCounts?(key: string, weight: (pi: PodInfo) => number, topologyKeys: readonly string[]): TopologyCounts;
-  /** The values of a label among the nodes, with how many nodes have each. */
-  domains?(topologyKey: string): ReadonlyMap<string, number>;
+  /** The values of a label among the nodes (value → nodes with it) and how many nodes have the label. */
+  domains?(topologyKey: string): { readonly values: ReadonlyMap<string, number>; readonly nodes: number };
   /** The distinct required anti-affinity terms of the pods on the nodes. */
   existingAntiAffinityTerms?(): Iterable<AffinityTerm>;
 }

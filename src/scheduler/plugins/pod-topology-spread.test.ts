@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { selectorFromSet } from '../../api/labels.ts';
+import { CycleState } from '../framework/cycle-state.ts';
+import { podInfoOf } from '../podinfo.ts';
 import { ok, runFilter, runScore, unresolvable, unschedulable } from '../plugin-harness.ts';
 import { makeNode, makePod, testEnv } from '../testing.ts';
 import type { Pod, TopologySpreadConstraint } from '../types.ts';
@@ -124,6 +126,24 @@ describe('PodTopologySpread filter', () => {
       assert.deepEqual(runFilter(newPodTopologySpread({}, env.handle), env.handle, makePod('p', c.pod)), c.want);
     });
   }
+
+  test('PreFilter extensions count pods added and removed in dry runs, without touching the shared counts', () => {
+    const env = testEnv(zones(), [foo('node-a'), foo('node-x')]);
+    const pl = newPodTopologySpread({}, env.handle);
+    const pod = podInfoOf(makePod('p', { labels: { foo: 'bar' }, spread: [hard(1, 'zone')] }));
+    const state = new CycleState();
+    pl.preFilter(state, pod, env.handle.snapshot().list());
+    const a = env.handle.snapshot().get('node-a')!;
+    const x = env.handle.snapshot().get('node-x')!;
+    assert.equal(pl.filter(state, pod, a), null);
+    const dry = state.clone();
+    pl.preFilterExtensions!()!.addPod(dry, pod, podInfoOf(foo('node-b')), env.handle.snapshot().get('node-b')!);
+    assert.deepEqual(pl.filter(dry, pod, a)?.reasons, ["node(s) didn't match pod topology spread constraints"]);
+    assert.equal(pl.filter(dry, pod, x), null);
+    assert.equal(pl.filter(state, pod, a), null, 'the original state is unchanged');
+    pl.preFilterExtensions!()!.removePod(dry, pod, podInfoOf(foo('node-b')), env.handle.snapshot().get('node-b')!);
+    assert.equal(pl.filter(dry, pod, a), null);
+  });
 
   test('ScheduleAnyway constraints do not filter', () => {
     const env = testEnv(zones(), [foo('node-a'), foo('node-a'), foo('node-a')]);

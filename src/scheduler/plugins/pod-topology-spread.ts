@@ -3,7 +3,8 @@
 // ScheduleAnyway constraints (and the cluster defaults for pods owned by a Service, ReplicaSet,
 // ReplicationController or StatefulSet) score nodes by how few matching pods their domains hold.
 
-import { labelSelectorAsSelector, type Requirement, type Selector } from '../../api/labels.ts';
+import { labelSelectorAsSelector, selectorString, type Requirement, type Selector } from '../../api/labels.ts';
+import { TopologyCounts } from '../topology-counts.ts';
 import { matcherOf, selects } from '../selectors.ts';
 import { Action } from '../events.ts';
 import type { CycleState } from '../framework/cycle-state.ts';
@@ -79,60 +80,71 @@ function matchesInclusionPolicies(c: Constraint, pod: Pod, node: Node, req: Requ
   return true;
 }
 
-/** The two domains with the fewest matching pods (upstream's criticalPaths). */
-class CriticalPaths {
-  v0 = '';
-  n0 = MAX_INT32;
-  v1 = '';
-  n1 = MAX_INT32;
-  update(value: string, num: number): void {
-    if (value === this.v0 || value === this.v1) {
-      if (value === this.v0) this.n0 = num;
-      else this.n1 = num;
-      if (this.n0 > this.n1) {
-        [this.v0, this.n0, this.v1, this.n1] = [this.v1, this.n1, this.v0, this.n0];
-      }
-    } else if (num < this.n0) {
-      this.v1 = this.v0;
-      this.n1 = this.n0;
-      this.v0 = value;
-      this.n0 = num;
-    } else if (num < this.n1) {
-      this.v1 = value;
-      this.n1 = num;
-    }
-  }
-  clone(): CriticalPaths {
-    const c = new CriticalPaths();
-    Object.assign(c, this);
-    return c;
-  }
-}
-
+/**
+ * What Filter needs per constraint: matching pods per eligible domain (possibly a view the cache
+ * keeps: read-only, adjustments from AddPod/RemovePod go to `delta`), the eligible domains, and
+ * the global minimum over them (upstream's critical paths; only the minimum is ever read).
+ */
 class PreFilterState {
   readonly constraints: Constraint[];
-  /** Per constraint: domain value → matching pods. */
-  readonly matchNum: Map<string, number>[];
-  readonly domainsNum: number[];
-  readonly critical: CriticalPaths[];
-  constructor(constraints: Constraint[], matchNum: Map<string, number>[], domainsNum: number[], critical: CriticalPaths[]) {
+  readonly counts: TopologyCounts[];
+  readonly domains: ReadonlyMap<string, number>[];
+  private readonly delta: (Map<string, number> | null)[];
+  private readonly mins: (number | undefined)[];
+
+  constructor(constraints: Constraint[], counts: TopologyCounts[], domains: ReadonlyMap<string, number>[], delta?: (Map<string, number> | null)[], mins?: (number | undefined)[]) {
     this.constraints = constraints;
-    this.matchNum = matchNum;
-    this.domainsNum = domainsNum;
-    this.critical = critical;
+    this.counts = counts;
+    this.domains = domains;
+    this.delta = delta ?? constraints.map(() => null);
+    this.mins = mins ?? constraints.map(() => undefined);
   }
+
   clone(): PreFilterState {
-    return new PreFilterState(
-      this.constraints,
-      this.matchNum.map((m) => new Map(m)),
-      [...this.domainsNum],
-      this.critical.map((c) => c.clone()),
-    );
+    return new PreFilterState(this.constraints, this.counts, this.domains, this.delta.map((d) => (d ? new Map(d) : null)), [...this.mins]);
   }
+
+  matchNum(i: number, value: string): number {
+    return this.counts[i]!.get(this.constraints[i]!.topologyKey, value) + (this.delta[i]?.get(value) ?? 0);
+  }
+
+  update(i: number, value: string, d: number): void {
+    const m = (this.delta[i] ??= new Map());
+    m.set(value, (m.get(value) ?? 0) + d);
+    this.mins[i] = undefined;
+  }
+
   minMatchNum(i: number): number {
     // fewer eligible domains than minDomains: the global minimum is taken as 0
-    if (this.domainsNum[i]! < this.constraints[i]!.minDomains) return 0;
-    return this.critical[i]!.n0;
+    if (this.domains[i]!.size < this.constraints[i]!.minDomains) return 0;
+    let m = this.mins[i];
+    if (m === undefined) this.mins[i] = m = this.computeMin(i);
+    return m;
+  }
+
+  private computeMin(i: number): number {
+    const domains = this.domains[i]!;
+    if (domains.size === 0) return MAX_INT32;
+    if (!this.delta[i]) {
+      // counts hold only non-zero domains: if some eligible domain is missing, the minimum is 0
+      const byValue = this.counts[i]!.byKey.get(this.constraints[i]!.topologyKey);
+      if (!byValue || byValue.size < domains.size) {
+        let zero = false;
+        for (const v of domains.keys()) {
+          if (!byValue?.has(v)) {
+            zero = true;
+            break;
+          }
+        }
+        if (zero) return 0;
+      }
+    }
+    let min = MAX_INT32;
+    for (const v of domains.keys()) {
+      const n = this.matchNum(i, v);
+      if (n < min) min = n;
+    }
+    return min;
   }
 }
 
@@ -197,14 +209,35 @@ export function newPodTopologySpread(rawArgs: unknown, handle: Handle): PreFilte
     if (other.namespace !== preemptor.namespace) return;
     if (!nodeHasAllKeys(node, s.constraints)) return;
     const req = requiredNodeAffinity(preemptor.pod);
-    s.constraints.forEach((c, i) => {
-      if (!selects(c.selector, other.pod.metadata.labels)) return;
-      if (!matchesInclusionPolicies(c, preemptor.pod, node, req)) return;
-      const v = node.metadata.labels![c.topologyKey]!;
-      const n = (s.matchNum[i]!.get(v) ?? 0) + delta;
-      s.matchNum[i]!.set(v, n);
-      s.critical[i]!.update(v, n);
-    });
+    for (let i = 0; i < s.constraints.length; i++) {
+      const c = s.constraints[i]!;
+      if (!selects(c.selector, other.pod.metadata.labels)) continue;
+      if (!matchesInclusionPolicies(c, preemptor.pod, node, req)) continue;
+      s.update(i, node.metadata.labels![c.topologyKey]!, delta);
+    }
+  }
+
+  /** The pods a constraint counts, as a weight for the cache's incremental counts. */
+  function viewKey(c: Constraint, ns: string): string {
+    return `pts#${ns}#${c.selector.nothing ? '!' : selectorString(c.selector)}#${c.topologyKey}`;
+  }
+
+  function viewWeight(c: Constraint, ns: string): (pi: PodInfo) => number {
+    if (c.selector.nothing || c.selector.requirements.length === 0) return () => 0;
+    const match = matcherOf(c.selector);
+    return (pi) => (pi.namespace === ns && !pi.pod.metadata.deletionTimestamp && match(pi.pod.metadata.labels) ? 1 : 0);
+  }
+
+  /**
+   * Whether the cache's view of a constraint is exactly what the plugin would count: no policy
+   * excludes nodes, and every node with one constraint's key has all of them.
+   */
+  function viewsApply(constraints: readonly Constraint[], policy: readonly boolean[]): boolean {
+    const snap = handle.snapshot();
+    if (!snap.podCounts || !snap.domains || policy.some((p) => p)) return false;
+    if (constraints.length === 1) return true;
+    const total = snap.list().length;
+    return constraints.every((c) => snap.domains!(c.topologyKey).nodes === total);
   }
 
   const extensions: PreFilterExtensions = {
@@ -232,11 +265,19 @@ export function newPodTopologySpread(rawArgs: unknown, handle: Handle): PreFilte
       }
       if (constraints.length === 0) return new Status(Code.Skip);
       const req = requiredNodeAffinity(pod);
-      const matchNum = constraints.map(() => new Map<string, number>());
       const nc = constraints.length;
       // policies that cannot exclude any node are not evaluated per node
       const policy = constraints.map((c) => (c.nodeAffinityPolicy === 'Honor' && !req.matchesAll) || c.nodeTaintsPolicy === 'Honor');
-      const list = handle.snapshot().list();
+      const snap = handle.snapshot();
+      if (viewsApply(constraints, policy)) {
+        const counts = constraints.map((c) => snap.podCounts!(viewKey(c, pi.namespace), viewWeight(c, pi.namespace), [c.topologyKey]));
+        const domains = constraints.map((c) => snap.domains!(c.topologyKey).values);
+        state.write(PRE_FILTER_KEY, new PreFilterState(constraints, counts, domains));
+        return null;
+      }
+      const counts = constraints.map(() => new TopologyCounts());
+      const domains = constraints.map(() => new Map<string, number>());
+      const list = snap.list();
       nodes: for (let n = 0; n < list.length; n++) {
         const ni = list[n]!;
         const labels = ni.labels;
@@ -245,18 +286,12 @@ export function newPodTopologySpread(rawArgs: unknown, handle: Handle): PreFilte
           const c = constraints[i]!;
           if (policy[i] && !matchesInclusionPolicies(c, pod, ni.node, req)) continue;
           const v = labels[c.topologyKey]!;
-          const m = matchNum[i]!;
-          const cnt = ni.pods.length === 0 ? 0 : countMatching(ni, c.selector, pi.namespace);
-          const cur = m.get(v);
-          if (cur === undefined) m.set(v, cnt);
-          else if (cnt !== 0) m.set(v, cur + cnt);
+          const d = domains[i]!;
+          d.set(v, (d.get(v) ?? 0) + 1);
+          if (ni.pods.length > 0) counts[i]!.add(c.topologyKey, v, countMatching(ni, c.selector, pi.namespace));
         }
       }
-      const critical = constraints.map(() => new CriticalPaths());
-      matchNum.forEach((m, i) => {
-        for (const [v, n] of m) critical[i]!.update(v, n);
-      });
-      state.write(PRE_FILTER_KEY, new PreFilterState(constraints, matchNum, matchNum.map((m) => m.size), critical));
+      state.write(PRE_FILTER_KEY, new PreFilterState(constraints, counts, domains));
       return null;
     },
     preFilterExtensions() {
@@ -266,13 +301,13 @@ export function newPodTopologySpread(rawArgs: unknown, handle: Handle): PreFilte
       const s = state.read<PreFilterState>(PRE_FILTER_KEY);
       if (!s) return Status.error(`reading "${PRE_FILTER_KEY}" from cycleState: not found`);
       if (s.constraints.length === 0) return null;
-      const labels = ni.node.metadata.labels ?? {};
+      const labels = ni.labels;
       for (let i = 0; i < s.constraints.length; i++) {
         const c = s.constraints[i]!;
         const v = labels[c.topologyKey];
         if (v === undefined) return new Status(Code.UnschedulableAndUnresolvable, ErrReasonNodeLabelNotMatch);
         const selfMatch = selects(c.selector, pi.pod.metadata.labels) ? 1 : 0;
-        const skew = (s.matchNum[i]!.get(v) ?? 0) + selfMatch - s.minMatchNum(i);
+        const skew = s.matchNum(i, v) + selfMatch - s.minMatchNum(i);
         if (skew > c.maxSkew) return new Status(Code.Unschedulable, ErrReasonConstraintsNotMatch);
       }
       return null;
@@ -309,19 +344,30 @@ export function newPodTopologySpread(rawArgs: unknown, handle: Handle): PreFilte
       if (counts.some((m) => m !== null)) {
         const req = requiredNodeAffinity(pod);
         const policy = constraints.map((c) => (c.nodeAffinityPolicy === 'Honor' && !req.matchesAll) || c.nodeTaintsPolicy === 'Honor');
-        for (let n = 0; n < all.length; n++) {
-          const ni = all[n]!;
-          if (ni.pods.length === 0) continue;
-          if (requireAll && !nodeHasAllKeys(ni.node, constraints)) continue;
+        const snap = handle.snapshot();
+        if (viewsApply(constraints, policy) && constraints.every((c) => snap.domains!(c.topologyKey).nodes === all.length)) {
           for (let i = 0; i < nc; i++) {
             const m = counts[i];
             if (!m) continue;
             const c = constraints[i]!;
-            const cur = m.get(ni.labels[c.topologyKey] ?? '');
-            if (cur === undefined) continue;
-            if (policy[i] && !matchesInclusionPolicies(c, pod, ni.node, req)) continue;
-            const cnt = countMatching(ni, c.selector, pi.namespace);
-            if (cnt !== 0) m.set(ni.labels[c.topologyKey] ?? '', cur + cnt);
+            const view = snap.podCounts!(viewKey(c, pi.namespace), viewWeight(c, pi.namespace), [c.topologyKey]);
+            for (const v of m.keys()) m.set(v, view.get(c.topologyKey, v));
+          }
+        } else {
+          for (let n = 0; n < all.length; n++) {
+            const ni = all[n]!;
+            if (ni.pods.length === 0) continue;
+            if (requireAll && !nodeHasAllKeys(ni.node, constraints)) continue;
+            for (let i = 0; i < nc; i++) {
+              const m = counts[i];
+              if (!m) continue;
+              const c = constraints[i]!;
+              const cur = m.get(ni.labels[c.topologyKey] ?? '');
+              if (cur === undefined) continue;
+              if (policy[i] && !matchesInclusionPolicies(c, pod, ni.node, req)) continue;
+              const cnt = countMatching(ni, c.selector, pi.namespace);
+              if (cnt !== 0) m.set(ni.labels[c.topologyKey] ?? '', cur + cnt);
+            }
           }
         }
       }
