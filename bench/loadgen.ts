@@ -444,7 +444,7 @@ async function watchJob(j: Extract<Job, { kind: 'watch' }>): Promise<WatchResult
       fromAck.push(t - acked[i]!);
     }
   }
-  const sum = (xs: number[]) => ({ p50: quantile(xs, 0.5), p99: quantile(xs, 0.99), max: Math.max(...xs) });
+  const sum = (xs: number[]) => ({ p50: quantile(xs, 0.5), p99: quantile(xs, 0.99), max: xs.reduce((a, b) => Math.max(a, b), -Infinity) });
   return {
     events: total,
     deliveries,

@@ -37,8 +37,8 @@ export function podBody(namespace: string, name: string): Record<string, unknown
 }
 
 /**
- * The LIST figures' pod: about 2 KB as the server returns it (defaults, status and managedFields
- * included): a Deployment's pod with one container. The figures report the measured size.
+ * The LIST figures' pod: about 2 KB as the server returns it (defaults, admission's additions,
+ * status and managedFields included): one container. The figures report the measured size.
  */
 export function listPodBody(namespace: string, name: string): Record<string, unknown> {
   return {
@@ -47,16 +47,18 @@ export function listPodBody(namespace: string, name: string): Record<string, unk
     metadata: {
       name,
       namespace,
+      // No ownerReferences: with the controller-manager running, the garbage collector would
+      // delete pods whose owner does not exist.
       labels: { app: 'web', tier: 'frontend', 'pod-template-hash': '7d4b9c8f6d' },
-      ownerReferences: [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: 'web-7d4b9c8f6d', uid: '5f0c6a8e-3b1d-4f5e-9a6b-2c7d8e9f0a1b', controller: true, blockOwnerDeletion: true }],
     },
     spec: {
+      // Without the projected service-account token volume, which would add about 1 KB.
+      automountServiceAccountToken: false,
       containers: [
         {
           name: 'web',
           image: 'registry.k8s.io/nginx-slim:0.27',
           ports: [{ containerPort: 8080, protocol: 'TCP' }],
-          env: [{ name: 'PORT', value: '8080' }],
           resources: { requests: { cpu: '100m', memory: '128Mi' } },
         },
       ],

@@ -506,13 +506,13 @@ function sh(cmd: string, args: string[]): string {
 }
 
 function machine() {
-  const dev = sh('df', ['--output=source,fstype', scratchDir()]).split('\n')[1]?.trim() ?? '';
-  const devName = dev.split(/\s+/)[0]?.replace('/dev/', '') ?? '';
+  const [source = '', fstype = ''] = (sh('df', ['--output=source,fstype', scratchDir()]).split('\n')[1] ?? '').trim().split(/\s+/);
+  const [size = '', rota = '', ...model] = sh('lsblk', ['-dno', 'SIZE,ROTA,MODEL', source]).trim().split(/\s+/);
   return {
     nproc: cpus().length,
     cpu: cpus()[0]?.model ?? '',
     memoryGiB: +(totalmem() / 2 ** 30).toFixed(1),
-    disk: `${dev} (${sh('lsblk', ['-dno', 'SIZE,ROTA,MODEL', `/dev/${devName}`]) || 'lsblk n/a'}), scratch ${scratchDir()}`,
+    disk: `${source} ${fstype}, ${size}${rota ? (rota === '1' ? ', reported rotational' : ', non-rotational') : ''}${model.length ? `, ${model.join(' ')}` : ''}; every data dir under ${scratchDir()}`,
     kernel: sh('uname', ['-r']),
     node: sh(NODE, ['--version']),
     etcd: sh(ETCD, ['--version']).split('\n')[0] ?? '',
@@ -584,11 +584,20 @@ async function main() {
   const res: Record<string, any> = {};
   // The machine is shared: record how busy it was around each part, beside the figures.
   const meta: Record<string, { seconds: number; loadavgBefore: number[]; loadavgAfter: number[] }> = {};
+  const failed: Part[] = [];
+  const errors: Record<string, string> = {};
   const part = async (name: Part, fn: () => Promise<unknown>) => {
     if (!parts.has(name)) return;
     const before = loadavg().map((x) => +x.toFixed(2));
     const t = performance.now();
-    res[name] = await fn();
+    try {
+      res[name] = await fn();
+    } catch (e) {
+      // One broken part must not cost the others' figures.
+      failed.push(name);
+      log(`${name} FAILED: ${(e as Error)?.stack ?? e}`);
+      errors[name] = String((e as Error)?.message ?? e);
+    }
     meta[name] = { seconds: Math.round((performance.now() - t) / 1000), loadavgBefore: before, loadavgAfter: loadavg().map((x) => +x.toFixed(2)) };
     log(`${name}: done in ${meta[name].seconds} s; load average ${before.join(' ')} before, ${meta[name].loadavgAfter.join(' ')} after`);
   };
@@ -609,6 +618,7 @@ async function main() {
     machine: info,
     targets: TARGETS,
     parts: meta,
+    ...(failed.length ? { errors } : {}),
     ...res,
   };
   const file = opt.out ?? join(RESULTS, `${STAMP}.json`);
@@ -619,7 +629,8 @@ async function main() {
     process.stdout.write(`\n${res.profile.text}\n`);
   }
   writeFileSync(file, JSON.stringify(doc, null, 1) + '\n');
-  process.stdout.write(`\n${table(res)}\n\n${info.nproc} CPUs (${info.cpu}), ${info.memoryGiB} GiB, kernel ${info.kernel}, Node ${info.node}, ${info.etcd}; ${doc.seconds} s\nwritten: ${file}\n`);
+  if (failed.length) process.exitCode = 1;
+  process.stdout.write(`\n${table(res)}\n${failed.length ? `\nFAILED parts: ${failed.join(', ')} (see the log above)\n` : ''}\n${info.nproc} CPUs (${info.cpu}), ${info.memoryGiB} GiB, kernel ${info.kernel}, Node ${info.node}, ${info.etcd}; ${doc.seconds} s\nwritten: ${file}\n`);
 }
 
 let interrupted = false;
