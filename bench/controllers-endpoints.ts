@@ -1,0 +1,185 @@
+// Endpoints propagation (issue 3, item 6), in process: an API server on SQLite in a temporary
+// directory and a controller-manager running the cluster controllers over the in-process transport,
+// as `rudder server` runs them. 1,000 pods of one Service start Running but not Ready; they are then
+// flipped to Ready at 100 per second (the status write a kubelet makes), and the time from each
+// pod's Ready write being acknowledged to its address appearing ready in the Endpoints object and
+// in the EndpointSlices (seen on watches) is recorded. Not a test: it prints figures, asserts nothing.
+//
+//   node bench/controllers-endpoints.ts                    3 runs (the median of each figure is reported)
+//   node bench/controllers-endpoints.ts --runs 1 --pods 1000 --rate 100
+//   node bench/controllers-endpoints.ts --only-endpoints   run just the endpoint and endpointslice controllers
+import { parseArgs } from 'node:util';
+import { startTestApiServer } from '../src/apiserver/testing.ts';
+import { Client } from '../src/client/client.ts';
+import type { KObject } from '../src/api/meta.ts';
+import { startControllerManager } from '../src/controllers/manager.ts';
+import { readyNode, TEST_CONFIG } from '../src/controllers/testing.ts';
+import { clusterControllers, endpointsController, endpointSliceController } from '../src/controllers/cluster.ts';
+import { fmt, median, quantile } from './stats.ts';
+
+const { values: opt } = parseArgs({
+  options: {
+    runs: { type: 'string', default: '3' },
+    pods: { type: 'string', default: '1000' },
+    rate: { type: 'string', default: '100' },
+    'only-endpoints': { type: 'boolean', default: false },
+  },
+});
+const RUNS = Number(opt.runs);
+const N = Number(opt.pods);
+const RATE = Number(opt.rate);
+const NS = 'default';
+
+const ipOf = (i: number) => `10.42.${(i >> 8) & 255}.${i & 255}`;
+const nowMs = () => performance.now();
+const sleepUntil = (t: number) => new Promise((r) => setTimeout(r, Math.max(0, t - nowMs())));
+
+interface RunResult {
+  endpoints: number[];
+  slices: number[];
+  writes: number[];
+  flipSeconds: number;
+}
+
+async function runOnce(): Promise<RunResult> {
+  const api = await startTestApiServer();
+  const admin = new Client(api.server.localTransport({ name: 'system:admin', groups: ['system:masters', 'system:authenticated'] }, 'bench'));
+  const manager = startControllerManager({
+    transport: api.server.localTransport({ name: 'system:kube-controller-manager', groups: ['system:authenticated'] }, 'kube-controller-manager'),
+    config: TEST_CONFIG,
+    controllers: opt['only-endpoints'] ? [endpointsController, endpointSliceController] : clusterControllers(),
+    leaderElect: false,
+    log: process.env.BENCH_LOG ? (m) => console.log(m) : undefined,
+  });
+  await manager.started();
+  const watches: { close(): void }[] = [];
+  try {
+    await admin.resource('', 'nodes').create(readyNode('n1'));
+    await admin.resource('', 'serviceaccounts').namespace(NS).create({ apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'default' } }).catch(() => undefined);
+    await admin.resource('', 'services').namespace(NS).create({
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: 'bench' },
+      spec: { selector: { app: 'bench' }, ports: [{ name: 'http', port: 80, targetPort: 8080 }] },
+    });
+    const pods = admin.resource('', 'pods').namespace(NS);
+    const status = (i: number, ready: boolean) => {
+      const t = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+      const c = (type: string, s: boolean) => ({ type, status: s ? 'True' : 'False', lastTransitionTime: t });
+      return { status: { phase: 'Running', podIP: ipOf(i), podIPs: [{ ip: ipOf(i) }], startTime: t, conditions: [c('PodScheduled', true), c('Initialized', true), c('ContainersReady', ready), c('Ready', ready)] } };
+    };
+    // 1,000 Running pods, not Ready, created 50 at a time
+    for (let i = 0; i < N; i += 50) {
+      await Promise.all(
+        Array.from({ length: Math.min(50, N - i) }, async (_, k) => {
+          const n = i + k;
+          await pods.create({ apiVersion: 'v1', kind: 'Pod', metadata: { name: `bench-${n}`, labels: { app: 'bench' } }, spec: { nodeName: 'n1', containers: [{ name: 'c', image: 'busybox' }] } });
+          await pods.patch(`bench-${n}`, 'merge', status(n, false), { subresource: 'status' });
+        }),
+      );
+    }
+    // wait until every pod is listed as not ready in both places
+    const counts = async () => {
+      const ep = await admin.resource('', 'endpoints').namespace(NS).get('bench').catch(() => undefined);
+      const nr = ((ep?.subsets as { notReadyAddresses?: unknown[] }[] | undefined) ?? []).reduce((a, s) => a + (s.notReadyAddresses?.length ?? 0), 0);
+      const sl = await admin.resource('discovery.k8s.io', 'endpointslices').namespace(NS).list({ labelSelector: 'kubernetes.io/service-name=bench' });
+      const eps = sl.items.reduce((a, s) => a + ((s.endpoints as unknown[] | undefined)?.length ?? 0), 0);
+      return { endpointsNotReady: nr, sliceEndpoints: eps };
+    };
+    const notReadyEverywhere = async () => {
+      const c = await counts();
+      return c.endpointsNotReady === N && c.sliceEndpoints === N;
+    };
+    const deadline = nowMs() + 120_000;
+    while (!(await notReadyEverywhere())) {
+      if (nowMs() > deadline) throw new Error(`pods never all appeared as not ready: ${JSON.stringify(await counts())}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+
+    // t0: when the API acknowledged a pod's Ready write; seen: when a watch first shows it ready
+    const acked = new Map<string, number>();
+    const seenEp = new Map<string, number>();
+    const seenSl = new Map<string, number>();
+    let resolveAll!: () => void;
+    const all = new Promise<void>((r) => (resolveAll = r));
+    const check = () => {
+      if (seenEp.size === N && seenSl.size === N) resolveAll();
+    };
+    const watch = async (group: string, plural: string, onObj: (o: KObject, t: number) => void) => {
+      const rc = admin.resource(group, plural).namespace(NS);
+      const list = await rc.list();
+      const h = rc.watch({ resourceVersion: list.metadata.resourceVersion }, {
+        onEvent: (ev) => {
+          if (ev.type === 'ADDED' || ev.type === 'MODIFIED') onObj(ev.object as KObject, nowMs());
+        },
+        onClose: () => undefined,
+      });
+      watches.push(h);
+    };
+    await watch('', 'endpoints', (o, t) => {
+      if (o.metadata.name !== 'bench') return;
+      for (const s of (o.subsets as { addresses?: { ip: string }[] }[] | undefined) ?? []) {
+        for (const a of s.addresses ?? []) if (!seenEp.has(a.ip)) seenEp.set(a.ip, t);
+      }
+      check();
+    });
+    await watch('discovery.k8s.io', 'endpointslices', (o, t) => {
+      if (o.metadata.labels?.['kubernetes.io/service-name'] !== 'bench') return;
+      for (const e of (o.endpoints as { addresses: string[]; conditions: { ready?: boolean } }[] | undefined) ?? []) {
+        if (e.conditions?.ready && !seenSl.has(e.addresses[0]!)) seenSl.set(e.addresses[0]!, t);
+      }
+      check();
+    });
+
+    const writes: number[] = [];
+    const start = nowMs();
+    const inflight: Promise<void>[] = [];
+    for (let i = 0; i < N; i++) {
+      await sleepUntil(start + (i * 1000) / RATE);
+      const sent = nowMs();
+      inflight.push(
+        pods.patch(`bench-${i}`, 'merge', status(i, true), { subresource: 'status' }).then(() => {
+          const t = nowMs();
+          acked.set(ipOf(i), t);
+          writes.push(t - sent);
+        }),
+      );
+    }
+    await Promise.all(inflight);
+    const flipSeconds = (nowMs() - start) / 1000;
+    await Promise.race([all, new Promise((_, rej) => setTimeout(() => rej(new Error(`only ${seenEp.size} endpoints and ${seenSl.size} slice endpoints became ready`)), 60_000))]);
+    const lat = (seen: Map<string, number>) => [...acked].map(([ip, t]) => Math.max(0, seen.get(ip)! - t));
+    return { endpoints: lat(seenEp), slices: lat(seenSl), writes, flipSeconds };
+  } finally {
+    for (const w of watches) w.close();
+    await manager.stop();
+    await api.stop();
+  }
+}
+
+const rows: { run: number; ep50: number; ep99: number; epMax: number; sl50: number; sl99: number; slMax: number; w99: number; secs: number }[] = [];
+for (let r = 1; r <= RUNS; r++) {
+  const res = await runOnce();
+  const row = {
+    run: r,
+    ep50: quantile(res.endpoints, 0.5),
+    ep99: quantile(res.endpoints, 0.99),
+    epMax: Math.max(...res.endpoints),
+    sl50: quantile(res.slices, 0.5),
+    sl99: quantile(res.slices, 0.99),
+    slMax: Math.max(...res.slices),
+    w99: quantile(res.writes, 0.99),
+    secs: res.flipSeconds,
+  };
+  rows.push(row);
+  console.log(
+    `run ${r}: ${N} pods Ready at ${RATE}/s over ${fmt(row.secs)} s — Endpoints p50 ${fmt(row.ep50)} ms p99 ${fmt(row.ep99)} ms max ${fmt(row.epMax)} ms; ` +
+      `EndpointSlices p50 ${fmt(row.sl50)} ms p99 ${fmt(row.sl99)} ms max ${fmt(row.slMax)} ms; status write p99 ${fmt(row.w99)} ms`,
+  );
+}
+const m = (k: keyof (typeof rows)[number]) => median(rows.map((x) => x[k] as number));
+console.log('');
+console.log(`endpoints propagation, median of ${RUNS} run(s), ${opt['only-endpoints'] ? 'endpoint controllers only' : 'all cluster controllers'} (target p99 <= 100 ms):`);
+console.log(`  Endpoints       p50 ${fmt(m('ep50'))} ms   p99 ${fmt(m('ep99'))} ms   max ${fmt(m('epMax'))} ms`);
+console.log(`  EndpointSlices  p50 ${fmt(m('sl50'))} ms   p99 ${fmt(m('sl99'))} ms   max ${fmt(m('slMax'))} ms`);
+process.exit(0);
