@@ -7,7 +7,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { KObject } from '../api/meta.ts';
+import type { Transport } from '../api/transport.ts';
+import { ensurePki } from '../apiserver/pki.ts';
 import { Client } from '../client/client.ts';
+import { FakeClock } from '../client/clock.ts';
 import { httpsTransportFromKubeconfig } from '../client/https.ts';
 import { bootstrapNodeCredentials, credentialPaths, KUBELET_CLIENT_SIGNER, CLIENT_USAGES, httpsTransportFactory } from './bootstrap.ts';
 import { CertificateManager, rotationDeadline } from './cert-manager.ts';
@@ -38,6 +41,50 @@ describe('join tokens', () => {
     near(rotationDeadline(0, 1000, () => 0), 700);
     near(rotationDeadline(0, 1000, () => 1), 900);
     near(rotationDeadline(1000, 2000, () => 0.5), 1800);
+  });
+});
+
+describe('renewal timing', () => {
+  it('a year-long certificate is renewed at its deadline, not before (timers cap at 24.8 days)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rudder-renew-'));
+    try {
+      const pki = await ensurePki(join(dir, 'tls'), { sans: ['127.0.0.1'] });
+      const pair = await pki.signClientCert('system:node:n1', ['system:nodes'], 365);
+      const clock = new FakeClock(Date.now());
+      const asked: string[] = [];
+      const transport: Transport = {
+        request: async (r) => (asked.push(`${r.method} ${r.path}`), { status: 503, body: { kind: 'Status', code: 503, message: 'later' }, headers: {} }),
+        watch: () => ({ close() {} }),
+        close: async () => {},
+      };
+      const m = new CertificateManager({
+        name: 'node client',
+        client: () => new Client(transport),
+        subject: () => ({ commonName: 'system:node:n1', organizations: ['system:nodes'] }),
+        signerName: KUBELET_CLIENT_SIGNER,
+        usages: CLIENT_USAGES,
+        certFile: join(dir, 'c.crt'),
+        keyFile: join(dir, 'c.key'),
+        initial: { certPem: pair.cert, keyPem: pair.key },
+        clock,
+        random: () => 0,
+      });
+      m.start();
+      const day = 86_400_000;
+      // (key generation runs on real time: give it a moment after each step)
+      const settleReal = async (ms: number) => {
+        for (let i = 0; i < ms / 50 && asked.length === 0; i++) await new Promise((r) => setTimeout(r, 50));
+      };
+      await clock.advance(250 * day);
+      await settleReal(1000);
+      assert.deepEqual(asked, [], 'nothing asked before 70% of the lifetime');
+      await clock.advance(7 * day);
+      await settleReal(15_000);
+      assert.deepEqual(asked, ['POST /apis/certificates.k8s.io/v1/certificatesigningrequests']);
+      m.stop();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

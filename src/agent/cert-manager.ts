@@ -48,6 +48,8 @@ export interface CertificateManagerOptions {
   backoffMaxMs?: number;
 }
 
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /** upstream's nextRotationDeadline: a uniform point in [70%, 90%] of the certificate's lifetime. */
 export function rotationDeadline(notBefore: number, notAfter: number, random: () => number): number {
   const total = notAfter - notBefore;
@@ -136,7 +138,16 @@ export class CertificateManager implements CertSource {
     if (this.#stopped) return;
     this.#timer?.cancel();
     if (this.#pair && ms > 0) this.#log(`${this.#o.name} certificate renewal in ${Math.round(ms / 1000)}s`);
-    this.#timer = this.#clock.setTimeout(() => void this.#rotate(), Math.max(0, ms));
+    this.#wakeAt(this.#clock.now() + Math.max(0, ms));
+  }
+
+  /** Timers hold at most 2^31-1 ms (about 24.8 days): longer waits are taken in steps. */
+  #wakeAt(due: number): void {
+    const left = due - this.#clock.now();
+    this.#timer = this.#clock.setTimeout(() => {
+      if (this.#clock.now() < due) this.#wakeAt(due);
+      else void this.#rotate();
+    }, Math.min(Math.max(0, left), MAX_TIMER_MS));
   }
 
   #rotate(): Promise<void> {
