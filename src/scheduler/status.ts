@@ -60,6 +60,25 @@ export class Status {
 
 export type MaybeStatus = Status | null | undefined;
 
+const fixedStatuses = new Map<string, Status>();
+
+/**
+ * A shared Status for a per-node outcome that does not vary (e.g. "Insufficient cpu"): filters
+ * return it for every node they reject instead of allocating one each time. Callers only ever
+ * set its plugin name, and a given outcome is only returned by one plugin.
+ */
+export function fixedStatus(code: Code, ...reasons: string[]): Status {
+  const key = `${code}\x00${reasons.join('\x00')}`;
+  let s = fixedStatuses.get(key);
+  if (!s) {
+    if (fixedStatuses.size >= 4096) fixedStatuses.clear();
+    s = new Status(code, ...reasons);
+    Object.freeze(s.reasons);
+    fixedStatuses.set(key, s);
+  }
+  return s;
+}
+
 export function isSuccess(s: MaybeStatus): boolean {
   return !s || s.code === Code.Success;
 }

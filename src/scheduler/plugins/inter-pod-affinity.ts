@@ -17,7 +17,7 @@ import {
 } from '../framework/interfaces.ts';
 import type { NodeInfo } from '../nodeinfo.ts';
 import { affinityTermMatches, TermMatchMemo, type AffinityTerm, type PodInfo, type WeightedAffinityTerm } from '../podinfo.ts';
-import { Code, Status } from '../status.ts';
+import { Code, fixedStatus, Status } from '../status.ts';
 import { TopologyCounts as Counts } from '../topology-counts.ts';
 import type { Node, Pod } from '../types.ts';
 import { InterPodAffinity as Name } from './names.ts';
@@ -231,20 +231,20 @@ export function newInterPodAffinity(rawArgs: unknown, handle: Handle): PreFilter
       let podsExist = true;
       for (const t of s.affinityTerms) {
         const v = labels[t.topologyKey];
-        if (v === undefined) return new Status(Code.UnschedulableAndUnresolvable, ErrReasonAffinityRulesNotMatch);
+        if (v === undefined) return fixedStatus(Code.UnschedulableAndUnresolvable, ErrReasonAffinityRulesNotMatch);
         if (s.affinityCounts.get(t.topologyKey, v) <= 0) podsExist = false;
       }
       if (!podsExist && !(s.affinityCounts.size === 0 && matchesAllTerms(s.affinityTerms, s.pod.pod))) {
-        return new Status(Code.UnschedulableAndUnresolvable, ErrReasonAffinityRulesNotMatch);
+        return fixedStatus(Code.UnschedulableAndUnresolvable, ErrReasonAffinityRulesNotMatch);
       }
       if (s.antiAffinityCounts.size > 0) {
         for (const t of s.antiAffinityTerms) {
           const v = labels[t.topologyKey];
-          if (v !== undefined && s.antiAffinityCounts.get(t.topologyKey, v) > 0) return new Status(Code.Unschedulable, ErrReasonAntiAffinityRulesNotMatch);
+          if (v !== undefined && s.antiAffinityCounts.get(t.topologyKey, v) > 0) return fixedStatus(Code.Unschedulable, ErrReasonAntiAffinityRulesNotMatch);
         }
       }
       if (s.existingAntiAffinityCounts.size > 0 && s.existingAntiAffinityCounts.anyOn(labels)) {
-        return new Status(Code.Unschedulable, ErrReasonExistingAntiAffinityRulesNotMatch);
+        return fixedStatus(Code.Unschedulable, ErrReasonExistingAntiAffinityRulesNotMatch);
       }
       return null;
     },

@@ -15,7 +15,7 @@ import {
   type CompiledPreferredTerm,
 } from '../nodeaffinity.ts';
 import type { PodInfo } from '../podinfo.ts';
-import { Code, Status } from '../status.ts';
+import { Code, fixedStatus, Status } from '../status.ts';
 import type { Node, NodeAffinity as NodeAffinitySpec, Pod } from '../types.ts';
 import { defaultNormalizeScore } from './helpers.ts';
 import { NodeAffinity as Name } from './names.ts';
@@ -72,14 +72,14 @@ export function newNodeAffinity(rawArgs: unknown): PreFilterPlugin & FilterPlugi
         if (termNames === null) return null;
         nodeNames = nodeNames === null ? termNames : union(nodeNames, termNames);
       }
-      if (nodeNames !== null && nodeNames.size === 0) return new Status(Code.UnschedulableAndUnresolvable, ErrReasonConflict);
+      if (nodeNames !== null && nodeNames.size === 0) return fixedStatus(Code.UnschedulableAndUnresolvable, ErrReasonConflict);
       return nodeNames ? { result: { nodeNames } } : null;
     },
     filter(_state, pod, ni) {
-      if (addedRequired && !nodeSelectorMatches(addedRequired, ni.node)) return new Status(Code.UnschedulableAndUnresolvable, ErrReasonEnforced);
+      if (addedRequired && !nodeSelectorMatches(addedRequired, ni.node)) return fixedStatus(Code.UnschedulableAndUnresolvable, ErrReasonEnforced);
       const req = requiredNodeAffinity(pod.pod);
       if (req.matchesAll || req.match(ni.node)) return null;
-      return new Status(Code.UnschedulableAndUnresolvable, ErrReasonPod);
+      return fixedStatus(Code.UnschedulableAndUnresolvable, ErrReasonPod);
     },
     preScore(state: CycleState, pod: PodInfo) {
       const preferred = compilePreferredTerms(pod.pod.spec.affinity?.nodeAffinity?.preferredDuringSchedulingIgnoredDuringExecution);

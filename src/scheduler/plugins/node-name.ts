@@ -2,7 +2,7 @@
 
 import { Action } from '../events.ts';
 import type { EnqueueExtensions, FilterPlugin } from '../framework/interfaces.ts';
-import { Code, Status } from '../status.ts';
+import { Code, fixedStatus } from '../status.ts';
 import type { Node, Pod } from '../types.ts';
 import { NodeName as Name } from './names.ts';
 
@@ -14,7 +14,7 @@ export function newNodeName(): FilterPlugin & EnqueueExtensions {
     filter(_state, pod, ni) {
       const want = pod.pod.spec.nodeName;
       if (!want || want === ni.name) return null;
-      return new Status(Code.UnschedulableAndUnresolvable, ErrReasonNodeName);
+      return fixedStatus(Code.UnschedulableAndUnresolvable, ErrReasonNodeName);
     },
     eventsToRegister() {
       return [

@@ -3,7 +3,7 @@
 import { Action } from '../events.ts';
 import type { EnqueueExtensions, FilterPlugin, PreFilterPlugin } from '../framework/interfaces.ts';
 import { podInfoOf } from '../podinfo.ts';
-import { Code, Status } from '../status.ts';
+import { Code, fixedStatus, Status } from '../status.ts';
 import type { Pod } from '../types.ts';
 import { NodePorts as Name } from './names.ts';
 
@@ -17,7 +17,7 @@ export function newNodePorts(): PreFilterPlugin & FilterPlugin & EnqueueExtensio
     },
     filter(_state, pod, ni) {
       if (ni.usedPorts.size === 0) return null;
-      for (const p of pod.hostPorts) if (ni.usedPorts.conflicts(p)) return new Status(Code.Unschedulable, ErrReasonNodePorts);
+      for (const p of pod.hostPorts) if (ni.usedPorts.conflicts(p)) return fixedStatus(Code.Unschedulable, ErrReasonNodePorts);
       return null;
     },
     eventsToRegister() {

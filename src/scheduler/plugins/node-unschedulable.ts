@@ -6,7 +6,7 @@ import type { EnqueueExtensions, FilterPlugin } from '../framework/interfaces.ts
 import type { NodeInfo } from '../nodeinfo.ts';
 import { tolerationsTolerateTaint } from '../nodeaffinity.ts';
 import type { PodInfo } from '../podinfo.ts';
-import { Code, Status } from '../status.ts';
+import { Code, fixedStatus } from '../status.ts';
 import { TAINT_NODE_UNSCHEDULABLE, type Node, type Pod } from '../types.ts';
 import { NodeUnschedulable as Name } from './names.ts';
 
@@ -20,7 +20,7 @@ export function newNodeUnschedulable(): FilterPlugin & EnqueueExtensions {
     filter(_state, pod: PodInfo, ni: NodeInfo) {
       if (!ni.unschedulable) return null;
       if (tolerationsTolerateTaint(pod.pod.spec.tolerations, UNSCHEDULABLE_TAINT)) return null;
-      return new Status(Code.UnschedulableAndUnresolvable, ErrReasonUnschedulable);
+      return fixedStatus(Code.UnschedulableAndUnresolvable, ErrReasonUnschedulable);
     },
     eventsToRegister() {
       return [

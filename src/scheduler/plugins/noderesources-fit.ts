@@ -8,7 +8,7 @@ import type { EnqueueExtensions, FilterPlugin, PreFilterPlugin, PreScorePlugin, 
 import { NodeInfo, R } from '../nodeinfo.ts';
 import { podInfoOf, type PodInfo } from '../podinfo.ts';
 import { isExtendedResourceName } from '../resources.ts';
-import { Code, Status } from '../status.ts';
+import { Code, fixedStatus } from '../status.ts';
 import type { Node, Pod } from '../types.ts';
 import { NodeResourcesFit as Name } from './names.ts';
 import {
@@ -132,7 +132,7 @@ export function newNodeResourcesFit(rawArgs: unknown): PreFilterPlugin & FilterP
       if (fitsQuickly(pod, ni)) return null;
       const insufficient = fitsRequest(pod, ni, ignored, ignoredGroups);
       if (insufficient.length === 0) return null;
-      return new Status(Code.Unschedulable, ...insufficient.map((x) => x.reason));
+      return fixedStatus(Code.Unschedulable, ...insufficient.map((x) => x.reason));
     },
     preScore(state: CycleState, pod: PodInfo) {
       state.write(PRE_SCORE_KEY, podRequestList(pod, resources, false));

@@ -21,7 +21,7 @@ import {
 import type { NodeInfo } from '../nodeinfo.ts';
 import { findUntoleratedTaint, isDoNotScheduleTaint, requiredNodeAffinity, type RequiredNodeAffinity } from '../nodeaffinity.ts';
 import type { PodInfo } from '../podinfo.ts';
-import { Code, Status } from '../status.ts';
+import { Code, fixedStatus, Status } from '../status.ts';
 import { LABEL_HOSTNAME, LABEL_TOPOLOGY_ZONE, type Node, type Pod, type TopologySpreadConstraint } from '../types.ts';
 import { PodTopologySpread as Name } from './names.ts';
 
@@ -305,10 +305,10 @@ export function newPodTopologySpread(rawArgs: unknown, handle: Handle): PreFilte
       for (let i = 0; i < s.constraints.length; i++) {
         const c = s.constraints[i]!;
         const v = labels[c.topologyKey];
-        if (v === undefined) return new Status(Code.UnschedulableAndUnresolvable, ErrReasonNodeLabelNotMatch);
+        if (v === undefined) return fixedStatus(Code.UnschedulableAndUnresolvable, ErrReasonNodeLabelNotMatch);
         const selfMatch = selects(c.selector, pi.pod.metadata.labels) ? 1 : 0;
         const skew = s.matchNum(i, v) + selfMatch - s.minMatchNum(i);
-        if (skew > c.maxSkew) return new Status(Code.Unschedulable, ErrReasonConstraintsNotMatch);
+        if (skew > c.maxSkew) return fixedStatus(Code.Unschedulable, ErrReasonConstraintsNotMatch);
       }
       return null;
     },
@@ -377,7 +377,7 @@ export function newPodTopologySpread(rawArgs: unknown, handle: Handle): PreFilte
     },
     score(state: CycleState, pi: PodInfo, ni: NodeInfo) {
       const s = state.read<PreScoreState>(PRE_SCORE_KEY);
-      if (!s || s.ignoredNodes.has(ni.name)) return 0;
+      if (!s || (s.ignoredNodes.size > 0 && s.ignoredNodes.has(ni.name))) return 0;
       const labels = ni.labels;
       let score = 0;
       for (let i = 0; i < s.constraints.length; i++) {

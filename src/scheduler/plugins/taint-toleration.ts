@@ -7,7 +7,7 @@ import type { EnqueueExtensions, FilterPlugin, PreScorePlugin, ScorePlugin } fro
 import { findUntoleratedTaint, isDoNotScheduleTaint, tolerationsTolerateTaint } from '../nodeaffinity.ts';
 import type { NodeInfo } from '../nodeinfo.ts';
 import type { PodInfo } from '../podinfo.ts';
-import { Code, Status } from '../status.ts';
+import { Code, fixedStatus } from '../status.ts';
 import type { Node, Pod, Toleration } from '../types.ts';
 import { defaultNormalizeScore } from './helpers.ts';
 import { TaintToleration as Name } from './names.ts';
@@ -30,7 +30,7 @@ export function newTaintToleration(): FilterPlugin & PreScorePlugin & ScorePlugi
       if (!taints) return null;
       const t = findUntoleratedTaint(taints, pod.pod.spec.tolerations, isDoNotScheduleTaint);
       if (!t) return null;
-      return new Status(Code.UnschedulableAndUnresolvable, untoleratedTaintReason(t.key, t.value));
+      return fixedStatus(Code.UnschedulableAndUnresolvable, untoleratedTaintReason(t.key, t.value));
     },
     preScore(state: CycleState, pod: PodInfo) {
       state.write(PRE_SCORE_KEY, preferNoScheduleTolerations(pod.pod));
