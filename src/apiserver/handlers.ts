@@ -57,8 +57,9 @@ export interface HandlerDeps {
   connect: Map<string, (ctx: Ctx, r: ResourceRegistry) => Promise<void>>;
   /** Create-only review kinds (SelfSubjectAccessReview …), keyed by "<group>/<plural>". */
   reviews: Map<string, (ctx: Ctx, obj: KObject) => Promise<KObject> | KObject>;
-  /** Called when a long-running request (watch) starts; returns a release function. */
   minRequestTimeoutSeconds: number;
+  /** Aborted when the server shuts down: every open watch ends. */
+  closing?: AbortSignal;
 }
 
 const PATCH_TYPES: Record<string, 'json' | 'merge' | 'strategic' | 'apply'> = {
@@ -92,12 +93,16 @@ export function createResourceHandler(d: HandlerDeps): (ctx: Ctx) => Promise<voi
   /** The request body as raw bytes (HTTP) or as a value (in-process; a private copy). */
   const requestBody = async (ctx: Ctx): Promise<{ raw?: Buffer; value?: unknown; type: string }> => {
     const type = mediaType(ctx.req.headers['content-type']);
+    const wantAudit = ctx.audit && ctx.audit.decision.level !== 'Metadata';
     if (ctx.local) {
       const b = ctx.local.body;
+      if (wantAudit) ctx.audit!.requestObject = b;
       if (b instanceof Uint8Array) return { raw: Buffer.from(b), type };
       return { value: b === undefined ? undefined : structuredClone(b), type };
     }
-    return { raw: await readBody(ctx.req), type };
+    const raw = await readBody(ctx.req);
+    if (wantAudit && (type === JSON_TYPE || type.endsWith('+json'))) ctx.audit!.requestObject = raw;
+    return { raw, type };
   };
 
   /** A body decoded as JSON/YAML (or taken as the in-process value); empty is undefined. */
@@ -204,6 +209,7 @@ export function createResourceHandler(d: HandlerDeps): (ctx: Ctx) => Promise<voi
       user: ctx.user,
       subresource: sub,
       userAgent: ctx.req.headers['user-agent'],
+      warnings: ctx.warnings,
     };
   };
 
@@ -392,6 +398,7 @@ export function createResourceHandler(d: HandlerDeps): (ctx: Ctx) => Promise<voi
         handle.stop();
         clearTimeout(timer);
         clearInterval(bm);
+        d.closing?.removeEventListener('abort', finish);
         if (!res.writableEnded) res.end();
         resolve();
       };
@@ -400,6 +407,7 @@ export function createResourceHandler(d: HandlerDeps): (ctx: Ctx) => Promise<voi
         if (bookmarks) bookmark(Math.max(lastRev, reg.watchCache.revision));
       }, 60_000);
       res.on('close', finish);
+      d.closing?.addEventListener('abort', finish);
     });
   };
 
@@ -451,16 +459,19 @@ export function createResourceHandler(d: HandlerDeps): (ctx: Ctx) => Promise<voi
     for (const [t, ob] of pending) local.event!(t, ob);
     await new Promise<void>((resolve) => {
       let closed = false;
+      const onServerClose = () => finish(true);
       const finish = (byServer: boolean) => {
         if (closed) return;
         closed = true;
         handle.stop();
         clearTimeout(timer);
         clearInterval(bm);
+        d.closing?.removeEventListener('abort', onServerClose);
         if (byServer) local.end?.();
         resolve();
       };
       const timer = setTimeout(() => finish(true), o.timeoutMs);
+      d.closing?.addEventListener('abort', onServerClose);
       const bm = setInterval(() => {
         if (o.bookmarks) local.event!('BOOKMARK', bookmarkObj(Math.max(lastRev, reg.watchCache.revision)));
       }, 60_000);

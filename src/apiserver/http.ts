@@ -66,6 +66,8 @@ export interface Ctx {
   user?: UserInfo;
   /** Warnings to return as `Warning: 299 - "…"` headers. */
   warnings: string[];
+  /** The request's audit record, when the audit policy logs it. */
+  audit?: import('./audit.ts').AuditContext;
   started: number;
 }
 
@@ -216,6 +218,7 @@ export function setWarnings(ctx: Ctx): void {
 
 /** Writes a JSON value (or pre-encoded bytes) with the negotiated encoding. */
 export function writeObject(ctx: Ctx, status: number, body: unknown, choice: AcceptChoice = { type: 'json' }, encodeProtobuf?: (o: unknown) => Uint8Array): void {
+  if (ctx.audit?.decision.level === 'RequestResponse') ctx.audit.responseObject = body;
   if (ctx.local) {
     const h: Record<string, string | string[]> = {};
     if (ctx.warnings.length) h['warning'] = ctx.warnings.map((w) => `299 - ${JSON.stringify(w)}`);
@@ -244,6 +247,7 @@ export function writeObject(ctx: Ctx, status: number, body: unknown, choice: Acc
 export function writeError(ctx: Ctx, e: unknown): void {
   const err = isStatusError(e) ? e : internalError(e);
   if (!isStatusError(e)) console.error('rudder apiserver: internal error:', e);
+  if (ctx.audit) ctx.audit.status = err.status;
   if (ctx.local) {
     const h: Record<string, string> = {};
     if (err.status.details?.retryAfterSeconds) h['retry-after'] = String(err.status.details.retryAfterSeconds);

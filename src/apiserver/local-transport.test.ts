@@ -6,13 +6,16 @@ import { startTestApiServer } from './testing.ts';
 
 let stop: () => Promise<void>;
 let t: Transport;
+let kcm: Transport;
 before(async () => {
   const s = await startTestApiServer();
   stop = s.stop;
-  t = s.server.localTransport({ name: 'system:kube-controller-manager', groups: ['system:authenticated'] }, 'rudder-test');
+  t = s.server.localTransport({ name: 'system:admin', groups: ['system:masters', 'system:authenticated'] }, 'rudder-test');
+  kcm = s.server.localTransport({ name: 'system:kube-controller-manager', groups: ['system:authenticated'] }, 'kube-controller-manager');
 });
 after(async () => {
   await t.close();
+  await kcm.close();
   await stop();
 });
 
@@ -32,6 +35,15 @@ test('in-process create and get answer with the cache\'s shared, frozen objects'
   const l = await t.request({ method: 'GET', path: CMS, query: { labelSelector: '' } });
   assert.equal((l.body as any).kind, 'ConfigMapList');
   assert.ok((l.body as any).items.includes(g1.body));
+});
+
+test('in-process requests are authorized as their user', async () => {
+  // system:kube-controller-manager may list everything but not create configmaps (upstream's RBAC policy)
+  const l = await kcm.request({ method: 'GET', path: CMS });
+  assert.equal(l.status, 200);
+  const c = await kcm.request({ method: 'POST', path: CMS, body: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'kcm' } } });
+  assert.equal(c.status, 403);
+  assert.equal((c.body as any).message, 'configmaps is forbidden: User "system:kube-controller-manager" cannot create resource "configmaps" in API group "" in the namespace "default"');
 });
 
 test('in-process requests go through validation and admission and fail with a Status', async () => {

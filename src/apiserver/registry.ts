@@ -52,6 +52,10 @@ export interface AdmissionAttributes {
   oldObject?: KObject;
   dryRun: boolean;
   user?: UserInfo;
+  /** Warnings for the client (Warning headers); plugins append. */
+  warnings?: string[];
+  /** Annotations for the audit event; plugins set. */
+  auditAnnotations?: Record<string, string>;
 }
 
 export interface UserInfo {
@@ -81,6 +85,8 @@ export interface WriteOptions {
   userAgent?: string;
   /** The object's managedFields were already computed by server-side apply. */
   applied?: boolean;
+  /** Where admission's warnings go (the request's Warning headers). */
+  warnings?: string[];
 }
 
 export interface DeleteOptions extends WriteOptions {
@@ -415,6 +421,7 @@ export class ResourceRegistry {
       object: obj,
       dryRun: !!opts.dryRun,
       user: opts.user,
+      warnings: opts.warnings,
     });
     const errs = opts.internal ? [] : this.reg.hooks.validateCreate(this.decl.group, this.storageVersion, this.decl.kind, obj);
     if (errs.length) throw invalid({ group: this.decl.group, kind: this.decl.kind }, m.name ?? '', errs);
@@ -542,6 +549,7 @@ export class ResourceRegistry {
       oldObject: old,
       dryRun: !!opts.dryRun,
       user: opts.user,
+      warnings: opts.warnings,
     });
     const errs = opts.internal
       ? []

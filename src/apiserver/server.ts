@@ -18,8 +18,11 @@ import { parseRequestInfo } from './requestinfo.ts';
 import { buildStrategy } from './strategies.ts';
 import type { Pki } from './pki.ts';
 import { bootstrap } from './bootstrap.ts';
-import { reviewHandlers } from './reviews.ts';
 import { defaultAdmissionPlugins } from './admission/plugins.ts';
+import { podSecurityAdmission } from './admission/podsecurity.ts';
+import { createAuthorization } from './auth/authorization.ts';
+import { impersonate } from './auth/impersonation.ts';
+import { reconcileDefaultRBAC } from './auth/rbac-reconcile.ts';
 import { ensureServiceAccountKey } from './auth/service-account-key.ts';
 import { bearerToken, serviceAccountAuthenticator, serviceAccountTokenAuthenticator } from './auth/service-account-tokens.ts';
 import { reviewLikeHandlers, subresourceHandlers } from './subresources/connect.ts';
@@ -27,6 +30,7 @@ import { openapiRoutes } from './openapi-routes.ts';
 import { managedFieldsHook } from './codecs.ts';
 import { InflightLimiter, isLongRunning } from './inflight.ts';
 import { loadEncryptionConfig } from './encryption.ts';
+import { Auditor, RotatingFile, loadPolicy } from './audit.ts';
 import { SECRETS_ENCRYPT_PATH, secretsEncryptRoute } from './secrets-encrypt.ts';
 import { localTransport } from './local-transport.ts';
 import type { Transport } from '../api/transport.ts';
@@ -48,6 +52,8 @@ export interface ApiServerConfig {
    * (rudder encrypts secrets by default); undefined disables encryption at rest.
    */
   encryptionConfigFile?: string;
+  /** Audit logging: a Policy file and a log file rotated by size (upstream's --audit-* flags). */
+  audit?: { policyFile: string; logPath: string; maxSizeMB: number; maxBackups: number; maxAgeDays: number };
   /** tolerationSeconds the DefaultTolerationSeconds admission adds (upstream's flags; 300). */
   defaultNotReadyTolerationSeconds?: number;
   defaultUnreachableTolerationSeconds?: number;
@@ -76,6 +82,7 @@ export { KUBERNETES_VERSION };
 export async function startApiServer(cfg: ApiServerConfig, deps: ApiServerDeps): Promise<ApiServer> {
   const log = deps.log ?? (() => {});
   const watchCache = new WatchCache(deps.store);
+  const closing = new AbortController();
   const registry = new Registry(deps.store, watchCache, deps.hooks);
   let allocators: ServiceAllocators | undefined;
   const decode = (key: string, value: Uint8Array, rev: number) => registry.decode(key, value, rev);
@@ -96,6 +103,14 @@ export async function startApiServer(cfg: ApiServerConfig, deps: ApiServerDeps):
     defaultNotReadyTolerationSeconds: cfg.defaultNotReadyTolerationSeconds,
     defaultUnreachableTolerationSeconds: cfg.defaultUnreachableTolerationSeconds,
   }) satisfies AdmissionPlugin[];
+  const authz = createAuthorization(registry, { log });
+  {
+    // upstream's order: NodeRestriction and PodSecurity right after ServiceAccount; RBAC's
+    // escalation check (in upstream's RBAC storage) last.
+    const sa = registry.admission.findIndex((p) => p.name === 'ServiceAccount');
+    registry.admission.splice(sa + 1, 0, authz.nodeRestriction, podSecurityAdmission());
+    registry.admission.push(authz.rbacEscalation);
+  }
   const saKey = await ensureServiceAccountKey(deps.pki.dir);
   const saAuthn = serviceAccountAuthenticator(registry, saKey);
   const saTokenUser = serviceAccountTokenAuthenticator(saAuthn);
@@ -114,10 +129,51 @@ export async function startApiServer(cfg: ApiServerConfig, deps: ApiServerDeps):
     reg: registry,
     codecs: deps.codecs,
     connect: subresourceHandlers({ reg: registry, codecs: deps.codecs, tokens: { key: saKey } }),
-    reviews: new Map([...reviewHandlers(registry), ...reviewLikeHandlers(registry, saAuthn)]),
+    reviews: new Map([...authz.reviews, ...reviewLikeHandlers(registry, saAuthn)]),
     minRequestTimeoutSeconds: cfg.minRequestTimeoutSeconds,
+    closing: closing.signal,
   });
   const openapi = openapiRoutes(KUBERNETES_VERSION.gitVersion);
+  let auditFile: RotatingFile | undefined;
+  let auditor: Auditor | undefined;
+  if (cfg.audit) {
+    const policy = loadPolicy(cfg.audit.policyFile);
+    auditFile = new RotatingFile({ path: cfg.audit.logPath, maxSizeMB: cfg.audit.maxSizeMB, maxBackups: cfg.audit.maxBackups, maxAgeDays: cfg.audit.maxAgeDays });
+    auditor = new Auditor(policy, auditFile);
+  }
+  /** Starts the request's audit record and finishes it when the answer is complete. */
+  const beginAudit = (ctx: Ctx, user: UserInfo | undefined, authenticated: UserInfo | undefined) => {
+    const sock = (ctx.req as { socket?: { remoteAddress?: string } }).socket;
+    const a = auditor!.begin({
+      info: ctx.info,
+      method: ctx.method,
+      url: ctx.req.url ?? ctx.path,
+      user,
+      authenticatedUser: authenticated,
+      sourceIP: ctx.local ? '127.0.0.1' : (sock?.remoteAddress ?? '').replace(/^::ffff:/, ''),
+      userAgent: ctx.req.headers['user-agent'],
+      received: new Date(ctx.started),
+    });
+    if (!a) return;
+    ctx.audit = a;
+    if (ctx.local) {
+      const reply = ctx.local.reply;
+      ctx.local.reply = (status, body, headers) => {
+        a.finish(status);
+        reply(status, body, headers);
+      };
+    } else {
+      let done = false;
+      const fin = () => {
+        if (!done) {
+          done = true;
+          a.finish(ctx.res.statusCode);
+        }
+      };
+      (ctx.res as unknown as { once(e: string, f: () => void): void }).once('finish', fin);
+      ctx.res.once('close', fin);
+    }
+  };
   const secretsEncrypt = secretsEncryptRoute(registry, cfg.encryptionConfigFile, log);
   const inflight = new InflightLimiter(cfg.maxRequestsInflight ?? 400, cfg.maxMutatingRequestsInflight ?? 200);
   let isReady = false;
@@ -184,6 +240,19 @@ export async function startApiServer(cfg: ApiServerConfig, deps: ApiServerDeps):
       const tok = bearerToken(ctx.req.headers.authorization);
       if (tok) ctx.user = await saTokenUser(tok);
     }
+    let effective = ctx.user;
+    let impersonationError: unknown;
+    if (ctx.user && !ctx.local) {
+      const headers = (ctx.req as { headersDistinct?: Record<string, string[]> }).headersDistinct ?? ctx.req.headers;
+      try {
+        effective = impersonate(ctx.user, headers as never, authz.authorizer);
+      } catch (e) {
+        impersonationError = e;
+      }
+    }
+    if (auditor) beginAudit(ctx, effective, ctx.user);
+    if (impersonationError) throw impersonationError;
+    ctx.user = effective;
     if (!ctx.user) throw unauthorized();
     if (!ctx.local) {
       const release = inflight.admit(ctx.info, ctx.user);
@@ -198,6 +267,19 @@ export async function startApiServer(cfg: ApiServerConfig, deps: ApiServerDeps):
   };
 
   const routeAuthenticated = async (ctx: Ctx) => {
+    try {
+      const { result } = authz.authorize(ctx);
+      if (ctx.audit) {
+        ctx.audit.annotations['authorization.k8s.io/decision'] = 'allow';
+        ctx.audit.annotations['authorization.k8s.io/reason'] = result.reason ?? '';
+      }
+    } catch (e) {
+      if (ctx.audit) {
+        ctx.audit.annotations['authorization.k8s.io/decision'] = 'forbid';
+        ctx.audit.annotations['authorization.k8s.io/reason'] = '';
+      }
+      throw e;
+    }
     const p = ctx.path;
     if (p === '/' || p === '') {
       return writeObject(ctx, 200, { paths: rootPaths() });
@@ -323,6 +405,7 @@ export async function startApiServer(cfg: ApiServerConfig, deps: ApiServerDeps):
     await new Promise<void>((r) => server.close(() => r()));
     throw new Error(`bootstrap failed: ${(e as Error).message}`);
   }
+  await reconcileDefaultRBAC(registry);
   isReady = true;
   markReady();
 
@@ -345,6 +428,9 @@ export async function startApiServer(cfg: ApiServerConfig, deps: ApiServerDeps):
         userAgent,
       ),
     async close() {
+      closing.abort();
+      authz.stop();
+      auditFile?.close();
       watchCache.stop();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());

@@ -40,6 +40,10 @@ export interface ServerConfig {
   maxMutatingRequestsInflight: number;
   /** undefined: secrets are stored in plain text (--secrets-encryption=false). */
   encryptionConfigFile?: string;
+  auditLogPath: string;
+  auditLogMaxSizeMB: number;
+  auditLogMaxBackups: number;
+  auditLogMaxAgeDays: number;
 }
 
 const FLAGS: FlagSpec[] = [
@@ -66,7 +70,11 @@ const FLAGS: FlagSpec[] = [
   { name: 'default-not-ready-toleration-seconds', type: 'int', default: 300, help: 'tolerationSeconds added for node.kubernetes.io/not-ready' },
   { name: 'default-unreachable-toleration-seconds', type: 'int', default: 300, help: 'tolerationSeconds added for node.kubernetes.io/unreachable' },
   { name: 'scheduler-config', type: 'string', metavar: 'FILE', help: 'KubeSchedulerConfiguration file' },
-  { name: 'audit-policy-file', type: 'string', metavar: 'FILE', help: 'audit Policy file' },
+  { name: 'audit-policy-file', type: 'string', metavar: 'FILE', help: 'audit Policy (audit.k8s.io/v1); auditing is off without one' },
+  { name: 'audit-log-path', type: 'string', metavar: 'FILE', help: 'where audit events go (default <data-dir>/server/logs/audit.log)' },
+  { name: 'audit-log-maxsize', type: 'int', default: 100, help: 'megabytes before the audit log is rotated (0: never)' },
+  { name: 'audit-log-maxbackup', type: 'int', default: 10, help: 'rotated audit logs kept (0: all)' },
+  { name: 'audit-log-maxage', type: 'int', default: 30, help: 'days a rotated audit log is kept (0: forever)' },
   { name: 'secrets-encryption', type: 'bool', default: true, help: 'encrypt secrets at rest (a key is made on first start; see rudder secrets-encrypt)' },
   { name: 'encryption-provider-config', type: 'string', metavar: 'FILE', help: 'EncryptionConfiguration file (default <data-dir>/server/cred/encryption-config.yaml)' },
   { name: 'max-requests-inflight', type: 'int', default: 400, help: 'read-only requests served at once before 429s (0: no limit)' },
@@ -145,6 +153,10 @@ export function serverConfig(argv: string[]): ServerConfig {
     auditPolicyFile: s('audit-policy-file'),
     maxRequestsInflight: v['max-requests-inflight'] as number,
     maxMutatingRequestsInflight: v['max-mutating-requests-inflight'] as number,
+    auditLogPath: s('audit-log-path') ?? join(dataDir, 'server', 'logs', 'audit.log'),
+    auditLogMaxSizeMB: v['audit-log-maxsize'] as number,
+    auditLogMaxBackups: v['audit-log-maxbackup'] as number,
+    auditLogMaxAgeDays: v['audit-log-maxage'] as number,
     encryptionConfigFile: v['secrets-encryption'] ? (s('encryption-provider-config') ?? join(dataDir, 'server', 'cred', 'encryption-config.yaml')) : undefined,
   };
 }
@@ -212,6 +224,9 @@ export async function runServer(cfg: ServerConfig): Promise<{ stop(): Promise<vo
       maxRequestsInflight: cfg.maxRequestsInflight,
       maxMutatingRequestsInflight: cfg.maxMutatingRequestsInflight,
       encryptionConfigFile: cfg.encryptionConfigFile,
+      audit: cfg.auditPolicyFile
+        ? { policyFile: cfg.auditPolicyFile, logPath: cfg.auditLogPath, maxSizeMB: cfg.auditLogMaxSizeMB, maxBackups: cfg.auditLogMaxBackups, maxAgeDays: cfg.auditLogMaxAgeDays }
+        : undefined,
     },
     { store, pki, hooks: apiHooks(), codecs: apiCodecs(), log },
   );
@@ -219,6 +234,11 @@ export async function runServer(cfg: ServerConfig): Promise<{ stop(): Promise<vo
   if (!cfg.disableControllerManager) {
     cm = startControllerManager({
       transport: api.localTransport({ name: 'system:kube-controller-manager', groups: ['system:authenticated'] }, 'kube-controller-manager/v1.33.0 (rudder)'),
+      transportFor: (sa) =>
+        api.localTransport(
+          { name: `system:serviceaccount:kube-system:${sa}`, groups: ['system:serviceaccounts', 'system:serviceaccounts:kube-system', 'system:authenticated'] },
+          `kube-controller-manager/v1.33.0 (rudder) ${sa}`,
+        ),
       config: controllerManagerConfig({ ...cfg, rootCaCert: pki.serverCaCert }),
       controllers: allControllers(),
       log,
@@ -247,6 +267,7 @@ export const serverCommand: Command = {
   async run(argv) {
     const cfg = serverConfig(argv);
     if (cfg.schedulerConfig && !existsSync(cfg.schedulerConfig)) throw new UsageError(`--scheduler-config ${cfg.schedulerConfig}: no such file`);
+    if (cfg.auditPolicyFile && !existsSync(cfg.auditPolicyFile)) throw new UsageError(`--audit-policy-file ${cfg.auditPolicyFile}: no such file`);
     const srv = await runServer(cfg);
     await new Promise<void>((resolve) => {
       let stopping = false;

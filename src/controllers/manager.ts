@@ -12,7 +12,14 @@ import type { Transport } from '../api/transport.ts';
 import type { Controller, ControllerContext, ControllerManagerConfig } from './controller.ts';
 
 export interface ControllerManagerOptions {
+  /** The manager's own connection: leader election and the shared informers (list/watch of everything). */
   transport: Transport;
+  /**
+   * Each controller's own connection, as its kube-system service account (upstream's
+   * --use-service-account-credentials, k3s's default): writes are authorized per controller.
+   * Absent: every controller uses `transport`.
+   */
+  transportFor?(serviceAccount: string): Transport;
   config: ControllerManagerConfig;
   controllers: Controller[];
   clock?: Clock;
@@ -27,6 +34,37 @@ export interface ControllerManager {
   started(): Promise<void>;
   stop(): Promise<void>;
 }
+
+/** The kube-system service account each controller acts as (upstream's names, bound by the default RBAC policy). */
+export const CONTROLLER_SERVICE_ACCOUNTS: Record<string, string> = {
+  deployment: 'deployment-controller',
+  replicaset: 'replicaset-controller',
+  replicationcontroller: 'replication-controller',
+  statefulset: 'statefulset-controller',
+  daemonset: 'daemon-set-controller',
+  job: 'job-controller',
+  cronjob: 'cronjob-controller',
+  'ttl-after-finished': 'ttl-after-finished-controller',
+  garbagecollector: 'generic-garbage-collector',
+  namespace: 'namespace-controller',
+  serviceaccount: 'service-account-controller',
+  'root-ca-cert-publisher': 'root-ca-cert-publisher',
+  podgc: 'pod-garbage-collector',
+  nodeipam: 'node-controller',
+  nodelifecycle: 'node-controller',
+  'taint-eviction-controller': 'node-controller',
+  endpoint: 'endpoint-controller',
+  endpointslice: 'endpointslice-controller',
+  endpointslicemirroring: 'endpointslicemirroring-controller',
+  resourcequota: 'resourcequota-controller',
+  'persistentvolume-binder': 'persistent-volume-binder',
+  'local-path-provisioner': 'persistent-volume-binder',
+  disruption: 'disruption-controller',
+  csrsigning: 'certificate-controller',
+  csrapproving: 'certificate-controller',
+  csrcleaner: 'certificate-controller',
+  tokencleaner: 'token-cleaner',
+};
 
 /** Whether a controller is enabled by upstream's --controllers syntax ("*", "name", "-name"). */
 export function enabled(name: string, list: string[]): boolean {
@@ -43,6 +81,7 @@ export function startControllerManager(o: ControllerManagerOptions): ControllerM
   const startedP = new Promise<void>((r) => (resolveStarted = r));
   let runs: Promise<void>[] = [];
   let broadcaster: EventBroadcaster | undefined;
+  const extraBroadcasters: EventBroadcaster[] = [];
   let informers: SharedInformerFactory | undefined;
 
   const lead = async (signal: AbortSignal) => {
@@ -58,7 +97,21 @@ export function startControllerManager(o: ControllerManagerOptions): ControllerM
       log,
     };
     const active = o.controllers.filter((c) => enabled(c.name, o.config.controllers));
-    const loops = active.map((c) => ({ c, loop: c.setup(ctx) }));
+    const clients = new Map<string, Client>();
+    const clientFor = (c: Controller): Client => {
+      const sa = CONTROLLER_SERVICE_ACCOUNTS[c.name] ?? c.name;
+      if (!o.transportFor) return client;
+      let cl = clients.get(sa);
+      if (!cl) clients.set(sa, (cl = new Client(o.transportFor(sa))));
+      return cl;
+    };
+    const loops = active.map((c) => {
+      const own = clientFor(c);
+      // Events are written with the controller's own credentials too.
+      const events = own === client ? broadcaster! : new EventBroadcaster({ client: own, clock, log });
+      if (events !== broadcaster) extraBroadcasters.push(events);
+      return { c, loop: c.setup({ ...ctx, client: own, recorder: (component) => events.newRecorder({ component, host }) }) };
+    });
     informers.start();
     if (!(await informers.waitForCacheSync(signal))) return;
     log(`controller-manager: running ${active.map((c) => c.name).join(', ')}`);
@@ -74,6 +127,7 @@ export function startControllerManager(o: ControllerManagerOptions): ControllerM
   const stopLeading = () => {
     informers?.shutdown();
     broadcaster?.shutdown();
+    for (const b of extraBroadcasters.splice(0)) b.shutdown();
   };
 
   let elector: Promise<void>;

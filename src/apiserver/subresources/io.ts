@@ -4,7 +4,8 @@
 import { badRequest, methodNotSupported, unsupportedMediaType } from '../../api/errors.ts';
 import type { KObject } from '../../api/meta.ts';
 import { parseGroupVersion } from '../../api/resources.ts';
-import { JSON_TYPE, YAML_TYPE, decodeText, mediaType, negotiate, readBody, writeObject, type Ctx } from '../http.ts';
+import { decode as decodeProtobuf } from '../../api/protobuf/codec.ts';
+import { JSON_TYPE, PROTOBUF_TYPE, YAML_TYPE, decodeText, mediaType, negotiate, readBody, writeObject, type Ctx } from '../http.ts';
 import type { ResourceRegistry, UserInfo } from '../registry.ts';
 
 export interface ExpectedKind {
@@ -22,9 +23,11 @@ export async function readObject(ctx: Ctx, want: ExpectedKind): Promise<KObject>
     value = b instanceof Uint8Array ? decodeText(Buffer.from(b), JSON_TYPE) : b === undefined ? undefined : structuredClone(b);
   } else {
     const type = mediaType(ctx.req.headers['content-type']);
-    if (type !== JSON_TYPE && type !== YAML_TYPE) throw unsupportedMediaType(type);
+    if (type !== JSON_TYPE && type !== YAML_TYPE && type !== PROTOBUF_TYPE) throw unsupportedMediaType(type);
     const raw = await readBody(ctx.req);
-    value = raw.length ? decodeText(raw, type) : undefined;
+    if (ctx.audit && ctx.audit.decision.level !== 'Metadata' && type === JSON_TYPE) ctx.audit.requestObject = raw;
+    // kubectl sends TokenRequests, Evictions and Bindings as protobuf
+    value = raw.length ? (type === PROTOBUF_TYPE ? decodeProtobuf(raw).object : decodeText(raw, type)) : undefined;
   }
   if (!value || typeof value !== 'object' || Array.isArray(value)) throw badRequest(`Object 'Kind' is missing in the request body`);
   const obj = value as Record<string, unknown>;
