@@ -13,7 +13,7 @@ test('the cluster controllers have distinct upstream names that --controllers ca
 });
 
 test('all cluster controllers run together in one manager', async () => {
-  const env = await startControllerTest(clusterControllers());
+  const env = await startControllerTest(clusterControllers(), { log: process.env.CL_LOG ? (m) => console.log(m) : undefined });
   try {
     await env.client.resource('', 'nodes').create(readyNode('n1'));
     await env.client.resource('', 'namespaces').create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'together' } });

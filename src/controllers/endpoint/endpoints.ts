@@ -10,8 +10,7 @@ import { EVENT_TYPE_WARNING } from '../../client/events.ts';
 import { WorkQueue } from '../../client/workqueue.ts';
 import { runWorkers, keyOf, splitKey, type Controller, type ControllerContext } from '../controller.ts';
 import { hasStatusCause, isForbidden, isNotFound, NAMESPACE_TERMINATING_CAUSE } from '../cluster/errors.ts';
-import { isPodReady } from '../cluster/objects.ts';
-import { findPort, isIPv6, isServiceIPSet, podIPs, rfc3339Nano, serviceSpec, servicesForLabels, servicesToUpdateOnPodChange, shouldPodBeInEndpoints, shouldSetHostname, TriggerTimeTracker, WrittenVersions } from './pods.ts';
+import { findPort, isIPv6, isServiceIPSet, podIPs, podReady, rfc3339Nano, serviceSpec, servicesForLabels, servicesToUpdateOnPodChange, shouldPodBeInEndpoints, shouldSetHostname, TriggerTimeTracker, WrittenVersions } from './pods.ts';
 import { repackSubsets, subsetsEqual, type EndpointAddress, type EndpointPort, type EndpointSubset } from './subsets.ts';
 
 export const LABEL_HEADLESS = 'service.kubernetes.io/headless';
@@ -38,30 +37,45 @@ export function podToEndpointAddress(svc: KObject, pod: KObject): EndpointAddres
   return addr;
 }
 
-/** The repacked subsets of a service's Endpoints from the pods its selector matches. */
-export function computeSubsets(svc: KObject, pods: readonly KObject[]): EndpointSubset[] {
+/** The single-address subsets one pod contributes to a service (before repacking). */
+function podSubsets(svc: KObject, pod: KObject): EndpointSubset[] {
   const spec = serviceSpec(svc);
   const tolerateUnready = !!spec.publishNotReadyAddresses;
+  const out: EndpointSubset[] = [];
+  if (!shouldPodBeInEndpoints(pod, tolerateUnready)) return out;
+  const addr = podToEndpointAddress(svc, pod);
+  if (!addr) return out;
+  const ready = tolerateUnready || podReady(pod);
+  const add = (ports: EndpointPort[]) => out.push(ready ? { addresses: [addr], ports } : { notReadyAddresses: [addr], ports });
+  if (!spec.ports?.length) {
+    // a headless service may have no ports
+    if (spec.clusterIP === 'None') add([]);
+    return out;
+  }
+  for (const sp of spec.ports) {
+    const port = findPort(pod, sp);
+    if (port === undefined) continue;
+    const ep: EndpointPort = { name: sp.name ?? '', port, protocol: sp.protocol ?? 'TCP' };
+    if (sp.appProtocol) ep.appProtocol = sp.appProtocol;
+    if (!ep.name) delete ep.name;
+    add([ep]);
+  }
+  return out;
+}
+
+/** Per pod object, its subsets for the service object they were computed for (both are immutable). */
+export type SubsetMemo = WeakMap<KObject, { svc: KObject; subsets: EndpointSubset[] }>;
+
+/** The repacked subsets of a service's Endpoints from the pods its selector matches. */
+export function computeSubsets(svc: KObject, pods: readonly KObject[], memo?: SubsetMemo): EndpointSubset[] {
   const subsets: EndpointSubset[] = [];
   for (const pod of pods) {
-    if (!shouldPodBeInEndpoints(pod, tolerateUnready)) continue;
-    const addr = podToEndpointAddress(svc, pod);
-    if (!addr) continue;
-    const ready = tolerateUnready || isPodReady(pod);
-    const add = (ports: EndpointPort[]) => subsets.push(ready ? { addresses: [addr], ports } : { notReadyAddresses: [addr], ports });
-    if (!spec.ports?.length) {
-      // a headless service may have no ports
-      if (spec.clusterIP === 'None') add([]);
-      continue;
+    let m = memo?.get(pod);
+    if (!m || m.svc !== svc) {
+      m = { svc, subsets: podSubsets(svc, pod) };
+      memo?.set(pod, m);
     }
-    for (const sp of spec.ports) {
-      const port = findPort(pod, sp);
-      if (port === undefined) continue;
-      const ep: EndpointPort = { name: sp.name ?? '', port, protocol: sp.protocol ?? 'TCP' };
-      if (sp.appProtocol) ep.appProtocol = sp.appProtocol;
-      if (!ep.name) delete ep.name;
-      add([ep]);
-    }
+    for (const s of m.subsets) subsets.push(s);
   }
   return repackSubsets(subsets);
 }
@@ -125,6 +139,7 @@ export const endpointsController: Controller = {
     const recorder = ctx.recorder('endpoint-controller');
     const triggers = new TriggerTimeTracker();
     const written = new WrittenVersions();
+    const memo: SubsetMemo = new WeakMap();
 
     services.addEventHandler({
       onAdd: (s) => queue.add(keyOf(s)),
@@ -173,7 +188,7 @@ export const endpointsController: Controller = {
       if (spec.selector === undefined || spec.selector === null) return;
       const matching = pods.lister().namespace(namespace).list(validatedSelectorFromSet(spec.selector));
       const triggerTime = triggers.compute(svc, matching);
-      const subsets = computeSubsets(svc, matching);
+      const subsets = computeSubsets(svc, matching, memo);
 
       const cur = endpoints.lister().namespace(namespace).get(name);
       if (written.isStale(key, cur)) throw new Error(`endpoints informer cache is out of date, resource version ${cur?.metadata.resourceVersion ?? '(none)'} already processed for endpoints ${key}`);

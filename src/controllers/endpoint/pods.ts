@@ -3,7 +3,7 @@
 // objects, plus two small per-controller trackers.
 import type { KObject } from '../../api/meta.ts';
 import { matchesLabels, validatedSelectorFromSet } from '../../api/labels.ts';
-import { getCondition, isPodReady, isPodTerminal } from '../cluster/objects.ts';
+import { getCondition, isPodTerminal } from '../cluster/objects.ts';
 
 export interface ServicePort {
   name?: string;
@@ -39,11 +39,35 @@ export const serviceSpec = (svc: KObject): ServiceSpec => (svc.spec ?? {}) as Se
 export const podSpec = (pod: KObject): PodSpec => (pod.spec ?? {}) as PodSpec;
 export const podStatus = (pod: KObject): PodStatus => (pod.status ?? {}) as PodStatus;
 
+/** What the endpoint controllers read of a pod, computed once per (frozen, never changing) pod object. */
+interface PodFacts {
+  ips: string[];
+  ready: boolean;
+  /** The Ready condition's lastTransitionTime in ms, 0 when absent. */
+  readyTransition: number;
+}
+
+const facts = new WeakMap<KObject, PodFacts>();
+
+function podFacts(pod: KObject): PodFacts {
+  let f = facts.get(pod);
+  if (f) return f;
+  const s = podStatus(pod);
+  const ips = s.podIPs?.length ? s.podIPs.map((p) => p.ip) : s.podIP ? [s.podIP] : [];
+  const ready = getCondition(pod, 'Ready');
+  f = { ips, ready: ready?.status === 'True', readyTransition: ready?.lastTransitionTime ? Date.parse(ready.lastTransitionTime) || 0 : 0 };
+  facts.set(pod, f);
+  return f;
+}
+
 /** Pod IPs in order (status.podIPs, or the single status.podIP). */
 export function podIPs(pod: KObject): string[] {
-  const s = podStatus(pod);
-  if (s.podIPs?.length) return s.podIPs.map((p) => p.ip);
-  return s.podIP ? [s.podIP] : [];
+  return podFacts(pod).ips;
+}
+
+/** upstream's IsPodReady: the Ready condition is True. */
+export function podReady(pod: KObject): boolean {
+  return podFacts(pod).ready;
 }
 
 /**
@@ -93,8 +117,7 @@ export function findPort(pod: KObject, sp: ServicePort): number | undefined {
 
 /** The ready condition's last transition (what upstream's trigger time tracker reads). */
 function podTriggerTime(pod: KObject): number {
-  const t = getCondition(pod, 'Ready')?.lastTransitionTime;
-  return t ? Date.parse(t) || 0 : 0;
+  return podFacts(pod).readyTransition;
 }
 
 /**
@@ -107,7 +130,7 @@ export function podEndpointsChanged(oldPod: KObject, newPod: KObject): [boolean,
     podSpec(oldPod).hostname !== podSpec(newPod).hostname ||
     podSpec(oldPod).subdomain !== podSpec(newPod).subdomain;
   if (oldPod.metadata.deletionTimestamp !== newPod.metadata.deletionTimestamp) return [true, labelsChanged];
-  if (isPodReady(oldPod) !== isPodReady(newPod)) return [true, labelsChanged];
+  if (podReady(oldPod) !== podReady(newPod)) return [true, labelsChanged];
   const a = podIPs(oldPod);
   const b = podIPs(newPod);
   if (a.length !== b.length || a.some((ip, i) => ip !== b[i])) return [true, labelsChanged];

@@ -89,7 +89,20 @@ export function repackSubsets(subsets: readonly EndpointSubset[]): EndpointSubse
 
 /** Equal subsets, ignoring target references' resourceVersion (upstream's semanticIgnoreResourceVersion). */
 export function subsetsEqual(a: readonly EndpointSubset[] | undefined, b: readonly EndpointSubset[] | undefined): boolean {
-  return JSON.stringify(normalize(a ?? [])) === JSON.stringify(normalize(b ?? []));
+  return normalized(a) === normalized(b);
+}
+
+/** Normal forms of subset lists read from caches (frozen, so computed once). */
+const normalForms = new WeakMap<readonly EndpointSubset[], string>();
+
+function normalized(l: readonly EndpointSubset[] | undefined): string {
+  if (!l) return '[]';
+  let s = normalForms.get(l);
+  if (s === undefined) {
+    s = JSON.stringify(normalize(l));
+    if (Object.isFrozen(l)) normalForms.set(l, s);
+  }
+  return s;
 }
 
 function normalize(subsets: readonly EndpointSubset[]): unknown {

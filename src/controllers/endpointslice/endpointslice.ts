@@ -11,7 +11,7 @@ import { runWorkers, keyOf, splitKey, type Controller, type ControllerContext } 
 import { hasStatusCause, isNotFound, NAMESPACE_TERMINATING_CAUSE } from '../cluster/errors.ts';
 import { rfc3339Nano, serviceSpec, servicesForLabels, servicesToUpdateOnPodChange, TriggerTimeTracker } from '../endpoint/pods.ts';
 import { ANNOTATION_TRIGGER_TIME } from '../endpoint/endpoints.ts';
-import { CONTROLLER_NAME, LABEL_MANAGED_BY, LABEL_SERVICE_NAME, reconcileService, reuseDeletedSlices, type EndpointSlice } from './reconciler.ts';
+import { CONTROLLER_NAME, LABEL_MANAGED_BY, LABEL_SERVICE_NAME, reconcileService, reuseDeletedSlices, type EndpointMemo, type EndpointSlice } from './reconciler.ts';
 import { EndpointSliceTracker, serviceKeyOfSlice } from './tracker.ts';
 
 const WORKERS = 5;
@@ -37,6 +37,7 @@ export const endpointSliceController: Controller = {
     const recorder = ctx.recorder('endpoint-slice-controller');
     const tracker = new EndpointSliceTracker();
     const triggers = new TriggerTimeTracker();
+    const memo: EndpointMemo = new WeakMap();
     const managed = (s: KObject) => s.metadata.labels?.[LABEL_MANAGED_BY] === CONTROLLER_NAME;
 
     services.addEventHandler({
@@ -97,7 +98,7 @@ export const endpointSliceController: Controller = {
       );
       if (tracker.stale(key, existing)) throw new StaleInformerCache('EndpointSlice informer cache is out of date');
       const triggerTime = triggers.compute(svc, matching);
-      const wanted = reconcileService({ service: svc, pods: matching, existing, node: (n) => (n ? nodes.lister().get(n) : undefined) });
+      const wanted = reconcileService({ service: svc, pods: matching, existing, node: (n) => (n ? nodes.lister().get(n) : undefined), memo });
       const changes = reuseDeletedSlices(svc, wanted);
       try {
         // no new slices for a Service on its way out: the collector would race us

@@ -7,8 +7,7 @@
 //
 // Pure: computes what to create, update and delete; the controller writes.
 import type { KObject, OwnerReference } from '../../api/meta.ts';
-import { getCondition } from '../cluster/objects.ts';
-import { findPort, isServiceIPSet, podIPs, serviceSpec, shouldPodBeInEndpoints, shouldSetHostname, isIPv6 } from '../endpoint/pods.ts';
+import { findPort, isServiceIPSet, podIPs, podReady, serviceSpec, shouldPodBeInEndpoints, shouldSetHostname, isIPv6 } from '../endpoint/pods.ts';
 
 export const LABEL_SERVICE_NAME = 'kubernetes.io/service-name';
 export const LABEL_MANAGED_BY = 'endpointslice.kubernetes.io/managed-by';
@@ -40,9 +39,16 @@ export interface EndpointSlice extends KObject {
   ports: SlicePort[];
 }
 
+const keys = new WeakMap<SliceEndpoint, string>();
+
 /** upstream's endpoint hash: addresses (sorted), hostname, and the target's namespace/name. */
 export function endpointKey(ep: SliceEndpoint): string {
-  return JSON.stringify([[...ep.addresses].sort(), ep.hostname ?? '', ep.targetRef?.namespace ?? '', ep.targetRef?.name ?? '']);
+  let k = keys.get(ep);
+  if (k === undefined) {
+    k = JSON.stringify([[...ep.addresses].sort(), ep.hostname ?? '', ep.targetRef?.namespace ?? '', ep.targetRef?.name ?? '']);
+    keys.set(ep, k);
+  }
+  return k;
 }
 
 /** Equal beyond the key: node, zone, conditions, target (ignoring its resourceVersion). */
@@ -92,7 +98,7 @@ export function endpointPorts(svc: KObject, pod: KObject): SlicePort[] {
 
 /** upstream's podToEndpoint: ready = serving and not terminating (or publishNotReadyAddresses). */
 export function podToEndpoint(pod: KObject, node: KObject | undefined, svc: KObject, addressType: string): SliceEndpoint {
-  const serving = getCondition(pod, 'Ready')?.status === 'True';
+  const serving = podReady(pod);
   const terminating = !!pod.metadata.deletionTimestamp;
   const ready = !!serviceSpec(svc).publishNotReadyAddresses || (serving && !terminating);
   const ep: SliceEndpoint = {
@@ -251,6 +257,12 @@ function samePlaceholder(a: EndpointSlice, b: EndpointSlice): boolean {
   return owners(a) === owners(b) && a.addressType === b.addressType && (a.endpoints ?? []).length === 0 && (b.endpoints ?? []).length === 0 && portMapKey(a.ports) === portMapKey(b.ports);
 }
 
+/**
+ * Per pod object, what it was turned into for a service, node and address type (all immutable
+ * objects, so an entry stays right while they are the same objects).
+ */
+export type EndpointMemo = WeakMap<KObject, { svc: KObject; node: KObject | undefined; addressType: string; ports: SlicePort[]; portsKey: string; ep: SliceEndpoint }>;
+
 export interface ReconcileInput {
   service: KObject;
   pods: readonly KObject[];
@@ -258,6 +270,7 @@ export interface ReconcileInput {
   node(name: string): KObject | undefined;
   maxEndpointsPerSlice?: number;
   controllerName?: string;
+  memo?: EndpointMemo;
 }
 
 /**
@@ -290,18 +303,21 @@ export function reconcileService(input: ReconcileInput): SliceChanges & { errors
     const desiredByPorts = new Map<string, { ports: SlicePort[]; endpoints: Map<string, SliceEndpoint> }>();
     for (const pod of input.pods) {
       if (!shouldPodBeInEndpoints(pod, true)) continue;
-      const ports = endpointPorts(svc, pod);
-      const k = portMapKey(ports);
-      let d = desiredByPorts.get(k);
-      if (!d) desiredByPorts.set(k, (d = { ports, endpoints: new Map() }));
       const nodeName = (pod.spec as { nodeName?: string } | undefined)?.nodeName ?? '';
       const node = input.node(nodeName);
+      let m = input.memo?.get(pod);
+      if (!m || m.svc !== svc || m.node !== node || m.addressType !== addressType) {
+        const ports = endpointPorts(svc, pod);
+        m = { svc, node, addressType, ports, portsKey: portMapKey(ports), ep: podToEndpoint(pod, node, svc, addressType) };
+        input.memo?.set(pod, m);
+      }
+      let d = desiredByPorts.get(m.portsKey);
+      if (!d) desiredByPorts.set(m.portsKey, (d = { ports: m.ports, endpoints: new Map() }));
       if (!node && !publishNotReady) {
         out.errors.push(`skipping Pod ${pod.metadata.name} for Service ${svc.metadata.namespace}/${svc.metadata.name}: Node ${nodeName} Not Found`);
         continue;
       }
-      const ep = podToEndpoint(pod, node, svc, addressType);
-      if (ep.addresses.length > 0) d.endpoints.set(endpointKey(ep), ep);
+      if (m.ep.addresses.length > 0) d.endpoints.set(endpointKey(m.ep), m.ep);
     }
     const create: EndpointSlice[] = [];
     const update: EndpointSlice[] = [];

@@ -116,6 +116,11 @@ export const localPathProvisioner: Controller = {
 
     return {
       async run(signal) {
+        // the workers start at once (runWorkers must see the signal before it aborts)
+        const workers = Promise.all([
+          runWorkers(claims, WORKERS, syncClaim, signal, ctx.log, 'local-path-provisioner'),
+          runWorkers(volumes, WORKERS, syncVolume, signal, ctx.log, 'local-path-provisioner-volumes'),
+        ]);
         // the class must exist: retry (every second) until it does or we stop
         while (!signal.aborted && !classes.lister().get(LOCAL_PATH_CLASS)) {
           try {
@@ -128,10 +133,7 @@ export const localPathProvisioner: Controller = {
             await ctx.clock.after(1000, signal).catch(() => undefined);
           }
         }
-        await Promise.all([
-          runWorkers(claims, WORKERS, syncClaim, signal, ctx.log, 'local-path-provisioner'),
-          runWorkers(volumes, WORKERS, syncVolume, signal, ctx.log, 'local-path-provisioner-volumes'),
-        ]);
+        await workers;
       },
     };
   },

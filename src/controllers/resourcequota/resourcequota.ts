@@ -59,6 +59,8 @@ export const resourceQuotaController: Controller = {
         inf.addEventHandler({
           onAdd: (p) => enqueueNamespace(p.metadata.namespace),
           onUpdate: (o, p) => {
+            // only namespaces with quotas care what a pod charges
+            if (quotas.lister().namespace(p.metadata.namespace!).list().length === 0) return;
             const now = ctx.clock.now();
             if (JSON.stringify(listToJSON(podUsage(o, now))) !== JSON.stringify(listToJSON(podUsage(p, now)))) enqueueNamespace(p.metadata.namespace);
           },
