@@ -113,6 +113,27 @@ describe('flag errors are one line and exit 2', () => {
   });
 });
 
+describe('without root', () => {
+  const asNobody = (...args: string[]) => {
+    const r = spawnSync('runuser', ['-u', 'nobody', '--', 'env', 'HOME=/tmp', 'PATH=/usr/bin:/bin', RUDDER, ...args], { encoding: 'utf8', timeout: 60_000 });
+    return { code: r.status, out: r.stdout, err: r.stderr };
+  };
+  const dir = mkdtempSync(join(tmpdir(), 'rudder-cli-nobody-'));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('an agent that would run containers says in one line that it needs root, before contacting anything', () => {
+    const r = asNobody('agent', '--server', 'https://127.0.0.1:1', '--token', TOKEN, '--data-dir', join(dir, 'a'), '--node-ip', '192.0.2.5');
+    assert.equal(r.code, 1);
+    assert.equal(r.err.trim(), 'rudder agent: running containers needs root: run the agent as root, or use --simulated, or point --container-runtime-endpoint at a running containerd');
+  });
+
+  it('--simulated needs no root (it goes on to contact the server)', () => {
+    const r = asNobody('agent', '--server', 'https://127.0.0.1:1', '--token', TOKEN, '--simulated', '--data-dir', join(dir, 'b'), '--node-ip', '192.0.2.5');
+    assert.equal(r.code, 1);
+    assert.match(r.err.trim(), /^rudder agent: cannot reach the server at https:\/\/127\.0\.0\.1:1: ECONNREFUSED/);
+  });
+});
+
 describe('tokens on a real server', () => {
   let server: TestServer;
   let dir: string;
