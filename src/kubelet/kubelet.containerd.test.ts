@@ -175,7 +175,10 @@ if (!process.env[ENV]) {
       const mounts = readFileSync('/proc/self/mountinfo', 'utf8');
       const secretDir = join(inner.dir, 'kubelet', 'pods', ready.metadata.uid!, 'volumes', 'kubernetes.io~secret', 'sec');
       assert.ok(mounts.split('\n').some((l) => l.split(' ')[4] === secretDir && l.includes(' - tmpfs ')), 'the node keeps the secret on tmpfs');
-      const evs = await events('web');
+      const evs = await until('the Started event', async () => {
+        const e = await events('web');
+        return e.some((x) => x.reason === 'Started') ? e : undefined;
+      });
       assert.ok(evs.some((e) => e.reason === 'Pulled' && e.message === `Container image "${TEST_IMAGES.testserver}" already present on machine`));
       assert.ok(evs.some((e) => e.reason === 'Started' && e.message === 'Started container c'));
     });
@@ -193,7 +196,10 @@ if (!process.env[ENV]) {
       });
       assert.notEqual(after.containerID, before.containerID);
       assert.ok(after.lastState?.terminated, 'the killed instance is the last state');
-      const evs = await events('web');
+      const evs = await until('the Killing event', async () => {
+        const e = await events('web');
+        return e.some((x) => x.reason === 'Killing') ? e : undefined;
+      });
       assert.ok(evs.some((e) => e.reason === 'Unhealthy' && e.message === 'Liveness probe failed: HTTP probe failed with statuscode: 500'), evs.map((e) => `${e.reason}: ${e.message}`).join('\n'));
       assert.ok(evs.some((e) => e.reason === 'Killing' && e.message === 'Container c failed liveness probe, will be restarted'));
       // the new instance is live and ready again
@@ -275,7 +281,7 @@ if (!process.env[ENV]) {
       const secretDir = join(inner.dir, 'kubelet', 'pods', uid, 'volumes', 'kubernetes.io~secret', 'sec');
       await until('the secret tmpfs unmounted', async () => !readFileSync('/proc/self/mountinfo', 'utf8').split('\n').some((l) => l.split(' ')[4] === secretDir));
       await until('containers removed', async () => (await runtime.listContainers({ label_selector: { 'io.kubernetes.pod.uid': uid } })).length === 0);
-      assert.ok((await events('web')).some((e) => e.reason === 'Killing' && e.message === 'Stopping container c'));
+      await until('the Killing event', async () => (await events('web')).some((e) => e.reason === 'Killing' && e.message === 'Stopping container c'));
     });
   });
 }

@@ -167,6 +167,12 @@ describe('kubelet with the simulated runtime', () => {
     assert.equal(byReason.Started.message, 'Started container c');
     assert.equal(byReason.Started.involvedObject.fieldPath, 'spec.containers{c}');
     assert.deepEqual(byReason.Started.source, { component: 'kubelet', host: NODE });
+    // Once settled, the kubelet leaves the pod alone: no status written again and again.
+    await kubelet.idle();
+    const rv = (await getPod('web')).metadata.resourceVersion;
+    await new Promise((r) => setTimeout(r, 1500));
+    await kubelet.idle();
+    assert.equal((await getPod('web')).metadata.resourceVersion, rv, 'the status is not rewritten while nothing changes');
   });
 
   it('restarts a failing container with back-off and reports CrashLoopBackOff', async () => {
@@ -244,7 +250,10 @@ describe('kubelet with the simulated runtime', () => {
       return (x?.restartCount ?? 0) >= 1 ? x : undefined;
     });
     assert.equal(s.lastState?.terminated?.exitCode, 143);
-    const evs = await eventsFor('live');
+    const evs = await until('the Killing event', async () => {
+      const e = await eventsFor('live');
+      return e.some((x) => x.reason === 'Killing') ? e : undefined;
+    });
     const unhealthy = evs.find((e) => e.reason === 'Unhealthy');
     assert.equal(unhealthy?.message, 'Liveness probe failed: sick\n');
     assert.ok(evs.some((e) => e.reason === 'Killing' && e.message === 'Container c failed liveness probe, will be restarted'), evs.map((e) => `${e.reason}: ${e.message}`).join('\n'));
@@ -342,7 +351,7 @@ describe('kubelet with the simulated runtime', () => {
     });
     await until('doomed containers removed', async () => (await runtime.listContainers({ label_selector: { 'io.kubernetes.pod.uid': p.metadata.uid! } })).length === 0);
     assert.deepEqual(await runtime.listPodSandboxes({ label_selector: { 'io.kubernetes.pod.uid': p.metadata.uid! } }), []);
-    const killing = (await eventsFor('doomed')).find((e) => e.reason === 'Killing');
+    const killing = await until('the Killing event', async () => (await eventsFor('doomed')).find((e) => e.reason === 'Killing'));
     assert.equal(killing?.message, 'Stopping container c');
   });
 
@@ -413,7 +422,7 @@ describe('kubelet with the simulated runtime', () => {
     assert.equal(p.status?.reason, 'DeadlineExceeded');
     assert.equal(p.status?.message, 'Pod was active on the node longer than the specified deadline');
     await until('its container stopped', async () => (await status('deadline'))?.state?.terminated);
-    assert.ok((await eventsFor('deadline')).some((e) => e.reason === 'DeadlineExceeded'));
+    await until('the DeadlineExceeded event', async () => (await eventsFor('deadline')).some((e) => e.reason === 'DeadlineExceeded'));
   });
 
   it('runs pods on a hollow node without writing volumes', async () => {

@@ -242,6 +242,7 @@ export async function startKubelet(config: KubeletConfig, deps: KubeletDeps): Pr
     memoryCapacity: () => machine.memoryBytes,
     allocatable: () => allocatable,
     setStatus: (pod, status) => void statusManager.setStatus(pod, status),
+    cachedStatus: (uid) => statusManager.status(uid),
     network,
     log,
   });

@@ -164,6 +164,15 @@ describe('generatePodStatus', () => {
     assert.equal(s.startTime, '2025-01-01T00:00:05Z');
   });
 
+  it('takes start and transition times from the kubelet\'s last status over a lagging API copy, others\' conditions from the API', () => {
+    const api: Pod['status'] = { conditions: [{ type: 'PodScheduled', status: 'True' }] };
+    const previous: Pod['status'] = { startTime: '2025-01-01T11:00:00Z', conditions: [{ type: 'ContainersReady', status: 'True', lastTransitionTime: '2025-01-01T11:00:01Z' }] };
+    const s = gen(pod({}, api), st([rc(c('a'), 'running')]), { previous });
+    assert.equal(s.startTime, '2025-01-01T11:00:00Z');
+    assert.equal(s.conditions!.find((x) => x.type === 'ContainersReady')?.lastTransitionTime, '2025-01-01T11:00:01Z');
+    assert.deepEqual(s.conditions!.map((x) => x.type), ['PodReadyToStartContainers', 'Initialized', 'Ready', 'ContainersReady', 'PodScheduled']);
+  });
+
   it('a host-network pod reports the node address as its pod IP', () => {
     const s = gen(pod({ hostNetwork: true }), st([rc(c('a'), 'running')]));
     assert.equal(s.podIP, '192.0.2.1');

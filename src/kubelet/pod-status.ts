@@ -35,6 +35,12 @@ export interface StatusInputs {
   now: number;
   /** The pod's containers are all stopped and will not run again (deleted, or done). */
   podIsTerminal: boolean;
+  /**
+   * The status the kubelet last set for the pod (upstream's status manager cache): where start time,
+   * transition times and container histories come from, since the API's copy may lag behind the
+   * kubelet's own writes. Conditions others own always come from the pod as the API has it.
+   */
+  previous?: PodStatus;
 }
 
 const time = (ms: number): string | null => (ms > 0 ? rfc3339(new Date(ms)) : null);
@@ -263,25 +269,27 @@ function readyCondition(pod: Pod, containersReady: PodCondition, existing: reado
  */
 export function generatePodStatus(inp: StatusInputs): PodStatus {
   const { pod, state } = inp;
-  const prev = pod.status ?? {};
+  const api = pod.status ?? {};
+  const prev = inp.previous ?? api;
   const init = containerStatuses(inp, pod.spec.initContainers ?? [], prev.initContainerStatuses, true);
   const regular = containerStatuses(inp, pod.spec.containers, prev.containerStatuses, false);
   const phase = podPhase(pod, init, regular, inp.podIsTerminal);
   const existing = prev.conditions ?? [];
+  const others = (api.conditions ?? []).filter((c) => !KUBELET_CONDITIONS.includes(c.type));
   const containersReady = containersReadyCondition(pod, regular, phase);
   const kubelet: PodCondition[] = [
     cond('PodReadyToStartContainers', !podSandboxChanged(pod, state).changed),
     initializedCondition(pod, init, regular, phase),
-    readyCondition(pod, containersReady, existing),
+    readyCondition(pod, containersReady, api.conditions ?? []),
     containersReady,
   ];
   const now = time(inp.now);
   const conditions: PodCondition[] = [];
   for (const c of kubelet) {
     const old = existing.find((x) => x.type === c.type);
-    conditions.push({ ...c, lastProbeTime: null, lastTransitionTime: old && old.status === c.status ? (old.lastTransitionTime ?? now) : now });
+    conditions.push({ ...c, lastTransitionTime: old && old.status === c.status ? (old.lastTransitionTime ?? now) : now });
   }
-  for (const c of existing) if (!KUBELET_CONDITIONS.includes(c.type)) conditions.push(c);
+  for (const c of others) conditions.push(c);
 
   const status: PodStatus = {
     phase,
@@ -304,9 +312,9 @@ export function generatePodStatus(inp: StatusInputs): PodStatus {
   }
   if (init.length) status.initContainerStatuses = init;
   status.containerStatuses = regular;
-  if (prev.nominatedNodeName) status.nominatedNodeName = prev.nominatedNodeName;
-  if (prev.reason) status.reason = prev.reason;
-  if (prev.message) status.message = prev.message;
+  if (api.nominatedNodeName) status.nominatedNodeName = api.nominatedNodeName;
+  if (api.reason) status.reason = api.reason;
+  if (api.message) status.message = api.message;
   return status;
 }
 

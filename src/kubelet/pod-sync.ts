@@ -54,6 +54,8 @@ export interface PodSyncDeps {
   allocatable: () => ResourceList;
   /** Writes an intermediate status (the status manager; not awaited). */
   setStatus: (pod: Pod, status: PodStatus) => void;
+  /** The status last set for the pod, if any (the status manager's). */
+  cachedStatus: (uid: string) => PodStatus | undefined;
   /** Whether httpGet hooks connect (false for simulated pods, whose IPs lead nowhere). */
   network: boolean;
   log: (m: string) => void;
@@ -141,6 +143,7 @@ export class PodSyncer {
       runtimeName: this.#d.runtimeName(),
       now: this.#d.clock.now(),
       podIsTerminal,
+      previous: this.#d.cachedStatus(uidOf(pod)),
     });
   }
 
