@@ -167,6 +167,13 @@ describe('kubelet with the simulated runtime', () => {
     assert.equal(byReason.Started.message, 'Started container c');
     assert.equal(byReason.Started.involvedObject.fieldPath, 'spec.containers{c}');
     assert.deepEqual(byReason.Started.source, { component: 'kubelet', host: NODE });
+    // What the streaming server asks the kubelet.
+    assert.equal(kubelet.pod('default', 'web')?.status?.containerStatuses?.[0].containerID, cs.containerID);
+    assert.ok(kubelet.pods().some((x) => x.metadata.name === 'web'));
+    assert.equal(`simulated://${await kubelet.containerId('default', 'web', 'c')}`, cs.containerID);
+    assert.equal(await kubelet.logPath('default', 'web', 'c'), join(dir, 'logs', `default_web_${p.metadata.uid}`, 'c', '0.log'));
+    assert.match((await kubelet.sandboxId('default', 'web')) ?? '', /^[0-9a-f]{64}$/);
+    assert.equal(kubelet.pod('default', 'nope'), undefined);
     // Once settled, the kubelet leaves the pod alone: no status written again and again.
     await kubelet.idle();
     const rv = (await getPod('web')).metadata.resourceVersion;

@@ -57,8 +57,13 @@ export interface Kubelet {
   readonly runtime: Runtime;
   /** Resolves once the node is registered and the pod informer has synced. */
   ready(): Promise<void>;
-  /** The pod of this node with that namespace and name, as the API has it. */
+  /**
+   * The pod of this node with that namespace and name, carrying the freshest status the kubelet
+   * has (the one it last set, else the API's) — the streaming server's PodLookup.
+   */
   pod(namespace: string, name: string): Pod | undefined;
+  /** Every pod bound to this node, likewise. */
+  pods(): Pod[];
   /** The runtime id of a pod's container (the current instance, or the previous with previous=true). */
   containerId(namespace: string, podName: string, containerName: string, previous?: boolean): Promise<string | undefined>;
   /** The pod's current sandbox id (for port-forward). */
@@ -346,6 +351,10 @@ export async function startKubelet(config: KubeletConfig, deps: KubeletDeps): Pr
   void relist();
 
   const podByName = (ns: string, name: string): Pod | undefined => podInformer.indexer.get(`${ns}/${name}`);
+  const freshest = (p: Pod): Pod => {
+    const st = statusManager.status(p.metadata.uid ?? '');
+    return st ? { ...p, status: st } : p;
+  };
   const containerOf = async (ns: string, podName: string, containerName: string, previous = false) => {
     const pod = podByName(ns, podName);
     if (!pod) return undefined;
@@ -361,7 +370,11 @@ export async function startKubelet(config: KubeletConfig, deps: KubeletDeps): Pr
       await nodeStarted;
       await podInformer.waitForSync();
     },
-    pod: podByName,
+    pod: (ns, name) => {
+      const p = podByName(ns, name);
+      return p && freshest(p);
+    },
+    pods: () => podInformer.indexer.list().filter((p) => p.spec?.nodeName === cfg.nodeName).map(freshest),
     async containerId(ns, podName, containerName, previous) {
       return (await containerOf(ns, podName, containerName, previous))?.id;
     },
