@@ -93,6 +93,7 @@ export class SchedulerCache {
   /** Nodes holding pods with (anti-)affinity terms, kept incrementally (order carries no meaning). */
   private readonly withAffinity = new NodeSet();
   private readonly withRequiredAnti = new NodeSet();
+  private readonly withScoringAffinity = new NodeSet();
   /** Incrementally kept pod counts per topology domain (see podCounts), least recently used evicted. */
   private readonly views = new Map<string, CountView>();
   private viewTick = 0;
@@ -113,6 +114,7 @@ export class SchedulerCache {
       get: (name) => (self.ghosts.has(name) ? undefined : self.nodes.get(name)),
       havePodsWithAffinityList: () => self.withAffinity.list,
       havePodsWithRequiredAntiAffinityList: () => self.withRequiredAnti.list,
+      havePodsWithScoringAffinityList: () => self.withScoringAffinity.list,
       imageState: (name) => self.images.get(name),
       podCounts: (key, weight, keys) => self.podCounts(key, weight, keys),
       domains: (key) => self.domains(key),
@@ -168,6 +170,7 @@ export class SchedulerCache {
       this.ghosts.add(name);
       this.withAffinity.delete(ni);
       this.withRequiredAnti.delete(ni);
+      this.withScoringAffinity.delete(ni);
     } else this.nodes.delete(name);
   }
 
@@ -343,6 +346,8 @@ export class SchedulerCache {
     else this.withAffinity.delete(ni);
     if (ni.podsWithRequiredAntiAffinity.length > 0) this.withRequiredAnti.add(ni);
     else this.withRequiredAnti.delete(ni);
+    if (ni.podsWithScoringAffinity.length > 0) this.withScoringAffinity.add(ni);
+    else this.withScoringAffinity.delete(ni);
   }
 
   /**

@@ -106,6 +106,8 @@ export class NodeInfo {
   pods: PodInfo[] = [];
   podsWithAffinity: PodInfo[] = [];
   podsWithRequiredAntiAffinity: PodInfo[] = [];
+  /** Pods whose terms can score other pods (required affinity, preferred affinity or anti-affinity). */
+  podsWithScoringAffinity: PodInfo[] = [];
   usedPorts = new HostPortInfo();
   /** Images on this node by name, pointing at the cluster-wide state. */
   imageStates = new Map<string, ImageState>();
@@ -181,6 +183,7 @@ export class NodeInfo {
     this.pods.push(pi);
     if (hasAffinityTerms(pi)) this.podsWithAffinity.push(pi);
     if (pi.requiredAntiAffinityTerms.length > 0) this.podsWithRequiredAntiAffinity.push(pi);
+    if (scoresOthers(pi)) this.podsWithScoringAffinity.push(pi);
     this.account(pi, 1);
   }
 
@@ -194,6 +197,7 @@ export class NodeInfo {
     this.pods.pop();
     removeFrom(this.podsWithAffinity, uid);
     removeFrom(this.podsWithRequiredAntiAffinity, uid);
+    removeFrom(this.podsWithScoringAffinity, uid);
     this.account(pi, -1);
     return pi;
   }
@@ -231,12 +235,17 @@ export class NodeInfo {
     c.pods = [...this.pods];
     c.podsWithAffinity = [...this.podsWithAffinity];
     c.podsWithRequiredAntiAffinity = [...this.podsWithRequiredAntiAffinity];
+    c.podsWithScoringAffinity = [...this.podsWithScoringAffinity];
     c.usedPorts = this.usedPorts.clone();
     c.imageStates = this.imageStates;
     c.pvcRefCounts = new Map(this.pvcRefCounts);
     c.generation = this.generation;
     return c;
   }
+}
+
+export function scoresOthers(pi: PodInfo): boolean {
+  return pi.requiredAffinityTerms.length > 0 || pi.preferredAffinityTerms.length > 0 || pi.preferredAntiAffinityTerms.length > 0;
 }
 
 function removeFrom(list: PodInfo[], uid: string): void {

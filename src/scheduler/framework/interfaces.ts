@@ -142,6 +142,8 @@ export interface NodeInfoLister {
   get(name: string): NodeInfo | undefined;
   havePodsWithAffinityList(): readonly NodeInfo[];
   havePodsWithRequiredAntiAffinityList(): readonly NodeInfo[];
+  /** Nodes with pods whose terms can score other pods (NodeInfo.podsWithScoringAffinity); optional. */
+  havePodsWithScoringAffinityList?(): readonly NodeInfo[];
   /** The cluster-wide state of an image (size, nodes that have it), by exact name. */
   imageState(name: string): ImageState | undefined;
   /**

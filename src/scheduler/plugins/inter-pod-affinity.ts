@@ -26,6 +26,10 @@ export const ErrReasonExistingAntiAffinityRulesNotMatch = "node(s) didn't satisf
 export const ErrReasonAffinityRulesNotMatch = "node(s) didn't match pod affinity rules";
 export const ErrReasonAntiAffinityRulesNotMatch = "node(s) didn't match pod anti-affinity rules";
 
+const AFFINITY_MISMATCH = fixedStatus(Code.UnschedulableAndUnresolvable, ErrReasonAffinityRulesNotMatch);
+const ANTI_MISMATCH = fixedStatus(Code.Unschedulable, ErrReasonAntiAffinityRulesNotMatch);
+const EXISTING_ANTI_MISMATCH = fixedStatus(Code.Unschedulable, ErrReasonExistingAntiAffinityRulesNotMatch);
+
 const PRE_FILTER_KEY = 'PreFilter' + Name;
 const PRE_SCORE_KEY = 'PreScore' + Name;
 
@@ -231,20 +235,20 @@ export function newInterPodAffinity(rawArgs: unknown, handle: Handle): PreFilter
       let podsExist = true;
       for (const t of s.affinityTerms) {
         const v = labels[t.topologyKey];
-        if (v === undefined) return fixedStatus(Code.UnschedulableAndUnresolvable, ErrReasonAffinityRulesNotMatch);
+        if (v === undefined) return AFFINITY_MISMATCH;
         if (s.affinityCounts.get(t.topologyKey, v) <= 0) podsExist = false;
       }
       if (!podsExist && !(s.affinityCounts.size === 0 && matchesAllTerms(s.affinityTerms, s.pod.pod))) {
-        return fixedStatus(Code.UnschedulableAndUnresolvable, ErrReasonAffinityRulesNotMatch);
+        return AFFINITY_MISMATCH;
       }
       if (s.antiAffinityCounts.size > 0) {
         for (const t of s.antiAffinityTerms) {
           const v = labels[t.topologyKey];
-          if (v !== undefined && s.antiAffinityCounts.get(t.topologyKey, v) > 0) return fixedStatus(Code.Unschedulable, ErrReasonAntiAffinityRulesNotMatch);
+          if (v !== undefined && s.antiAffinityCounts.get(t.topologyKey, v) > 0) return ANTI_MISMATCH;
         }
       }
       if (s.existingAntiAffinityCounts.size > 0 && s.existingAntiAffinityCounts.anyOn(labels)) {
-        return fixedStatus(Code.Unschedulable, ErrReasonExistingAntiAffinityRulesNotMatch);
+        return EXISTING_ANTI_MISMATCH;
       }
       return null;
     },
@@ -253,7 +257,11 @@ export function newInterPodAffinity(rawArgs: unknown, handle: Handle): PreFilter
       const hasPreferred = pod.preferredAffinityTerms.length > 0 || pod.preferredAntiAffinityTerms.length > 0;
       if (ignorePreferredOfExisting && !hasPreferred) return new Status(Code.Skip);
       const snapshot = handle.snapshot();
-      const all = hasPreferred ? snapshot.list() : snapshot.havePodsWithAffinityList();
+      // without preferred terms of its own, only existing pods whose terms score others matter
+      // (anti-affinity-only pods contribute nothing to scores)
+      const scoring = !hasPreferred && !!snapshot.havePodsWithScoringAffinityList;
+      const all = hasPreferred ? snapshot.list() : scoring ? snapshot.havePodsWithScoringAffinityList!() : snapshot.havePodsWithAffinityList();
+      if (all.length === 0) return fixedStatus(Code.Skip);
       const preferredAffinity: WeightedAffinityTerm[] = merged(pod.preferredAffinityTerms);
       const preferredAnti: WeightedAffinityTerm[] = merged(pod.preferredAntiAffinityTerms);
       const nsLabels = nsLabelsOf(pod.namespace);
@@ -261,7 +269,7 @@ export function newInterPodAffinity(rawArgs: unknown, handle: Handle): PreFilter
       for (const ni of all) {
         const node = ni.node;
         if (!hasKeys(ni.labels)) continue;
-        const pods = hasPreferred ? ni.pods : ni.podsWithAffinity;
+        const pods = hasPreferred ? ni.pods : scoring ? ni.podsWithScoringAffinity : ni.podsWithAffinity;
         for (const existing of pods) {
           for (const t of preferredAffinity) processTerm(scores, t, t.weight, existing.pod, undefined, node, 1);
           for (const t of preferredAnti) processTerm(scores, t, t.weight, existing.pod, undefined, node, -1);

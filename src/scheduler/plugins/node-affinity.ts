@@ -24,6 +24,9 @@ export const ErrReasonPod = "node(s) didn't match Pod's node affinity/selector";
 export const ErrReasonEnforced = "node(s) didn't match scheduler-enforced node affinity";
 export const ErrReasonConflict = 'pod affinity terms conflict';
 
+const POD_MISMATCH = fixedStatus(Code.UnschedulableAndUnresolvable, ErrReasonPod);
+const ENFORCED_MISMATCH = fixedStatus(Code.UnschedulableAndUnresolvable, ErrReasonEnforced);
+
 const PRE_SCORE_KEY = 'PreScore' + Name;
 
 function intersect(a: ReadonlySet<string>, b: ReadonlySet<string>): Set<string> {
@@ -76,10 +79,10 @@ export function newNodeAffinity(rawArgs: unknown): PreFilterPlugin & FilterPlugi
       return nodeNames ? { result: { nodeNames } } : null;
     },
     filter(_state, pod, ni) {
-      if (addedRequired && !nodeSelectorMatches(addedRequired, ni.node)) return fixedStatus(Code.UnschedulableAndUnresolvable, ErrReasonEnforced);
+      if (addedRequired && !nodeSelectorMatches(addedRequired, ni.node)) return ENFORCED_MISMATCH;
       const req = requiredNodeAffinity(pod.pod);
       if (req.matchesAll || req.match(ni.node)) return null;
-      return fixedStatus(Code.UnschedulableAndUnresolvable, ErrReasonPod);
+      return POD_MISMATCH;
     },
     preScore(state: CycleState, pod: PodInfo) {
       const preferred = compilePreferredTerms(pod.pod.spec.affinity?.nodeAffinity?.preferredDuringSchedulingIgnoredDuringExecution);

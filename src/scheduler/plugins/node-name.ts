@@ -8,13 +8,15 @@ import { NodeName as Name } from './names.ts';
 
 export const ErrReasonNodeName = "node(s) didn't match the requested node name";
 
+const OTHER_NODE = fixedStatus(Code.UnschedulableAndUnresolvable, ErrReasonNodeName);
+
 export function newNodeName(): FilterPlugin & EnqueueExtensions {
   return {
     name: Name,
     filter(_state, pod, ni) {
       const want = pod.pod.spec.nodeName;
       if (!want || want === ni.name) return null;
-      return fixedStatus(Code.UnschedulableAndUnresolvable, ErrReasonNodeName);
+      return OTHER_NODE;
     },
     eventsToRegister() {
       return [

@@ -9,6 +9,8 @@ import { NodePorts as Name } from './names.ts';
 
 export const ErrReasonNodePorts = "node(s) didn't have free ports for the requested pod ports";
 
+const PORTS_TAKEN = fixedStatus(Code.Unschedulable, ErrReasonNodePorts);
+
 export function newNodePorts(): PreFilterPlugin & FilterPlugin & EnqueueExtensions {
   return {
     name: Name,
@@ -17,7 +19,7 @@ export function newNodePorts(): PreFilterPlugin & FilterPlugin & EnqueueExtensio
     },
     filter(_state, pod, ni) {
       if (ni.usedPorts.size === 0) return null;
-      for (const p of pod.hostPorts) if (ni.usedPorts.conflicts(p)) return fixedStatus(Code.Unschedulable, ErrReasonNodePorts);
+      for (const p of pod.hostPorts) if (ni.usedPorts.conflicts(p)) return PORTS_TAKEN;
       return null;
     },
     eventsToRegister() {

@@ -14,13 +14,15 @@ export const ErrReasonUnschedulable = 'node(s) were unschedulable';
 
 const UNSCHEDULABLE_TAINT = { key: TAINT_NODE_UNSCHEDULABLE, effect: 'NoSchedule' };
 
+const CORDONED = fixedStatus(Code.UnschedulableAndUnresolvable, ErrReasonUnschedulable);
+
 export function newNodeUnschedulable(): FilterPlugin & EnqueueExtensions {
   return {
     name: Name,
     filter(_state, pod: PodInfo, ni: NodeInfo) {
       if (!ni.unschedulable) return null;
       if (tolerationsTolerateTaint(pod.pod.spec.tolerations, UNSCHEDULABLE_TAINT)) return null;
-      return fixedStatus(Code.UnschedulableAndUnresolvable, ErrReasonUnschedulable);
+      return CORDONED;
     },
     eventsToRegister() {
       return [

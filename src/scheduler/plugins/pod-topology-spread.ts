@@ -28,6 +28,9 @@ import { PodTopologySpread as Name } from './names.ts';
 export const ErrReasonConstraintsNotMatch = "node(s) didn't match pod topology spread constraints";
 export const ErrReasonNodeLabelNotMatch = ErrReasonConstraintsNotMatch + ' (missing required label)';
 
+const LABEL_MISSING = fixedStatus(Code.UnschedulableAndUnresolvable, ErrReasonNodeLabelNotMatch);
+const SKEW = fixedStatus(Code.Unschedulable, ErrReasonConstraintsNotMatch);
+
 const PRE_FILTER_KEY = 'PreFilter' + Name;
 const PRE_SCORE_KEY = 'PreScore' + Name;
 const MAX_INT32 = 2147483647;
@@ -305,10 +308,10 @@ export function newPodTopologySpread(rawArgs: unknown, handle: Handle): PreFilte
       for (let i = 0; i < s.constraints.length; i++) {
         const c = s.constraints[i]!;
         const v = labels[c.topologyKey];
-        if (v === undefined) return fixedStatus(Code.UnschedulableAndUnresolvable, ErrReasonNodeLabelNotMatch);
+        if (v === undefined) return LABEL_MISSING;
         const selfMatch = selects(c.selector, pi.pod.metadata.labels) ? 1 : 0;
         const skew = s.matchNum(i, v) + selfMatch - s.minMatchNum(i);
-        if (skew > c.maxSkew) return fixedStatus(Code.Unschedulable, ErrReasonConstraintsNotMatch);
+        if (skew > c.maxSkew) return SKEW;
       }
       return null;
     },
