@@ -47,11 +47,15 @@ describe('client library against a real server', () => {
   const extra: { close(): Promise<void> }[] = [];
 
   before(async () => {
-    s = await startServer();
+    // the client's semantics alone: no controllers acting on the objects these tests write
+    s = await startServer({ extraArgs: ['--disable-controller-manager'] });
     const t = httpsTransportFromKubeconfig(s.kubeconfig);
     transport = t.transport;
     client = new Client(transport, { namespace: t.namespace });
     await client.resource('', 'namespaces').create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'ci' } });
+    for (const ns of ['ci', 'default']) {
+      await client.resource('', 'serviceaccounts').namespace(ns).create({ apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'default' } });
+    }
   });
   after(async () => {
     for (const t of extra) await t.close();

@@ -6,6 +6,7 @@ import type { Clock } from '../client/clock.ts';
 import { startTestApiServer } from '../apiserver/testing.ts';
 import type { ApiServer } from '../apiserver/server.ts';
 import type { KObject } from '../api/meta.ts';
+import type { Transport } from '../api/transport.ts';
 import type { Controller, ControllerManagerConfig } from './controller.ts';
 import { startControllerManager, type ControllerManager } from './manager.ts';
 
@@ -23,6 +24,21 @@ export const TEST_CONFIG: ControllerManagerConfig = {
   controllers: ['*'],
 };
 
+/**
+ * The in-process connections a controller-manager uses, as rudder server wires them: the manager
+ * as system:kube-controller-manager, each controller as its kube-system service account.
+ */
+export function controllerIdentities(server: ApiServer): { transport: Transport; transportFor(sa: string): Transport } {
+  return {
+    transport: server.localTransport({ name: 'system:kube-controller-manager', groups: ['system:authenticated'] }, 'kube-controller-manager'),
+    transportFor: (sa) =>
+      server.localTransport(
+        { name: `system:serviceaccount:kube-system:${sa}`, groups: ['system:serviceaccounts', 'system:serviceaccounts:kube-system', 'system:authenticated'] },
+        `kube-controller-manager ${sa}`,
+      ),
+  };
+}
+
 export interface ControllerTestEnv {
   server: ApiServer;
   /** A client acting as the cluster admin (what tests use to create objects and read results). */
@@ -35,13 +51,7 @@ export async function startControllerTest(controllers: Controller[], o: { config
   const api = await startTestApiServer();
   const admin = new Client(api.server.localTransport({ name: 'system:admin', groups: ['system:masters', 'system:authenticated'] }, 'test'));
   const manager = startControllerManager({
-    transport: api.server.localTransport({ name: 'system:kube-controller-manager', groups: ['system:authenticated'] }, 'kube-controller-manager'),
-    // each controller as its kube-system service account, as rudder server runs them
-    transportFor: (sa) =>
-      api.server.localTransport(
-        { name: `system:serviceaccount:kube-system:${sa}`, groups: ['system:serviceaccounts', 'system:serviceaccounts:kube-system', 'system:authenticated'] },
-        `kube-controller-manager ${sa}`,
-      ),
+    ...controllerIdentities(api.server),
     config: { ...TEST_CONFIG, ...o.config },
     controllers,
     clock: o.clock,

@@ -8,7 +8,7 @@ import type { ApiServer } from '../../apiserver/server.ts';
 import type { KObject } from '../../api/meta.ts';
 import { Client } from '../../client/client.ts';
 import { startControllerManager, type ControllerManager } from '../manager.ts';
-import { TEST_CONFIG, setPodReady } from '../testing.ts';
+import { controllerIdentities, TEST_CONFIG, setPodReady } from '../testing.ts';
 import { workloadControllers } from '../workloads.ts';
 import type { Pod } from '../replicaset/types.ts';
 import { computeHash } from './hash.ts';
@@ -26,8 +26,7 @@ after(async () => {
 });
 
 async function manager(): Promise<ControllerManager> {
-  const transport = api.server.localTransport({ name: 'system:kube-controller-manager', groups: ['system:authenticated'] }, 'kube-controller-manager');
-  const m = startControllerManager({ transport, config: TEST_CONFIG, controllers: workloadControllers(), leaderElect: false });
+  const m = startControllerManager({ ...controllerIdentities(api.server), config: TEST_CONFIG, controllers: workloadControllers(), leaderElect: false });
   await m.started();
   return m;
 }

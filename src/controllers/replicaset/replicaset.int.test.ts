@@ -8,7 +8,7 @@ import type { KObject } from '../../api/meta.ts';
 import type { Transport, TransportRequest } from '../../api/transport.ts';
 import { Client } from '../../client/client.ts';
 import { startControllerManager, type ControllerManager } from '../manager.ts';
-import { TEST_CONFIG, setPodReady } from '../testing.ts';
+import { controllerIdentities, TEST_CONFIG, setPodReady } from '../testing.ts';
 import { replicaSetController } from './replicaset.ts';
 import type { Pod, ReplicaSet } from './types.ts';
 
@@ -25,8 +25,9 @@ after(async () => {
 
 /** A controller-manager running the ReplicaSet controller over a transport the test may wrap. */
 async function manager(wrap: (t: Transport) => Transport = (t) => t): Promise<ControllerManager> {
-  const transport = wrap(api.server.localTransport({ name: 'system:kube-controller-manager', groups: ['system:authenticated'] }, 'kube-controller-manager'));
-  const m = startControllerManager({ transport, config: TEST_CONFIG, controllers: [replicaSetController()], leaderElect: false });
+  const ids = controllerIdentities(api.server);
+  // the wrapped transport is the controller's own (its writes), as well as the manager's reads
+  const m = startControllerManager({ transport: wrap(ids.transport), transportFor: (sa) => wrap(ids.transportFor(sa)), config: TEST_CONFIG, controllers: [replicaSetController()], leaderElect: false });
   await m.started();
   return m;
 }
