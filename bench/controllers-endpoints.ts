@@ -46,6 +46,12 @@ async function runOnce(): Promise<RunResult> {
   const admin = new Client(api.server.localTransport({ name: 'system:admin', groups: ['system:masters', 'system:authenticated'] }, 'bench'));
   const manager = startControllerManager({
     transport: api.server.localTransport({ name: 'system:kube-controller-manager', groups: ['system:authenticated'] }, 'kube-controller-manager'),
+    // each controller as its kube-system service account, as rudder server runs them
+    transportFor: (sa) =>
+      api.server.localTransport(
+        { name: `system:serviceaccount:kube-system:${sa}`, groups: ['system:serviceaccounts', 'system:serviceaccounts:kube-system', 'system:authenticated'] },
+        `kube-controller-manager ${sa}`,
+      ),
     config: TEST_CONFIG,
     controllers: opt['only-endpoints'] ? [endpointsController, endpointSliceController] : clusterControllers(),
     leaderElect: false,
