@@ -76,6 +76,7 @@ export interface ListResult {
 export interface WatchResult {
   events: number;
   deliveries: number;
+  /** Deliveries of acknowledged writes the watchers should have seen, and how many never arrived. */
   expected: number;
   missing: number;
   writeErrors: number;
@@ -389,6 +390,7 @@ async function watchJob(j: Extract<Job, { kind: 'watch' }>): Promise<WatchResult
   const total = Math.round(j.rate * j.seconds);
   const sent = new Float64Array(total);
   const acked = new Float64Array(total).fill(NaN);
+  const okWrite = new Uint8Array(total);
   const wlat: number[] = [];
   let writeErrors = 0;
   let firstError: string | undefined;
@@ -409,7 +411,8 @@ async function watchJob(j: Extract<Job, { kind: 'watch' }>): Promise<WatchResult
             (r) => {
               acked[i] = epochMs();
               wlat.push(acked[i]! - sent[i]!);
-              if (r.status !== 201) {
+              if (r.status === 201) okWrite[i] = 1;
+              else {
                 writeErrors++;
                 firstError ??= `${r.status} ${r.body.toString().slice(0, 200)}`;
               }
@@ -428,20 +431,29 @@ async function watchJob(j: Extract<Job, { kind: 'watch' }>): Promise<WatchResult
   });
   const tEnd = epochMs();
   await Promise.all(inflight);
-  const expected = total - writeErrors;
+  const acknowledged = (i: number) => Number.isFinite(acked[i]!) && okWrite[i] === 1;
+  const expected = okWrite.reduce((a, b) => a + b, 0);
   const deadline = epochMs() + 5000;
-  while (epochMs() < deadline && arrivals.some((a) => a.size < expected)) await new Promise((r) => setTimeout(r, 20));
+  const complete = () => arrivals.every((a) => names.every((n, i) => !acknowledged(i) || a.has(n)));
+  while (epochMs() < deadline && !complete()) await new Promise((r) => setTimeout(r, 50));
   for (const st of streams) st.close();
   for (const s of [...ss, writer]) s.close();
   const fromSend: number[] = [];
   const fromAck: number[] = [];
   let deliveries = 0;
+  let missing = 0;
   for (const a of arrivals) {
-    for (const [name, t] of a) {
-      const i = Number(name.slice(prefix.length + 1));
+    for (let i = 0; i < total; i++) {
+      const t = a.get(names[i]!);
+      // A write that failed may still have been applied (an error after commit); its event counts as
+      // a delivery but not as missing when absent.
+      if (t === undefined) {
+        if (acknowledged(i)) missing++;
+        continue;
+      }
       deliveries++;
       fromSend.push(t - sent[i]!);
-      fromAck.push(t - acked[i]!);
+      if (Number.isFinite(acked[i]!)) fromAck.push(t - acked[i]!);
     }
   }
   const sum = (xs: number[]) => ({ p50: quantile(xs, 0.5), p99: quantile(xs, 0.99), max: xs.reduce((a, b) => Math.max(a, b), -Infinity) });
@@ -449,11 +461,11 @@ async function watchJob(j: Extract<Job, { kind: 'watch' }>): Promise<WatchResult
     events: total,
     deliveries,
     expected: expected * j.watchers,
-    missing: expected * j.watchers - deliveries,
+    missing,
     writeErrors,
     firstError,
     fromSend: sum(fromSend),
-    fromAck: sum(fromAck.filter(Number.isFinite)),
+    fromAck: sum(fromAck),
     writeLatency: { p50: quantile(wlat, 0.5), p99: quantile(wlat, 0.99) },
     achievedRate: total / ((tEnd - t0) / 1000),
   };

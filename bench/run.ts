@@ -18,8 +18,9 @@
 //   --out FILE          where to write the JSON (default bench/results/<date>.json)
 //   --with-controllers  run parts 1-5 against the whole `rudder server --disable-agent` (controller-manager
 //                       included) instead of the API server alone (--disable-scheduler --disable-controller-manager)
-//   --wait-idle S       first wait up to S seconds for the 1-minute load average to drop below 1
-//                       (the machine is shared; the load average around each part is recorded either way)
+//   --quick             one run, 1000 creates per point, 5 s watch runs (for iterating, not for the record)
+//   --wait-idle S       first wait up to S seconds for the 1-minute load average to drop below --wait-load
+//   --wait-load L       (default 1); the machine is shared: the load average around each part is recorded either way
 //
 // Every process is started here and stopped by PID; all state lives in one temporary directory
 // that is removed at the end, also on Ctrl-C.
@@ -59,12 +60,14 @@ const { values: opt } = parseArgs({
   options: {
     only: { type: 'string' },
     backend: { type: 'string', default: 'both' },
-    runs: { type: 'string', default: '3' },
-    count: { type: 'string', default: '3000' },
+    runs: { type: 'string' },
+    count: { type: 'string' },
+    quick: { type: 'boolean', default: false },
+    'wait-load': { type: 'string', default: '1' },
     concurrency: { type: 'string', default: '1,16,64' },
     proto: { type: 'string', default: 'h2' },
     'list-pods': { type: 'string', default: '10000' },
-    'watch-seconds': { type: 'string', default: '10' },
+    'watch-seconds': { type: 'string' },
     out: { type: 'string' },
     'wait-idle': { type: 'string', default: '0' },
     'with-controllers': { type: 'boolean', default: false },
@@ -82,12 +85,12 @@ const parts = new Set<Part>(
 if (!['sqlite', 'etcd', 'both'].includes(opt.backend)) throw new Error('--backend: sqlite, etcd or both');
 if (!['h1', 'h2'].includes(opt.proto)) throw new Error('--proto: h1 or h2');
 const backends: Backend[] = opt.backend === 'both' ? ['sqlite', 'etcd'] : [opt.backend as Backend];
-const RUNS = Number(opt.runs);
-const COUNT = Number(opt.count);
+const RUNS = Number(opt.runs ?? (opt.quick ? 1 : 3));
+const COUNT = Number(opt.count ?? (opt.quick ? 1000 : 3000));
 const LEVELS = opt.concurrency.split(',').map(Number);
 const PROTO = opt.proto as 'h1' | 'h2';
 const LIST_PODS = Number(opt['list-pods']);
-const WATCH_SECONDS = Number(opt['watch-seconds']);
+const WATCH_SECONDS = Number(opt['watch-seconds'] ?? (opt.quick ? 5 : 10));
 /** Parts 1-5 and the profiles measure the API server alone unless --with-controllers. */
 const API_ONLY = !opt['with-controllers'];
 
@@ -161,13 +164,19 @@ interface Point {
   p99: number;
   /** Cores each process used during the run (median over runs). */
   cpu: Record<string, number>;
+  /**
+   * Rate per core used by the serving processes (rudder; rudder and etcd; etcd for raw Puts), median
+   * over runs: steadier than the rate on a shared machine, where the CPU a server gets varies.
+   */
+  perCore: number;
   runs: { rate: number; p50: number; p99: number; errors: number; cpu: Record<string, number> }[];
 }
 
 type Measured = LoadResult & { cpu: Record<string, number> };
 
-const summarize = (rs: Measured[]): Point => ({
+const summarize = (rs: Measured[], serving: string[]): Point => ({
   rate: median(rs.map((r) => r.rate)),
+  perCore: median(rs.map((r) => r.rate / serving.reduce((a, k) => a + (r.cpu[k] ?? 0), 0))),
   p50: median(rs.map((r) => r.p50)),
   p99: median(rs.map((r) => r.p99)),
   cpu: Object.fromEntries(Object.keys(rs[0]!.cpu).map((k) => [k, median(rs.map((r) => r.cpu[k]!))])),
@@ -227,7 +236,8 @@ async function partCreate(lg: LoadGen) {
     }
     const out: Record<string, Record<string, Point>> = {};
     for (const n of names) {
-      out[n === 'etcd-put' ? 'etcdPut' : n] = Object.fromEntries(LEVELS.map((c) => [String(c), summarize(results.get(`${n}/${c}`)!)]));
+      const serving = n === 'etcd-put' ? ['etcd'] : n === 'etcd' ? ['rudder', 'etcd'] : ['rudder'];
+      out[n === 'etcd-put' ? 'etcdPut' : n] = Object.fromEntries(LEVELS.map((c) => [String(c), summarize(results.get(`${n}/${c}`)!, serving)]));
     }
     const rss = Object.fromEntries([...servers].map(([b, r]) => [b, Math.round(rssOf(r.pid).rss / 2 ** 20)]));
     return { proto: PROTO, count: COUNT, runs: RUNS, bodyBytes, results: out, serverRssMBAfter: rss };
@@ -532,6 +542,7 @@ function table(res: Record<string, any>): string {
       const e = c.results.etcd?.[k];
       const p = c.results.etcdPut[k];
       rows.push([`creates/s c=${l} (${c.proto})`, fmt(s?.rate), fmt(e?.rate), fmt(p.rate), 'sqlite >= raw etcd', mark(s ? s.rate >= p.rate : undefined)]);
+      rows.push([`  per serving core c=${l}`, fmt(s?.perCore), fmt(e?.perCore), fmt(p.perCore), '', '']);
       rows.push([`  p50 / p99 ms c=${l}`, s ? `${fmt(s.p50)} / ${fmt(s.p99)}` : '-', e ? `${fmt(e.p50)} / ${fmt(e.p99)}` : '-', `${fmt(p.p50)} / ${fmt(p.p99)}`, l === 64 ? `p99 <= ${TARGETS.createP99Ms}` : '', l === 64 ? mark([s, e].every((x) => !x || x.p99 <= TARGETS.createP99Ms)) : '']);
     }
   }
@@ -575,7 +586,7 @@ async function main() {
   const waitIdle = Number(opt['wait-idle']);
   if (waitIdle > 0) {
     const until = performance.now() + waitIdle * 1000;
-    while (loadavg()[0]! >= 1 && performance.now() < until) {
+    while (loadavg()[0]! >= Number(opt['wait-load']) && performance.now() < until) {
       log(`waiting for a quieter machine: load average ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
       await new Promise((r) => setTimeout(r, 15_000));
     }
