@@ -11,6 +11,7 @@ const COMMANDS: CommandEntry[] = [
   { name: 'images', summary: "Import image tarballs into this machine's agent", load: async () => (await import('./images.ts')).imagesCommand },
   { name: 'controller-manager', summary: 'Run the controllers alone against a cluster (leader-elected)', load: async () => (await import('./controller-manager.ts')).controllerManagerCommand },
   { name: 'proxy', summary: 'Run the Service proxy (kube-proxy, nftables mode) for this machine', load: async () => (await import('./proxy.ts')).proxyCommand },
+  { name: 'scheduler', summary: 'Run the scheduler alone against a cluster (leader-elected)', load: async () => (await import('./scheduler.ts')).schedulerCommand },
   { name: 'secrets-encrypt', summary: 'Show or rotate the keys that encrypt secrets at rest', load: async () => (await import('./secrets-encrypt.ts')).secretsEncryptCommand },
   { name: 'kubectl', summary: "Run kubectl with this machine's rudder kubeconfig", load: async () => (await import('./kubectl.ts')).kubectlCommand },
   { name: 'version', summary: 'Print the version of rudder and of the Kubernetes API it serves', load: async () => (await import('./version.ts')).versionCommand },

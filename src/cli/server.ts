@@ -9,6 +9,7 @@ import { startApiServer } from '../apiserver/server.ts';
 import { parseCidr, intToIp } from '../apiserver/allocators.ts';
 import { openStore } from '../storage/open.ts';
 import { startControllerManager, type ControllerManager } from '../controllers/manager.ts';
+import { startScheduler, type RunningScheduler } from '../scheduler/scheduler.ts';
 import { allControllers, controllerManagerConfig } from './controllers.ts';
 import type { Command } from './command.ts';
 import { UsageError, formatHelp, parseFlags, type FlagSpec, type FlagValues } from './flags.ts';
@@ -244,6 +245,14 @@ export async function runServer(cfg: ServerConfig): Promise<{ stop(): Promise<vo
       log,
     });
   }
+  let scheduler: RunningScheduler | undefined;
+  if (!cfg.disableScheduler) {
+    scheduler = startScheduler({
+      transport: api.localTransport({ name: 'system:kube-scheduler', groups: ['system:authenticated'] }, 'kube-scheduler/v1.33.0 (rudder)'),
+      config: cfg.schedulerConfig ? readFileSync(cfg.schedulerConfig, 'utf8') : undefined,
+      log: (m) => log(`scheduler: ${m}`),
+    });
+  }
   const admin = await ensureAdminCert(pki);
   const host = cfg.bindAddress === '0.0.0.0' || cfg.bindAddress === '::' ? '127.0.0.1' : cfg.bindAddress;
   mkdirSync(dirname(cfg.writeKubeconfig), { recursive: true, mode: 0o700 });
@@ -253,6 +262,7 @@ export async function runServer(cfg: ServerConfig): Promise<{ stop(): Promise<vo
   return {
     port: api.port,
     async stop() {
+      await scheduler?.stop();
       await cm?.stop();
       await api.close();
       await store.close();

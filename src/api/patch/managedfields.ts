@@ -210,15 +210,21 @@ function metadataOf(obj: JsonObject): JsonObject | undefined {
   return isObject(obj.metadata) ? obj.metadata : undefined;
 }
 
+// Copies only the top level and metadata: the rest is shared with the argument, which nothing
+// here mutates (a deep copy of every object on every write was the hottest path of a create).
 function withoutManagedFields(obj: JsonObject): JsonObject {
-  const out = deepClone(obj);
-  const md = metadataOf(out);
-  if (md) delete md.managedFields;
+  const out = { ...obj };
+  const md = metadataOf(obj);
+  if (md) {
+    const { managedFields: _drop, ...rest } = md;
+    out.metadata = rest;
+  }
   return out;
 }
 
 function withManagedFields(obj: JsonObject, entries: JsonValue | undefined): JsonObject {
-  const out = deepClone(obj);
+  const out: JsonObject = { ...obj };
+  if (isObject(out.metadata)) out.metadata = { ...out.metadata };
   if (!isObject(out.metadata)) {
     if (entries === undefined) return out;
     out.metadata = {};
