@@ -172,3 +172,20 @@ test('parseTableListing reads chains, sets and maps (with their timeouts) from n
   assert.deepEqual([...t.chains], ['services']);
   assert.deepEqual([...t.sets], [['affinity-x', 10800], ['service-ips', 0]]);
 });
+
+test('two Services claiming one LoadBalancer IP:port: the first by name serves it, the other takes over when it goes', async () => {
+  const nft = new FakeNft();
+  const e = new ProxyEngine({ nft, config: cfg, clock: new FakeClock() });
+  const lb = (name: string, ip: string, eps: string[]) => web(name, ip, eps, { type: 'LoadBalancer' });
+  const withIngress = (s: ServiceInput): ServiceInput => ({ ...s, service: { ...s.service, status: { loadBalancer: { ingress: [{ ip: '192.168.50.10' }] } } } });
+  e.updateService('default/b', withIngress(lb('b', '10.43.0.2', ['10.42.1.3', '10.42.1.4'])));
+  e.updateService('default/a', withIngress(lb('a', '10.43.0.1', ['10.42.1.1'])));
+  await e.sync();
+  assert.ok(nft.last().some((l) => l.includes('192.168.50.10 . tcp . 80 : goto ext-cluster-1')));
+  e.updateService('default/a', undefined);
+  await e.sync();
+  const s = nft.last();
+  assert.ok(s.some((l) => l.startsWith('delete element ip kube-proxy service-ips') && l.includes('192.168.50.10 . tcp . 80')));
+  assert.ok(s.includes('add element ip kube-proxy service-ips { 192.168.50.10 . tcp . 80 : goto ext-cluster-2 }'));
+  assert.ok(s.some((l) => l.startsWith('add element ip kube-proxy cluster-endpoints-tcp') && l.includes('192.168.50.10 . tcp . 80 . 0 : 10.42.1.3 . 8080')));
+});

@@ -75,7 +75,7 @@ export class ProxyEngine {
   updateService(key: string, input: ServiceInput | undefined): void {
     const c: Contribution | undefined = input ? serviceContribution(input, this.config) : undefined;
     // While a full sync is due, changes need not be tracked: the whole state is written anyway.
-    this.state.update(key, c && (c.chains.length || c.elements.size) ? c : undefined, !this.needFullSync);
+    this.state.update(key, c && (c.chains.length || c.elements.length) ? c : undefined, !this.needFullSync);
     this.stats.services = this.state.serviceCount;
   }
 
@@ -132,15 +132,14 @@ export class ProxyEngine {
   private async fullSync(): Promise<void> {
     const existing = await this.nft.listTable(this.table);
     const base = baseRuleset(this.config);
-    const dynElements = this.state.allElements();
-    const elements = new Map<string, Map<string, string>>();
-    for (const s of base.sets) elements.set(s.name, new Map());
-    for (const [c, k, v] of base.elements) elements.get(c)?.set(k, v);
-    for (const [c, m] of dynElements) {
-      const into = elements.get(c);
-      if (!into) elements.set(c, m);
-      else for (const [k, v] of m) if (!into.has(k)) into.set(k, v);
+    const baseElements = new Map<string, Map<string, string>>();
+    for (const [c, k, v] of base.elements) {
+      let m = baseElements.get(c);
+      if (!m) baseElements.set(c, (m = new Map()));
+      m.set(k, v);
     }
+    // The static sets' elements come from the node (nodeport-ips), the others from Services.
+    const elements = [...baseElements, ...[...this.state.allElements()].filter(([c]) => !baseElements.has(c))];
     const { script, staleChains } = renderFullSync({
       table: this.table,
       chains: [...base.chains, ...this.state.allChains().values()],

@@ -37,20 +37,11 @@ export type Element = readonly [container: string, key: string, value: string];
 export interface Contribution {
   chains: ChainSpec[];
   sets: SetSpec[];
-  /** elementId(container, key) → value ("" in a set); one Map, no per-element objects (10,000s of them). */
-  elements: Map<string, string>;
-}
-
-const ID_SEP = '\u0000';
-
-/** The identity of an element across containers. */
-export function elementId(container: string, key: string): string {
-  return container + ID_SEP + key;
-}
-
-export function splitElementId(id: string): [container: string, key: string] {
-  const i = id.indexOf(ID_SEP);
-  return [id.slice(0, i), id.slice(i + 1)];
+  /**
+   * Flat triples: container, key, value ("" in a set), container, key, value, … — no object per
+   * element, as there are 10,000s. A triple may repeat (the state counts it once).
+   */
+  elements: string[];
 }
 
 /** A whole ruleset: the static skeleton plus every Service's contribution. */

@@ -17,8 +17,8 @@ export interface FullSyncInput {
   staticSets: Iterable<SetSpec>;
   /** Per-Service sets (affinity). */
   dynamicSets: Iterable<SetSpec>;
-  /** container → key → value, for every container. */
-  elements: Map<string, Map<string, string>>;
+  /** Each container's elements (key → value). */
+  elements: ReadonlyArray<readonly [string, ReadonlyMap<string, string>]>;
   /** What the table holds now (undefined: no table yet). */
   existing?: ExistingTable;
   /** Delete and re-create the base chains first (the first sync of a process), so a changed priority applies. */

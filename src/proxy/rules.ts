@@ -20,7 +20,7 @@
 // masquerading decisions and every static chain, set and priority follow upstream.
 import { categorizeEndpoints, endpointsForPort, type EndpointInfo } from './endpoints.ts';
 import type { ChainSpec, Contribution, Element, Ruleset, SetSpec } from './model.ts';
-import { elementId, servicePortChainNameBase, servicePortEndpointChainNameBase, splitElementId } from './model.ts';
+import { servicePortChainNameBase, servicePortEndpointChainNameBase } from './model.ts';
 import { externallyAccessible, servicePorts, usesClusterEndpoints, usesLocalEndpoints, type ServicePortInfo } from './service-ports.ts';
 import type { EndpointSlice, Service } from './types.ts';
 
@@ -245,10 +245,9 @@ export interface ServiceInput {
 class Builder {
   readonly chains = new Map<string, ChainSpec>();
   readonly sets = new Map<string, SetSpec>();
-  readonly elements = new Map<string, string>();
+  readonly elements: string[] = [];
   el(container: string, key: string, value = ''): void {
-    const id = elementId(container, key);
-    if (!this.elements.has(id)) this.elements.set(id, value);
+    this.elements.push(container, key, value);
   }
   chain(c: ChainSpec): void {
     this.chains.set(c.name, c);
@@ -297,7 +296,9 @@ function servicePortRules(b: Builder, sp: ServicePortInfo, eps: EndpointInfo[], 
   const addEndpoints = (container: string, keyPrefix: string, list: readonly EndpointInfo[]) => {
     list.forEach((ep, i) => {
       b.el(container, `${keyPrefix} . ${i}`, `${ep.ip} . ${ep.port}`);
-      b.el(SET.hairpin, `${ep.ip} . ${ep.ip}`);
+      // Only a pod on this node can reach itself through this node (an endpoint without a node
+      // name might be one).
+      if (ep.local || !ep.nodeName) b.el(SET.hairpin, `${ep.ip} . ${ep.ip}`);
     });
   };
   if (hasInternal) {
@@ -455,7 +456,8 @@ export function computeRuleset(services: readonly ServiceInput[], cfg: ProxyRule
     const contrib = serviceContribution(s, cfg);
     for (const c of contrib.chains) if (!out.chains.has(c.name)) out.chains.set(c.name, c);
     for (const st of contrib.sets) if (!out.sets.has(st.name)) out.sets.set(st.name, st);
-    for (const [id, v] of contrib.elements) put(...splitElementId(id), v);
+    const e = contrib.elements;
+    for (let i = 0; i < e.length; i += 3) put(e[i]!, e[i + 1]!, e[i + 2]!);
   }
   return out;
 }

@@ -4,7 +4,7 @@
 // two Services both claim); each is in the table while anyone claims it, with the claim of the
 // smallest Service key winning when claims disagree, so the result does not depend on event order.
 import type { ChainSpec, Contribution, SetSpec } from './model.ts';
-import { setSpecText, splitElementId } from './model.ts';
+import { setSpecText } from './model.ts';
 
 /** Several owners of one key, with a count of distinct values (agreeing claims are the usual case). */
 interface Multi<V> {
@@ -13,49 +13,37 @@ interface Multi<V> {
 }
 
 /**
- * key → who claims it. A single owner, the common case, lives in two flat maps (no object per
- * key: the table holds 10,000s of elements); several owners (shared chains, hairpin pairs) move
- * the key to `multi`.
+ * key → who claims it, and the effective value (the smallest owner's when claims disagree), kept
+ * up to date in `eff` so that reading the whole table costs nothing. A single owner, the common
+ * case, is just the owner's key string in `owners` (no object per key: the table holds 10,000s
+ * of elements); several owners (shared chains, hairpin pairs) make it a Multi.
  */
 class ClaimTable<V> {
-  private readonly owner = new Map<string, string>();
-  private readonly value = new Map<string, V>();
-  private readonly multi = new Map<string, Multi<V>>();
+  readonly eff = new Map<string, V>();
+  private readonly owners = new Map<string, string | Multi<V>>();
   private readonly text: (v: V) => string;
 
   constructor(text: (v: V) => string) {
     this.text = text;
   }
 
-  *keys(): IterableIterator<string> {
-    yield* this.owner.keys();
-    yield* this.multi.keys();
-  }
-
   effective(key: string): V | undefined {
-    const m = this.multi.get(key);
-    if (!m) return this.value.get(key);
-    if (m.distinct.size === 1) return m.distinct.values().next().value!.value;
-    let best: string | undefined;
-    for (const o of m.byOwner.keys()) if (best === undefined || o < best) best = o;
-    return m.byOwner.get(best!);
+    return this.eff.get(key);
   }
 
   claim(key: string, owner: string, value: V): void {
-    let m = this.multi.get(key);
-    if (!m) {
-      const cur = this.owner.get(key);
-      if (cur === undefined || cur === owner) {
-        this.owner.set(key, owner);
-        this.value.set(key, value);
-        return;
-      }
-      const v = this.value.get(key)!;
-      m = { byOwner: new Map([[cur, v]]), distinct: new Map([[this.text(v), { n: 1, value: v }]]) };
-      this.owner.delete(key);
-      this.value.delete(key);
-      this.multi.set(key, m);
+    const o = this.owners.get(key);
+    if (o === undefined || o === owner) {
+      if (o === undefined) this.owners.set(key, owner);
+      this.eff.set(key, value);
+      return;
     }
+    let m: Multi<V>;
+    if (typeof o === 'string') {
+      const v = this.eff.get(key)!;
+      m = { byOwner: new Map([[o, v]]), distinct: new Map([[this.text(v), { n: 1, value: v }]]) };
+      this.owners.set(key, m);
+    } else m = o;
     const old = m.byOwner.get(owner);
     if (old !== undefined) this.uncount(m, old);
     m.byOwner.set(owner, value);
@@ -63,27 +51,35 @@ class ClaimTable<V> {
     const d = m.distinct.get(t);
     if (d) d.n++;
     else m.distinct.set(t, { n: 1, value });
+    this.eff.set(key, this.resolve(m));
   }
 
   release(key: string, owner: string): void {
-    const m = this.multi.get(key);
-    if (!m) {
-      if (this.owner.get(key) === owner) {
-        this.owner.delete(key);
-        this.value.delete(key);
+    const o = this.owners.get(key);
+    if (o === undefined) return;
+    if (typeof o === 'string') {
+      if (o === owner) {
+        this.owners.delete(key);
+        this.eff.delete(key);
       }
       return;
     }
-    const old = m.byOwner.get(owner);
+    const old = o.byOwner.get(owner);
     if (old === undefined) return;
-    m.byOwner.delete(owner);
-    this.uncount(m, old);
-    if (m.byOwner.size === 1) {
-      const [o, v] = m.byOwner.entries().next().value!;
-      this.multi.delete(key);
-      this.owner.set(key, o);
-      this.value.set(key, v);
-    }
+    o.byOwner.delete(owner);
+    this.uncount(o, old);
+    if (o.byOwner.size === 1) {
+      const [last, v] = o.byOwner.entries().next().value!;
+      this.owners.set(key, last);
+      this.eff.set(key, v);
+    } else this.eff.set(key, this.resolve(o));
+  }
+
+  private resolve(m: Multi<V>): V {
+    if (m.distinct.size === 1) return m.distinct.values().next().value!.value;
+    let best: string | undefined;
+    for (const o of m.byOwner.keys()) if (best === undefined || o < best) best = o;
+    return m.byOwner.get(best!)!;
   }
 
   private uncount(m: Multi<V>, v: V): void {
@@ -121,12 +117,23 @@ export function emptyDelta(d: Delta): boolean {
 interface StoredContribution {
   chains: Map<string, ChainSpec>;
   sets: Map<string, SetSpec>;
-  /** elementId → value */
-  elements: Map<string, string>;
+  /** flat triples, as in Contribution */
+  elements: string[];
 }
 
 function store(c: Contribution): StoredContribution {
   return { chains: new Map(c.chains.map((x) => [x.name, x])), sets: new Map(c.sets.map((x) => [x.name, x])), elements: c.elements };
+}
+
+/** container → key → value of a triple list (the last of repeated keys wins; they agree). */
+function indexElements(e: readonly string[]): Map<string, Map<string, string>> {
+  const out = new Map<string, Map<string, string>>();
+  for (let i = 0; i < e.length; i += 3) {
+    let m = out.get(e[i]!);
+    if (!m) out.set(e[i]!, (m = new Map()));
+    m.set(e[i + 1]!, e[i + 2]!);
+  }
+  return out;
 }
 
 const chainTexts = new WeakMap<ChainSpec, string>();
@@ -143,12 +150,36 @@ export class RulesetState {
   private readonly contributions = new Map<string, StoredContribution>();
   private readonly chains = new ClaimTable<ChainSpec>((c) => rulesText(c)!);
   private readonly sets = new ClaimTable<SetSpec>(setSpecText);
-  /** elementId → claims */
-  private readonly elements = new ClaimTable<string>((v) => v);
+  /** container → its elements' claims */
+  private readonly elements = new Map<string, ClaimTable<string>>();
   // The effective values before the first change since the last takeDelta (undefined: absent).
   private readonly chainsBefore = new Map<string, ChainSpec | undefined>();
   private readonly setsBefore = new Map<string, SetSpec | undefined>();
-  private readonly elementsBefore = new Map<string, string | undefined>();
+  private readonly elementsBefore = new Map<string, Map<string, string | undefined>>();
+
+  private table(container: string): ClaimTable<string> {
+    let t = this.elements.get(container);
+    if (!t) this.elements.set(container, (t = new ClaimTable<string>((v) => v)));
+    return t;
+  }
+
+  private claimElement(container: string, key: string, owner: string, value: string, track: boolean): void {
+    const t = this.table(container);
+    if (track) this.rememberElement(container, key, t);
+    t.claim(key, owner, value);
+  }
+
+  private releaseElement(container: string, key: string, owner: string, track: boolean): void {
+    const t = this.table(container);
+    if (track) this.rememberElement(container, key, t);
+    t.release(key, owner);
+  }
+
+  private rememberElement(container: string, key: string, t: ClaimTable<string>): void {
+    let b = this.elementsBefore.get(container);
+    if (!b) this.elementsBefore.set(container, (b = new Map()));
+    if (!b.has(key)) b.set(key, t.effective(key));
+  }
 
   /**
    * Replaces one Service's contribution (undefined: the Service is gone). With `track` false the
@@ -159,7 +190,6 @@ export class RulesetState {
     const cur = next ? store(next) : undefined;
     const cb = track ? this.chainsBefore : undefined;
     const sb = track ? this.setsBefore : undefined;
-    const eb = track ? this.elementsBefore : undefined;
     if (prev) {
       for (const name of prev.chains.keys()) {
         if (cur?.chains.has(name)) continue;
@@ -170,11 +200,6 @@ export class RulesetState {
         if (cur?.sets.has(name)) continue;
         if (sb && !sb.has(name)) sb.set(name, this.sets.effective(name));
         this.sets.release(name, owner);
-      }
-      for (const k of prev.elements.keys()) {
-        if (cur?.elements.has(k)) continue;
-        if (eb && !eb.has(k)) eb.set(k, this.elements.effective(k));
-        this.elements.release(k, owner);
       }
     }
     if (cur) {
@@ -190,13 +215,24 @@ export class RulesetState {
         if (sb && !sb.has(name)) sb.set(name, this.sets.effective(name));
         this.sets.claim(name, owner, st);
       }
-      for (const [k, v] of cur.elements) {
-        if (prev?.elements.get(k) === v) continue;
-        if (eb && !eb.has(k)) eb.set(k, this.elements.effective(k));
-        this.elements.claim(k, owner, v);
+    }
+    if (!prev) {
+      const e = cur?.elements ?? [];
+      for (let i = 0; i < e.length; i += 3) this.claimElement(e[i]!, e[i + 1]!, owner, e[i + 2]!, track);
+    } else {
+      const before = indexElements(prev.elements);
+      const after = cur ? indexElements(cur.elements) : new Map<string, Map<string, string>>();
+      for (const [c, m] of before) {
+        const a = after.get(c);
+        for (const k of m.keys()) if (!a?.has(k)) this.releaseElement(c, k, owner, track);
       }
-      this.contributions.set(owner, cur);
-    } else this.contributions.delete(owner);
+      for (const [c, m] of after) {
+        const b = before.get(c);
+        for (const [k, v] of m) if (b?.get(k) !== v) this.claimElement(c, k, owner, v, track);
+      }
+    }
+    if (cur) this.contributions.set(owner, cur);
+    else this.contributions.delete(owner);
   }
 
   /** What changed since the last call, and forget it. */
@@ -216,18 +252,18 @@ export class RulesetState {
       else if (!now) d.setsRemoved.push(name);
       else d.setsChanged.set(name, now);
     }
-    for (const [k, old] of this.elementsBefore) {
-      const now = this.elements.effective(k);
-      if (old === now) continue;
-      const [container, key] = splitElementId(k);
-      let ch = d.elements.get(container);
-      if (!ch) d.elements.set(container, (ch = { del: [], add: [] }));
-      if (old !== undefined) ch.del.push(key);
-      if (now !== undefined) ch.add.push([key, now]);
+    for (const [container, m] of this.elementsBefore) {
+      const t = this.table(container);
+      for (const [key, old] of m) {
+        const now = t.effective(key);
+        if (old === now) continue;
+        let ch = d.elements.get(container);
+        if (!ch) d.elements.set(container, (ch = { del: [], add: [] }));
+        if (old !== undefined) ch.del.push(key);
+        if (now !== undefined) ch.add.push([key, now]);
+      }
     }
-    this.chainsBefore.clear();
-    this.setsBefore.clear();
-    this.elementsBefore.clear();
+    this.markWritten();
     return d;
   }
 
@@ -238,28 +274,20 @@ export class RulesetState {
     this.elementsBefore.clear();
   }
 
-  /** The chains every Service needs, as they stand. */
-  allChains(): Map<string, ChainSpec> {
-    const out = new Map<string, ChainSpec>();
-    for (const name of this.chains.keys()) out.set(name, this.chains.effective(name)!);
-    return out;
+  /** The chains every Service needs, as they stand (read-only). */
+  allChains(): ReadonlyMap<string, ChainSpec> {
+    return this.chains.eff;
   }
 
-  allSets(): Map<string, SetSpec> {
-    const out = new Map<string, SetSpec>();
-    for (const name of this.sets.keys()) out.set(name, this.sets.effective(name)!);
-    return out;
+  /** Read-only. */
+  allSets(): ReadonlyMap<string, SetSpec> {
+    return this.sets.eff;
   }
 
-  /** container → key → value */
-  allElements(): Map<string, Map<string, string>> {
-    const out = new Map<string, Map<string, string>>();
-    for (const k of this.elements.keys()) {
-      const [container, key] = splitElementId(k);
-      let m = out.get(container);
-      if (!m) out.set(container, (m = new Map()));
-      m.set(key, this.elements.effective(k)!);
-    }
+  /** container → key → value (read-only; containers may be empty). */
+  allElements(): ReadonlyMap<string, ReadonlyMap<string, string>> {
+    const out = new Map<string, ReadonlyMap<string, string>>();
+    for (const [c, t] of this.elements) out.set(c, t.eff);
     return out;
   }
 
