@@ -39,6 +39,8 @@ interface RunResult {
   slices: number[];
   writes: number[];
   flipSeconds: number;
+  /** CPU (user+system) of the whole process from the first flip until every address was seen ready, per pod. */
+  cpuMsPerPod: number;
 }
 
 async function runOnce(): Promise<RunResult> {
@@ -138,6 +140,7 @@ async function runOnce(): Promise<RunResult> {
     });
 
     const writes: number[] = [];
+    const cpu0 = process.cpuUsage();
     const start = nowMs();
     const inflight: Promise<void>[] = [];
     for (let i = 0; i < N; i++) {
@@ -154,8 +157,9 @@ async function runOnce(): Promise<RunResult> {
     await Promise.all(inflight);
     const flipSeconds = (nowMs() - start) / 1000;
     await Promise.race([all, new Promise((_, rej) => setTimeout(() => rej(new Error(`only ${seenEp.size} endpoints and ${seenSl.size} slice endpoints became ready`)), 60_000))]);
+    const cpu = process.cpuUsage(cpu0);
     const lat = (seen: Map<string, number>) => [...acked].map(([ip, t]) => Math.max(0, seen.get(ip)! - t));
-    return { endpoints: lat(seenEp), slices: lat(seenSl), writes, flipSeconds };
+    return { endpoints: lat(seenEp), slices: lat(seenSl), writes, flipSeconds, cpuMsPerPod: (cpu.user + cpu.system) / 1000 / N };
   } finally {
     for (const w of watches) w.close();
     await manager.stop();
@@ -163,7 +167,7 @@ async function runOnce(): Promise<RunResult> {
   }
 }
 
-const rows: { run: number; ep50: number; ep99: number; epMax: number; sl50: number; sl99: number; slMax: number; w99: number; secs: number }[] = [];
+const rows: { run: number; ep50: number; ep99: number; epMax: number; sl50: number; sl99: number; slMax: number; w99: number; secs: number; cpu: number }[] = [];
 for (let r = 1; r <= RUNS; r++) {
   const res = await runOnce();
   const row = {
@@ -176,11 +180,12 @@ for (let r = 1; r <= RUNS; r++) {
     slMax: Math.max(...res.slices),
     w99: quantile(res.writes, 0.99),
     secs: res.flipSeconds,
+    cpu: res.cpuMsPerPod,
   };
   rows.push(row);
   console.log(
     `run ${r}: ${N} pods Ready at ${RATE}/s over ${fmt(row.secs)} s — Endpoints p50 ${fmt(row.ep50)} ms p99 ${fmt(row.ep99)} ms max ${fmt(row.epMax)} ms; ` +
-      `EndpointSlices p50 ${fmt(row.sl50)} ms p99 ${fmt(row.sl99)} ms max ${fmt(row.slMax)} ms; status write p99 ${fmt(row.w99)} ms`,
+      `EndpointSlices p50 ${fmt(row.sl50)} ms p99 ${fmt(row.sl99)} ms max ${fmt(row.slMax)} ms; status write p99 ${fmt(row.w99)} ms; CPU ${fmt(row.cpu)} ms per pod`,
   );
 }
 const m = (k: keyof (typeof rows)[number]) => median(rows.map((x) => x[k] as number));
@@ -188,4 +193,5 @@ console.log('');
 console.log(`endpoints propagation, median of ${RUNS} run(s), ${opt['only-endpoints'] ? 'endpoint controllers only' : 'all cluster controllers'} (target p99 <= 100 ms):`);
 console.log(`  Endpoints       p50 ${fmt(m('ep50'))} ms   p99 ${fmt(m('ep99'))} ms   max ${fmt(m('epMax'))} ms`);
 console.log(`  EndpointSlices  p50 ${fmt(m('sl50'))} ms   p99 ${fmt(m('sl99'))} ms   max ${fmt(m('slMax'))} ms`);
+console.log(`  flips took ${fmt(m('secs'))} s (${fmt(N / m('secs'))}/s achieved); process CPU ${fmt(m('cpu'))} ms per pod flipped (server, controllers and this load generator)`);
 process.exit(0);
