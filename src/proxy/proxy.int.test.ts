@@ -241,3 +241,12 @@ test('a deleted Service stops answering', async () => {
   await services().delete('self');
   await eventually(async () => assert.notEqual((await fromPod1.get('10.43.0.13', 80, 1000)).ok, true));
 });
+
+test('a full resync over the live table keeps every Service working', async () => {
+  const before = proxy.syncs.fullSyncs;
+  proxy.syncNow(true);
+  await eventually(async () => assert.ok(proxy.syncs.fullSyncs > before, `full syncs ${proxy.syncs.fullSyncs}, last error ${proxy.syncs.lastError}`));
+  assert.equal(proxy.syncs.lastError, undefined);
+  assert.ok(['pod1', 'pod2'].includes(who(await fromClient.get('10.43.0.10', 80))));
+  assert.equal((await fromClient.get('10.43.0.11', 80, 2000)).code, 'ECONNREFUSED');
+});
