@@ -250,6 +250,41 @@ describe('kubelet with the simulated runtime', () => {
     assert.ok(BigInt(c2[0].created_at) >= BigInt(c1[0].created_at));
   });
 
+  it('runs a sidecar before the containers and stops it last', async () => {
+    await pods().create(pod('sidecar', {
+      initContainers: [{ name: 'proxy', image: busybox, restartPolicy: 'Always', command: ['sleep', '3600'], readinessProbe: { exec: { command: ['true'] }, periodSeconds: 1 } }],
+      containers: [{ name: 'c', image: busybox, command: ['sleep', '3600'] }],
+    }));
+    const p = await until('sidecar pod Ready', async () => {
+      const x = await getPod('sidecar');
+      return x.status?.conditions?.find((k) => k.type === 'Ready')?.status === 'True' ? x : undefined;
+    });
+    const proxy = p.status!.initContainerStatuses![0];
+    assert.deepEqual([proxy.name, !!proxy.state?.running, proxy.started, proxy.ready], ['proxy', true, true, true]);
+    const ids = await runtime.listContainers({ label_selector: { 'io.kubernetes.pod.uid': p.metadata.uid! } });
+    const created = Object.fromEntries(ids.map((x) => [x.labels['io.kubernetes.container.name'], BigInt(x.created_at)]));
+    assert.ok(created.proxy <= created.c, 'the sidecar was started first');
+    await pods().delete('sidecar');
+    const kills = await until('both stopped', async () => {
+      const e = (await eventsFor('sidecar')).filter((x) => x.reason === 'Killing');
+      return e.length === 2 ? e : undefined;
+    });
+    assert.deepEqual(kills.sort((a, b) => a.firstTimestamp.localeCompare(b.firstTimestamp) || a.metadata.name!.localeCompare(b.metadata.name!)).map((e) => e.involvedObject.fieldPath), ['spec.containers{c}', 'spec.initContainers{proxy}']);
+  });
+
+  it('completes a Job-style pod with a sidecar when its container is done', async () => {
+    await pods().create(pod('sidecar-job', {
+      restartPolicy: 'Never',
+      initContainers: [{ name: 'proxy', image: busybox, restartPolicy: 'Always', command: ['sleep', '3600'] }],
+      containers: [{ name: 'c', image: busybox, command: ['sh', '-c', 'exit 0'] }],
+    }));
+    const p = await until('sidecar-job Succeeded', async () => {
+      const x = await getPod('sidecar-job');
+      return x.status?.phase === 'Succeeded' ? x : undefined;
+    });
+    assert.ok(p.status?.initContainerStatuses?.[0].state?.terminated, 'the sidecar was stopped');
+  });
+
   it('kills a container whose liveness probe fails and starts it again', async () => {
     await pods().create(pod('live', { containers: [{ name: 'c', image: busybox, command: ['sleep', '3600'], livenessProbe: { exec: { command: ['sh', '-c', 'echo sick; exit 1'] }, periodSeconds: 1, failureThreshold: 2 } }] }));
     const s = await until('a restart after liveness failure', async () => {

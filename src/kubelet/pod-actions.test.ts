@@ -191,7 +191,8 @@ describe('computePodActions', () => {
         killPod: a.killPod,
         attempt: a.attempt,
         sandboxId: a.sandboxId,
-        nextInitContainer: a.nextInitContainer,
+        nextInitContainer: a.initContainersToStart.length ? a.initContainersToStart[0] : undefined,
+        initContainersToStart: a.initContainersToStart,
         containersToStart: a.containersToStart,
         kill: a.containersToKill.map((k) => [k.name, k.message, k.reason]),
       };
@@ -209,5 +210,43 @@ describe('podSandboxChanged and nextInitContainer', () => {
   it('a running regular container means initialization is done even without init statuses', () => {
     const p = pod({ initContainers: [c('i1')] });
     assert.deepEqual(nextInitContainer(p, state([sandbox()], [rc(c('a'), 'running')])), { done: true });
+  });
+});
+
+describe('computePodActions with sidecars (init containers with restartPolicy Always)', () => {
+  const side = c('proxy', { restartPolicy: 'Always' });
+  const side2 = c('log', { restartPolicy: 'Always', startupProbe: { exec: { command: ['true'] } } });
+  const init = c('setup');
+  const A = c('a');
+  const p = (extra: Partial<Pod['spec']> = {}) => pod({ initContainers: [side, init], containers: [A], ...extra });
+  const starts = (a: ReturnType<typeof computePodActions>) => ({ init: a.initContainersToStart, main: a.containersToStart, kill: a.containersToKill.map((k) => k.name), killPod: a.killPod });
+
+  it('starts the sidecar first, then the next init container once the sidecar runs, then the containers', () => {
+    assert.deepEqual(starts(computePodActions(p(), state([], []))), { init: [0], main: [], kill: [], killPod: true });
+    assert.deepEqual(starts(computePodActions(p(), state([sandbox()], [rc(side, 'running')]))), { init: [1], main: [], kill: [], killPod: false });
+    assert.deepEqual(starts(computePodActions(p(), state([sandbox()], [rc(side, 'running'), rc(init, 'running')]))), { init: [], main: [], kill: [], killPod: false });
+    assert.deepEqual(starts(computePodActions(p(), state([sandbox()], [rc(side, 'running'), rc(init, 'exited', 0)]))), { init: [], main: [0], kill: [], killPod: false });
+  });
+
+  it('waits for a sidecar\'s startup probe before going on', () => {
+    const q = pod({ initContainers: [side2, init], containers: [A] });
+    assert.deepEqual(starts(computePodActions(q, state([sandbox()], [rc(side2, 'running', 0, { id: 'log-1' })]))).init, []);
+    assert.deepEqual(starts(computePodActions(q, state([sandbox()], [rc(side2, 'running', 0, { id: 'log-1' })]), probes({}, { 'log-1': 'success' }))).init, [1]);
+  });
+
+  it('restarts a sidecar that stopped while the containers run, even under Never', () => {
+    const a = computePodActions(p({ restartPolicy: 'Never' }), state([sandbox()], [rc(side, 'exited', 1), rc(init, 'exited', 0), rc(A, 'running')]));
+    assert.deepEqual(starts(a), { init: [0], main: [], kill: [], killPod: false });
+  });
+
+  it('restarts a sidecar that fails its liveness probe', () => {
+    const a = computePodActions(p(), state([sandbox()], [rc(side, 'running', 0, { id: 'px' }), rc(init, 'exited', 0), rc(A, 'running')]), probes({ px: 'failure' }));
+    assert.deepEqual(starts(a), { init: [0], main: [], kill: ['proxy'], killPod: false });
+    assert.equal(a.containersToKill[0].message, 'Init container proxy failed liveness probe');
+  });
+
+  it('a finished pod does not stay up for its sidecars', () => {
+    const a = computePodActions(p({ restartPolicy: 'Never' }), state([sandbox()], [rc(side, 'running'), rc(init, 'exited', 0), rc(A, 'exited', 0)]));
+    assert.deepEqual(starts(a), { init: [], main: [], kill: [], killPod: true });
   });
 });

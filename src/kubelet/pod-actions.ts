@@ -25,8 +25,11 @@ export interface PodActions {
   sandboxId: string;
   /** The attempt number of the sandbox to create. */
   attempt: number;
-  /** The index of the init container to start next, if any. */
-  nextInitContainer?: number;
+  /**
+   * Indexes of init containers to start: the next one in order, and sidecars (init containers with
+   * restartPolicy Always) that must be (re)started.
+   */
+  initContainersToStart: number[];
   /** Indexes of regular containers to start. */
   containersToStart: number[];
   containersToKill: ContainerToKill[];
@@ -50,6 +53,15 @@ export function podSandboxChanged(pod: Pod, state: RuntimePodState): { changed: 
   if (latest.network !== wanted) return { changed: true, attempt: latest.attempt + 1, sandboxId: '' };
   if (!pod.spec.hostNetwork && latest.ips.length === 0) return { changed: true, attempt: latest.attempt + 1, sandboxId: latest.id };
   return { changed: false, attempt: latest.attempt, sandboxId: latest.id };
+}
+
+/** A sidecar: an init container with restartPolicy Always, kept running beside the containers. */
+export function isSidecar(c: Container): boolean {
+  return c.restartPolicy === 'Always';
+}
+
+export function hasSidecars(pod: Pod): boolean {
+  return (pod.spec.initContainers ?? []).some(isSidecar);
 }
 
 export function restartPolicy(pod: Pod): 'Always' | 'OnFailure' | 'Never' {
@@ -115,6 +127,7 @@ export function computePodActions(pod: Pod, state: RuntimePodState, probes: Prob
     createSandbox: sb.changed,
     sandboxId: sb.sandboxId,
     attempt: sb.attempt,
+    initContainersToStart: [],
     containersToStart: [],
     containersToKill: [],
   };
@@ -132,30 +145,34 @@ export function computePodActions(pod: Pod, state: RuntimePodState, probes: Prob
       if (restartPolicy(pod) === 'OnFailure' && containerSucceeded(c, state)) return;
       toStart.push(i);
     });
-    if (toStart.length === 0 && nextInitContainer(pod, state).done) {
+    if (toStart.length === 0 && (hasSidecars(pod) ? containers.every((c) => !!findContainer(state, c.name)) : nextInitContainer(pod, state).done)) {
       actions.createSandbox = false;
       return actions;
     }
     if (inits.length > 0) {
-      actions.nextInitContainer = 0;
+      actions.initContainersToStart = [0];
       return actions;
     }
     actions.containersToStart = toStart;
     return actions;
   }
 
-  const init = nextInitContainer(pod, state);
-  if (!init.done) {
-    if (init.next !== undefined) {
-      if (init.failed && !shouldRestartOnFailure(pod)) actions.killPod = true;
-      else {
-        if (init.failed?.state === 'unknown') {
-          actions.containersToKill.push({ id: init.failed.id, name: inits[init.next].name, message: `Init container is in "Unknown" state, try killing it before restart`, reason: 'unknown' });
+  if (hasSidecars(pod)) {
+    if (!sidecarInitActions(pod, state, probes, actions)) return actions;
+  } else {
+    const init = nextInitContainer(pod, state);
+    if (!init.done) {
+      if (init.next !== undefined) {
+        if (init.failed && !shouldRestartOnFailure(pod)) actions.killPod = true;
+        else {
+          if (init.failed?.state === 'unknown') {
+            actions.containersToKill.push({ id: init.failed.id, name: inits[init.next].name, message: `Init container is in "Unknown" state, try killing it before restart`, reason: 'unknown' });
+          }
+          actions.initContainersToStart = [init.next];
         }
-        actions.nextInitContainer = init.next;
       }
+      return actions;
     }
-    return actions;
   }
 
   let keep = 0;
@@ -193,6 +210,72 @@ export function computePodActions(pod: Pod, state: RuntimePodState, probes: Prob
     }
     actions.containersToKill.push({ id: s.id, name: c.name, message, reason });
   });
-  if (keep === 0 && actions.containersToStart.length === 0) actions.killPod = true;
+  if (keep === 0 && actions.containersToStart.length === 0) {
+    actions.killPod = true;
+    // Sidecars do not keep a finished pod alive.
+    actions.initContainersToStart = [];
+  }
   return actions;
+}
+
+/** Whether any regular container was created or runs: initialization happened before (upstream's podHasInitialized). */
+function regularContainerStarted(pod: Pod, state: RuntimePodState): boolean {
+  return pod.spec.containers.some((c) => {
+    const s = findContainer(state, c.name)?.state;
+    return s === 'created' || s === 'running';
+  });
+}
+
+/**
+ * Init containers of a pod with sidecars (upstream's computeInitContainerActions): in order, each
+ * regular init container must succeed and each sidecar must be started (running, and past its
+ * startup probe) before the next begins; sidecars that stop are started again, and running ones
+ * that fail their liveness or startup probe, or whose spec changed, are restarted — for the whole
+ * life of the pod. Answers whether initialization is done (the regular containers may run).
+ */
+function sidecarInitActions(pod: Pod, state: RuntimePodState, probes: ProbeView, actions: PodActions): boolean {
+  const inits = pod.spec.initContainers ?? [];
+  const initialized = regularContainerStarted(pod, state);
+  const restartInit = (i: number, s: RuntimeContainer | undefined, message: string, reason: KillReason): void => {
+    if (s && s.state !== 'exited') actions.containersToKill.push({ id: s.id, name: inits[i].name, message, reason });
+    actions.initContainersToStart.push(i);
+  };
+  for (let i = 0; i < inits.length; i++) {
+    const c = inits[i];
+    const s = findContainer(state, c.name);
+    if (isSidecar(c)) {
+      if (!s || s.state !== 'running') {
+        restartInit(i, s, `Init container is in "Unknown" state, try killing it before restart`, 'unknown');
+        if (!initialized) return false;
+        continue;
+      }
+      if (s.hash !== hashContainer(c)) {
+        restartInit(i, s, `Init container ${c.name} definition changed`, 'changed');
+        if (!initialized) return false;
+        continue;
+      }
+      if (probes.liveness(s.id) === 'failure') {
+        restartInit(i, s, `Init container ${c.name} failed liveness probe`, 'liveness');
+        if (!initialized) return false;
+        continue;
+      }
+      if (c.startupProbe && probes.startup(s.id) !== 'success') {
+        if (probes.startup(s.id) === 'failure') restartInit(i, s, `Init container ${c.name} failed startup probe`, 'startup');
+        if (!initialized) return false;
+      }
+      continue;
+    }
+    if (initialized) continue;
+    if (!s) {
+      actions.initContainersToStart.push(i);
+      return false;
+    }
+    if (s.state === 'running') return false;
+    if (s.state === 'exited' && !isInitContainerFailed(s)) continue;
+    if (s.state === 'created' || s.state === 'unknown' || shouldRestartOnFailure(pod)) {
+      restartInit(i, s, `Init container is in "Unknown" state, try killing it before restart`, 'unknown');
+    } else actions.killPod = true;
+    return false;
+  }
+  return true;
 }

@@ -173,6 +173,25 @@ describe('generatePodStatus', () => {
     assert.deepEqual(s.conditions!.map((x) => x.type), ['PodReadyToStartContainers', 'Initialized', 'Ready', 'ContainersReady', 'PodScheduled']);
   });
 
+  it('a started sidecar counts as initialized, running, and in ContainersReady', () => {
+    const side = c('proxy', { restartPolicy: 'Always', readinessProbe: { exec: { command: ['true'] } } });
+    const p = pod({ initContainers: [side] });
+    let s = gen(p, st([rc(side, 'running')]));
+    assert.equal(s.phase, 'Pending', 'the regular container has not started yet');
+    assert.equal(s.initContainerStatuses![0].started, true);
+    assert.equal(s.conditions!.find((x) => x.type === 'Initialized')?.status, 'True');
+    s = gen(p, st([rc(side, 'running', 0, { id: 'px' }), rc(c('a'), 'running')]), { probes: { readiness: (id) => (id === 'px' ? 'failure' : undefined), startup: () => undefined } });
+    assert.equal(s.phase, 'Running');
+    assert.equal(s.initContainerStatuses![0].ready, false);
+    assert.deepEqual(conds(s.conditions).find((x) => x[0] === 'ContainersReady'), ['ContainersReady', 'False', 'ContainersNotReady', 'containers with unready status: [proxy]']);
+  });
+
+  it('a pod whose containers succeeded is Succeeded even though its sidecar was killed', () => {
+    const side = c('proxy', { restartPolicy: 'Always' });
+    const s = gen(pod({ restartPolicy: 'Never', initContainers: [side] }), st([rc(side, 'exited', 143), rc(c('a'), 'exited', 0)]), { podIsTerminal: true });
+    assert.equal(s.phase, 'Succeeded');
+  });
+
   it('a host-network pod reports the node address as its pod IP', () => {
     const s = gen(pod({ hostNetwork: true }), st([rc(c('a'), 'running')]));
     assert.equal(s.podIP, '192.0.2.1');

@@ -4,7 +4,7 @@
 // pkg/kubelet/status/generate.go), with the status manager's condition merge.
 import { rfc3339 } from '../api/meta.ts';
 import type { Container, ContainerState, ContainerStatus, Pod, PodCondition, PodStatus } from './api-types.ts';
-import { podSandboxChanged, shouldContainerBeRestarted } from './pod-actions.ts';
+import { isSidecar, podSandboxChanged, shouldContainerBeRestarted } from './pod-actions.ts';
 import type { RuntimeContainer, RuntimePodState } from './pod-state.ts';
 import { podQosClass } from './qos.ts';
 
@@ -111,11 +111,13 @@ function containerStatuses(inp: StatusInputs, containers: readonly Container[], 
     seen.set(rc.name, n + 1);
   }
   for (const c of containers) {
-    if (isInit) {
+    const sidecar = isInit && isSidecar(c);
+    if (isInit && !sidecar) {
       const latest = state.containers.find((x) => x.name === c.name);
       if (latest?.state === 'exited' && latest.exitCode === 0) continue;
     }
-    if (!shouldContainerBeRestarted(c, pod, state)) continue;
+    // Sidecars are started again whatever the pod's restart policy, until the pod is deleted.
+    if (sidecar ? !!pod.metadata.deletionTimestamp : !shouldContainerBeRestarted(c, pod, state)) continue;
     const failure = inp.startFailures.get(c.name);
     if (!failure) continue;
     const s = statuses.get(c.name)!;
@@ -133,7 +135,7 @@ function containerStatuses(inp: StatusInputs, containers: readonly Container[], 
   for (const c of containers) {
     const s = statuses.get(c.name)!;
     const id = s.containerID?.replace(/^[^:]+:\/\//, '') ?? '';
-    if (isInit) {
+    if (isInit && !isSidecar(c)) {
       s.started = !!s.state?.running && (!c.startupProbe || inp.probes.startup(id) === 'success');
       s.ready = !!s.state?.terminated && s.state.terminated.exitCode === 0;
       continue;
@@ -157,8 +159,14 @@ export function podPhase(pod: Pod, init: readonly ContainerStatus[], regular: re
   const spec = pod.spec;
   let pendingInit = 0;
   let failedInit = 0;
+  const regularStarted = regular.some((s) => s.state?.running || s.state?.terminated || s.lastState?.terminated);
   for (const c of spec.initContainers ?? []) {
     const s = init.find((x) => x.name === c.name);
+    if (isSidecar(c)) {
+      // A sidecar lets initialization go on once started; after that, its restarts do not matter.
+      if (!regularStarted && !(s?.state?.running && s.started)) pendingInit++;
+      continue;
+    }
     if (!s) {
       pendingInit++;
       continue;
@@ -221,7 +229,7 @@ function initializedCondition(pod: Pod, init: readonly ContainerStatus[], regula
   for (const c of pod.spec.initContainers ?? []) {
     const s = init.find((x) => x.name === c.name);
     if (!s) unknown.push(c.name);
-    else if (!(s.state?.terminated && s.state.terminated.exitCode === 0)) incomplete.push(c.name);
+    else if (isSidecar(c) ? !(s.state?.running && s.started) : !(s.state?.terminated && s.state.terminated.exitCode === 0)) incomplete.push(c.name);
   }
   if (phase === 'Succeeded' && unknown.length === 0) return cond('Initialized', true, 'PodCompleted');
   if (regular.some((s) => s.state?.running || s.state?.terminated || s.lastState?.terminated)) return cond('Initialized', true);
@@ -232,9 +240,14 @@ function initializedCondition(pod: Pod, init: readonly ContainerStatus[], regula
   return cond('Initialized', true);
 }
 
-function containersReadyCondition(pod: Pod, regular: readonly ContainerStatus[], phase: string): PodCondition {
+function containersReadyCondition(pod: Pod, init: readonly ContainerStatus[], regular: readonly ContainerStatus[], phase: string): PodCondition {
   const unknown: string[] = [];
   const unready: string[] = [];
+  for (const c of (pod.spec.initContainers ?? []).filter(isSidecar)) {
+    const s = init.find((x) => x.name === c.name);
+    if (!s) unknown.push(c.name);
+    else if (!s.ready) unready.push(c.name);
+  }
   for (const c of pod.spec.containers) {
     const s = regular.find((x) => x.name === c.name);
     if (!s) unknown.push(c.name);
@@ -276,7 +289,7 @@ export function generatePodStatus(inp: StatusInputs): PodStatus {
   const phase = podPhase(pod, init, regular, inp.podIsTerminal);
   const existing = prev.conditions ?? [];
   const others = (api.conditions ?? []).filter((c) => !KUBELET_CONDITIONS.includes(c.type));
-  const containersReady = containersReadyCondition(pod, regular, phase);
+  const containersReady = containersReadyCondition(pod, init, regular, phase);
   const kubelet: PodCondition[] = [
     cond('PodReadyToStartContainers', !podSandboxChanged(pod, state).changed),
     initializedCondition(pod, init, regular, phase),

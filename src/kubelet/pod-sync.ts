@@ -21,7 +21,7 @@ import { hostNetworkHostsFile, managedHostsFile } from './hosts.ts';
 import { ImageError, type ImageManager } from './images.ts';
 import { formatPod, hashContainer, type ContainerType } from './labels.ts';
 import { runHook } from './lifecycle.ts';
-import { computePodActions, type KillReason, type ProbeView } from './pod-actions.ts';
+import { computePodActions, isSidecar, type KillReason, type ProbeView } from './pod-actions.ts';
 import { fromCriSandboxStatus, type RuntimeContainer, type RuntimePodState } from './pod-state.ts';
 import { generatePodStatus, isTerminalPhase, type StartFailure } from './pod-status.ts';
 import type { ProbeManager } from './probes/manager.ts';
@@ -254,25 +254,19 @@ export class PodSyncer {
     const ctx: StartContext = { pod, sandboxId, sandboxConfig, podIPs, volumes: vols, hostsFile, pullSecrets, state, signal };
 
     const inits = pod.spec.initContainers ?? [];
-    if (actions.nextInitContainer !== undefined) {
-      const c = inits[actions.nextInitContainer];
+    const starts: [Container, ContainerType][] = [
+      ...actions.initContainersToStart.map((i): [Container, ContainerType] => [inits[i], 'init']),
+      ...actions.containersToStart.map((i): [Container, ContainerType] => [pod.spec.containers[i], 'container']),
+    ];
+    for (const [c, type] of starts) {
+      if (signal?.aborted) break;
       const bo = this.#doBackOff(pod, c, state);
       if (bo) {
         failures.set(c.name, bo.failure);
         soonest(bo.retryAt);
-      } else soonest(await this.#start(ctx, c, 'init'));
-    } else {
-      for (const idx of actions.containersToStart) {
-        if (signal?.aborted) break;
-        const c = pod.spec.containers[idx];
-        const bo = this.#doBackOff(pod, c, state);
-        if (bo) {
-          failures.set(c.name, bo.failure);
-          soonest(bo.retryAt);
-          continue;
-        }
-        soonest(await this.#start(ctx, c, 'container'));
+        continue;
       }
+      soonest(await this.#start(ctx, c, type));
     }
     state = await d.state.podState(uid, pod.metadata.name, pod.metadata.namespace);
     const status = this.status(pod, state, false);
@@ -499,7 +493,13 @@ export class PodSyncer {
   async killPod(pod: Pod, state: RuntimePodState, graceOverride?: number): Promise<void> {
     const d = this.#d;
     const running = state.containers.filter((c) => c.state !== 'exited');
-    const results = await Promise.allSettled(running.map((rc) => this.killContainer(pod, rc, '', '', graceOverride)));
+    // Sidecars stop last, in the reverse of their order, once the containers they serve are gone.
+    const sidecars = (pod.spec.initContainers ?? []).filter(isSidecar).map((c) => c.name);
+    const first = running.filter((c) => !sidecars.includes(c.name));
+    const results = await Promise.allSettled(first.map((rc) => this.killContainer(pod, rc, '', '', graceOverride)));
+    for (const name of [...sidecars].reverse()) {
+      for (const rc of running.filter((c) => c.name === name)) results.push(...(await Promise.allSettled([this.killContainer(pod, rc, '', '', graceOverride)])));
+    }
     for (const r of results) if (r.status === 'rejected') d.log(`kill container in pod ${formatPod(pod)} failed: ${(r.reason as Error).message}`);
     for (const s of state.sandboxes) {
       if (!s.ready) continue;

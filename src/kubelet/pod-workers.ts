@@ -11,6 +11,7 @@
 import type { Clock, Timer } from '../client/clock.ts';
 import type { Pod } from './api-types.ts';
 import type { PodSyncer } from './pod-sync.ts';
+import { allContainersStopped } from './pod-status.ts';
 import type { StatusManager } from './status-manager.ts';
 
 export type WorkerPhase = 'syncing' | 'terminating' | 'terminated';
@@ -175,7 +176,16 @@ export class PodWorkers {
       const out = await d.syncer.syncPod(pod, ac.signal);
       w.abort = undefined;
       // A newer object (maybe with a deletion) is handled by the next round.
-      d.statusManager.setStatus(w.pod ?? pod, out.status);
+      let status = out.status;
+      if (out.terminal && !allContainersStopped(out.state)) {
+        // Never report a pod terminal while containers of it may still run (sidecars, a deadline):
+        // the phase changes once terminating has stopped them (upstream's mergePodStatus).
+        const old = d.statusManager.status(w.uid) ?? pod.status ?? {};
+        status = { ...status, phase: old.phase ?? 'Pending', reason: old.reason, message: old.message };
+        if (!status.reason) delete status.reason;
+        if (!status.message) delete status.message;
+      }
+      d.statusManager.setStatus(w.pod ?? pod, status);
       if (out.terminal) {
         w.phase = 'terminating';
         w.pending = true;

@@ -163,7 +163,8 @@ export class ProbeManager {
     const uid = pod.metadata.uid ?? '';
     let ws = this.#workers.get(uid);
     if (!ws) this.#workers.set(uid, (ws = new Map()));
-    for (const c of pod.spec.containers) {
+    // Containers and sidecars (init containers with restartPolicy Always) are probed.
+    for (const c of [...(pod.spec.initContainers ?? []).filter((x) => x.restartPolicy === 'Always'), ...pod.spec.containers]) {
       for (const t of ['startup', 'liveness', 'readiness'] as ProbeType[]) {
         const p = probeOf(c, t);
         const key = `${c.name}/${t}`;
