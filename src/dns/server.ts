@@ -1,0 +1,243 @@
+// The DNS server: UDP and TCP listeners in front of the resolver (cluster names) and the forwarder
+// (everything else).
+//
+// - Each query is answered from the resolver's Resolution: authoritative replies are encoded here
+//   (wire.ts), forwarded ones are the upstream's bytes under the query's id.
+// - Replies with several addresses are shuffled (k3s's `loadbalance`), CNAMEs first.
+// - Hot path: an authoritative reply is kept, encoded, under the query's bytes (less the id) until
+//   the records change (the store's generation); a repeated query is answered by copying it and
+//   writing the new id, without decoding. Replies that are shuffled, or depend on an upstream, are
+//   not kept.
+// - TCP (RFC 7766): 2-byte length framing, several queries per connection, replies as they are
+//   ready, connections closed after `tcpIdleMs` without a query.
+import { createSocket, type Socket } from 'node:dgram';
+import { createServer, isIP, type Server, type Socket as TcpSocket } from 'node:net';
+import type { Answer } from 'dns-packet';
+import type { Forwarder } from './forward.ts';
+import type { Resolver } from './resolve.ts';
+import { encodeReply, errorReplyFromHeader, headerOf, maxReplySize, parseQuery, type ParsedQuery, type ReplyParts } from './wire.ts';
+
+export interface ListenAddress {
+  host: string;
+  /** 0: any free port (the first listener's; the others then use the same one). */
+  port: number;
+}
+
+export interface DnsServerOptions {
+  listen: readonly ListenAddress[];
+  resolver: Resolver;
+  forwarder: Forwarder;
+  log?: (msg: string) => void;
+  tcpIdleMs?: number;
+  /** Entries of the encoded-reply cache (default 20,000). */
+  replyCacheEntries?: number;
+}
+
+export interface DnsServerStats {
+  queries: { udp: number; tcp: number };
+  /** Replies by rcode name. */
+  rcodes: Record<string, number>;
+  replyCacheHits: number;
+  truncated: number;
+}
+
+const RCODE_NAMES = ['NOERROR', 'FORMERR', 'SERVFAIL', 'NXDOMAIN', 'NOTIMP', 'REFUSED'];
+
+export class DnsServer {
+  readonly stats: DnsServerStats = { queries: { udp: 0, tcp: 0 }, rcodes: {}, replyCacheHits: 0, truncated: 0 };
+  private readonly o: DnsServerOptions;
+  private readonly log: (msg: string) => void;
+  private readonly udp: Socket[] = [];
+  private readonly tcp: Server[] = [];
+  private readonly conns = new Set<TcpSocket>();
+  private readonly replyCache = new Map<string, Buffer>();
+  private replyCacheGen = -1;
+  private port = 0;
+
+  constructor(o: DnsServerOptions) {
+    this.o = o;
+    this.log = o.log ?? (() => {});
+  }
+
+  /** Binds every listener; answers the port (the one chosen when asked for 0). */
+  async start(): Promise<number> {
+    let port = 0;
+    for (const l of this.o.listen) {
+      const want = l.port || port;
+      port = await this.bindUdp(l.host, want);
+      await this.bindTcp(l.host, port);
+    }
+    this.port = port;
+    return port;
+  }
+
+  get boundPort(): number {
+    return this.port;
+  }
+
+  async stop(): Promise<void> {
+    for (const s of this.udp.splice(0)) await new Promise<void>((r) => s.close(() => r()));
+    for (const c of this.conns) c.destroy();
+    this.conns.clear();
+    for (const s of this.tcp.splice(0)) await new Promise<void>((r) => s.close(() => r()));
+  }
+
+  private bindUdp(host: string, port: number): Promise<number> {
+    return new Promise((resolve, reject) => {
+      const s = createSocket({ type: isIP(host) === 6 ? 'udp6' : 'udp4', reuseAddr: false });
+      s.once('error', reject);
+      s.on('message', (msg, rinfo) => {
+        this.stats.queries.udp++;
+        const out = this.handle(msg, 'udp');
+        const send = (b: Buffer | undefined) => {
+          if (b) s.send(b, rinfo.port, rinfo.address);
+        };
+        if (out instanceof Promise) out.then(send, (e: Error) => this.log(`dns: ${e.message}`));
+        else send(out);
+      });
+      s.bind(port, host, () => {
+        s.off('error', reject);
+        s.on('error', (e) => this.log(`dns: udp ${host}: ${e.message}`));
+        this.udp.push(s);
+        resolve(s.address().port);
+      });
+    });
+  }
+
+  private bindTcp(host: string, port: number): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const srv = createServer((sock) => this.serveTcp(sock));
+      srv.once('error', reject);
+      srv.listen(port, host, () => {
+        srv.off('error', reject);
+        this.tcp.push(srv);
+        resolve();
+      });
+    });
+  }
+
+  private serveTcp(sock: TcpSocket): void {
+    this.conns.add(sock);
+    sock.setNoDelay(true);
+    sock.setTimeout(this.o.tcpIdleMs ?? 10_000, () => sock.destroy());
+    let buf: Buffer = Buffer.alloc(0);
+    const reply = (b: Buffer | undefined) => {
+      if (!b || sock.destroyed) return;
+      const frame = Buffer.alloc(b.length + 2);
+      frame.writeUInt16BE(b.length, 0);
+      b.copy(frame, 2);
+      sock.write(frame);
+    };
+    sock.on('data', (d: Buffer) => {
+      buf = buf.length ? Buffer.concat([buf, d]) : d;
+      while (buf.length >= 2) {
+        const n = buf.readUInt16BE(0);
+        if (buf.length < n + 2) break;
+        const msg = Buffer.from(buf.subarray(2, n + 2));
+        buf = buf.subarray(n + 2);
+        this.stats.queries.tcp++;
+        const out = this.handle(msg, 'tcp');
+        if (out instanceof Promise) out.then(reply, (e: Error) => this.log(`dns: ${e.message}`));
+        else reply(out);
+      }
+    });
+    sock.on('error', () => sock.destroy());
+    sock.on('close', () => this.conns.delete(sock));
+  }
+
+  private count(rcode: number): void {
+    const name = RCODE_NAMES[rcode] ?? String(rcode);
+    this.stats.rcodes[name] = (this.stats.rcodes[name] ?? 0) + 1;
+  }
+
+  /** One query's reply: synchronous when the resolver answers alone, a promise when upstreams are asked. */
+  handle(msg: Buffer, proto: 'udp' | 'tcp'): Buffer | undefined | Promise<Buffer | undefined> {
+    const gen = this.o.resolver.records.generation;
+    if (gen !== this.replyCacheGen) {
+      this.replyCache.clear();
+      this.replyCacheGen = gen;
+    }
+    if (msg.length < 12) return undefined;
+    const cacheKey = proto === 'udp' ? msg.toString('latin1', 2) : `t${msg.toString('latin1', 2)}`;
+    const hit = this.replyCache.get(cacheKey);
+    if (hit) {
+      const out = Buffer.allocUnsafe(hit.length);
+      hit.copy(out);
+      out[0] = msg[0]!;
+      out[1] = msg[1]!;
+      this.stats.replyCacheHits++;
+      this.count(out[3]! & 0xf);
+      return out;
+    }
+    const h = headerOf(msg)!;
+    if (h.flags & 0x8000) return undefined; // a response: never answer one
+    let q: ParsedQuery;
+    try {
+      q = parseQuery(msg);
+    } catch {
+      this.count(1);
+      return errorReplyFromHeader(h, 'FORMERR');
+    }
+    if (q.opcode !== 0) {
+      this.count(4);
+      return errorReplyFromHeader(h, 'NOTIMP');
+    }
+    const max = maxReplySize(proto, q);
+    if (q.questions.length !== 1) return this.reply(q, { rcode: 'FORMERR', authoritative: false, answers: [], authorities: [], additionals: [] }, max);
+    if (q.edns && q.edns.version > 0) return this.reply(q, { rcode: 'BADVERS', authoritative: false, answers: [], authorities: [], additionals: [] }, max);
+    const question = q.questions[0]!;
+    const res = this.o.resolver.resolve({ name: question.name, type: question.type });
+    if (res.kind === 'forward') {
+      const key = `${question.name.toLowerCase()}|${question.type}|${question.class ?? 'IN'}|${q.edns?.do ? 1 : 0}|${max}|${q.cd ? 1 : 0}`;
+      return this.o.forwarder.forward(msg, proto, key).then((r) => {
+        if (r) {
+          this.count(r.length >= 4 ? r[3]! & 0xf : 2);
+          return r;
+        }
+        return this.reply(q, { rcode: 'SERVFAIL', authoritative: false, answers: [], authorities: [], additionals: [] }, max);
+      });
+    }
+    if (res.chase) {
+      const chase = res.chase;
+      return this.o.forwarder.lookup(chase.target, chase.type).then((upstream) => {
+        const answers = upstream ? [...res.answers, ...chase.cnames, ...upstream] : res.answers;
+        if (!answers.length) {
+          const soa = this.o.resolver.soa(question.name.slice(question.name.length - this.o.resolver.config.zone.length));
+          return this.reply(q, { rcode: 'NOERROR', authoritative: true, answers: [], authorities: [soa], additionals: [] }, max);
+        }
+        return this.reply(q, { rcode: res.rcode, authoritative: true, answers: shuffleAddresses(answers), authorities: res.authorities, additionals: res.additionals }, max);
+      });
+    }
+    const addresses = res.answers.filter((a) => a.type === 'A' || a.type === 'AAAA').length;
+    const out = this.reply(q, { rcode: res.rcode, authoritative: res.rcode !== 'REFUSED', answers: addresses > 1 ? shuffleAddresses(res.answers) : res.answers, authorities: res.authorities, additionals: res.additionals }, max);
+    if (addresses <= 1 && this.o.resolver.records.synced) {
+      if (this.replyCache.size >= (this.o.replyCacheEntries ?? 20_000)) this.replyCache.clear();
+      this.replyCache.set(cacheKey, out);
+    }
+    return out;
+  }
+
+  private reply(q: ParsedQuery, parts: ReplyParts, max: number): Buffer {
+    const { buf, truncated } = encodeReply(q, parts, max);
+    if (truncated) this.stats.truncated++;
+    this.count(buf[3]! & 0xf);
+    return buf;
+  }
+}
+
+/** CoreDNS's loadbalance (round_robin): address records in random order, other records where they were. */
+export function shuffleAddresses(answers: Answer[]): Answer[] {
+  const idx: number[] = [];
+  answers.forEach((a, i) => {
+    if (a.type === 'A' || a.type === 'AAAA') idx.push(i);
+  });
+  if (idx.length < 2) return answers;
+  const addrs = idx.map((i) => answers[i]!);
+  for (let i = addrs.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [addrs[i], addrs[j]] = [addrs[j]!, addrs[i]!];
+  }
+  const out = [...answers];
+  idx.forEach((pos, k) => (out[pos] = addrs[k]!));
+  return out;
+}

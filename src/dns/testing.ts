@@ -1,0 +1,133 @@
+// For tests and the benchmark: a DNS client over UDP and TCP (dns-packet on the wire), and a stub
+// upstream resolver that answers from a fixed table on loopback — what the cluster DNS forwards to
+// in tests instead of any real resolver.
+import { createSocket } from 'node:dgram';
+import { connect, createServer, type Server } from 'node:net';
+import * as dnsPacket from 'dns-packet';
+import type { Answer } from 'dns-packet';
+import { decodeMessage, encodeQuery, type DecodedReply } from './wire.ts';
+
+export interface QueryOptions {
+  host?: string;
+  port: number;
+  proto?: 'udp' | 'tcp';
+  /** Adds an EDNS0 OPT record advertising this UDP size. */
+  udpSize?: number;
+  id?: number;
+  timeoutMs?: number;
+}
+
+/** Sends one query and resolves with the decoded reply (rejects on timeout). */
+export async function queryDns(name: string, type: string, o: QueryOptions): Promise<DecodedReply & { size: number }> {
+  const raw = await exchange(encodeQuery({ id: o.id ?? Math.floor(Math.random() * 65536), name, type, udpSize: o.udpSize }), o);
+  return Object.assign(decodeMessage(raw), { size: raw.length });
+}
+
+/** Sends raw query bytes and resolves with the raw reply. */
+export function exchange(msg: Buffer, o: QueryOptions): Promise<Buffer> {
+  const host = o.host ?? '127.0.0.1';
+  const timeoutMs = o.timeoutMs ?? 3000;
+  if ((o.proto ?? 'udp') === 'udp') {
+    return new Promise((resolve, reject) => {
+      const s = createSocket(host.includes(':') ? 'udp6' : 'udp4');
+      const t = setTimeout(() => {
+        s.close();
+        reject(new Error(`no reply from ${host}:${o.port} (udp)`));
+      }, timeoutMs);
+      s.on('message', (m) => {
+        clearTimeout(t);
+        s.close();
+        resolve(m);
+      });
+      s.send(msg, o.port, host);
+    });
+  }
+  return new Promise((resolve, reject) => {
+    const sock = connect({ host, port: o.port });
+    let got = Buffer.alloc(0);
+    const t = setTimeout(() => {
+      sock.destroy();
+      reject(new Error(`no reply from ${host}:${o.port} (tcp)`));
+    }, timeoutMs);
+    sock.on('connect', () => {
+      const frame = Buffer.alloc(msg.length + 2);
+      frame.writeUInt16BE(msg.length, 0);
+      msg.copy(frame, 2);
+      sock.write(frame);
+    });
+    sock.on('data', (d: Buffer) => {
+      got = Buffer.concat([got, d]);
+      if (got.length >= 2 && got.length >= got.readUInt16BE(0) + 2) {
+        clearTimeout(t);
+        sock.destroy();
+        resolve(got.subarray(2, got.readUInt16BE(0) + 2));
+      }
+    });
+    sock.on('error', (e) => {
+      clearTimeout(t);
+      reject(e);
+    });
+  });
+}
+
+export interface StubResolver {
+  port: number;
+  /** Questions asked, as "name type", in order. */
+  readonly asked: string[];
+  stop(): Promise<void>;
+}
+
+/**
+ * An upstream resolver on host (loopback by default) answering from `table` ("name type" → answers;
+ * a name in `nxdomain` is NXDOMAIN; anything else NOERROR without answers), over UDP and TCP.
+ */
+export async function startStubResolver(table: Record<string, Answer[]>, o: { host?: string; nxdomain?: string[] } = {}): Promise<StubResolver> {
+  const host = o.host ?? '127.0.0.1';
+  const asked: string[] = [];
+  const answer = (msg: Buffer): Buffer => {
+    const q = dnsPacket.decode(msg);
+    const question = q.questions![0]!;
+    asked.push(`${question.name} ${question.type}`);
+    const answers = table[`${question.name.toLowerCase()} ${question.type}`] ?? [];
+    const nx = o.nxdomain?.includes(question.name.toLowerCase());
+    return dnsPacket.encode({
+      id: q.id,
+      type: 'response',
+      flags: dnsPacket.RECURSION_DESIRED | dnsPacket.RECURSION_AVAILABLE | (nx ? 3 : 0),
+      questions: q.questions,
+      answers,
+    });
+  };
+  const udp = createSocket(host.includes(':') ? 'udp6' : 'udp4');
+  udp.on('message', (m, r) => udp.send(answer(m), r.port, r.address));
+  const port = await new Promise<number>((resolve) => udp.bind(0, host, () => resolve(udp.address().port)));
+  const conns = new Set<import('node:net').Socket>();
+  const tcp: Server = createServer((sock) => {
+    conns.add(sock);
+    sock.on('close', () => conns.delete(sock));
+    let buf = Buffer.alloc(0);
+    sock.on('data', (d: Buffer) => {
+      buf = Buffer.concat([buf, d]);
+      while (buf.length >= 2 && buf.length >= buf.readUInt16BE(0) + 2) {
+        const n = buf.readUInt16BE(0);
+        const reply = answer(buf.subarray(2, n + 2));
+        buf = buf.subarray(n + 2);
+        const frame = Buffer.alloc(reply.length + 2);
+        frame.writeUInt16BE(reply.length, 0);
+        reply.copy(frame, 2);
+        sock.write(frame);
+      }
+    });
+    sock.on('error', () => sock.destroy());
+  });
+  await new Promise<void>((resolve) => tcp.listen(port, host, () => resolve()));
+  return {
+    port,
+    asked,
+    stop: async () => {
+      await new Promise<void>((r) => udp.close(() => r()));
+      for (const c of conns) c.destroy();
+      await new Promise<void>((r) => tcp.close(() => r()));
+    },
+  };
+}
