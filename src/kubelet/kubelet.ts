@@ -212,7 +212,8 @@ export async function startKubelet(config: KubeletConfig, deps: KubeletDeps): Pr
       events.container(pod, c.name, 'Warning', 'Unhealthy', errored ? `${what} probe errored: ${output}` : `${what} probe failed: ${output}`);
     },
     initialReadiness: (uid, name, containerId) => {
-      const s = workers.pod(uid)?.status?.containerStatuses?.find((x) => x.name === name);
+      const st = workers.pod(uid)?.status;
+      const s = [...(st?.containerStatuses ?? []), ...(st?.initContainerStatuses ?? [])].find((x) => x.name === name);
       return s?.ready && s.containerID?.endsWith(`://${containerId}`) ? 'success' : undefined;
     },
   });
