@@ -521,6 +521,11 @@ export class ResourceRegistry {
     const sub = opts.subresource ?? '';
     const old = cur.obj;
     const m = obj.metadata;
+    // A write naming another incarnation of the object (same name, new uid) is refused, as
+    // upstream's storage precondition does: a late status write never lands on a re-created pod.
+    if (m.uid && m.uid !== old.metadata.uid) {
+      throw conflict(this.gr, m.name ?? old.metadata.name ?? '', `Precondition failed: UID in precondition: ${m.uid}, UID in object meta: ${old.metadata.uid}`);
+    }
     // System fields are carried over from the stored object.
     m.uid = old.metadata.uid;
     m.creationTimestamp = old.metadata.creationTimestamp;

@@ -1,23 +1,13 @@
 // The controllers rudder's controller-manager runs, and its configuration from the command line.
 // The composition root: the one place that knows every controller.
 import type { Controller, ControllerManagerConfig } from '../controllers/controller.ts';
-import { garbageCollectorController } from '../controllers/garbagecollector/garbagecollector.ts';
-import { namespaceController } from '../controllers/namespace/namespace.ts';
-import { nodeIpamController } from '../controllers/nodeipam/rangeallocator.ts';
-import { podGCController } from '../controllers/podgc/podgc.ts';
-import { rootCACertPublisher } from '../controllers/rootcacertpublisher/publisher.ts';
-import { serviceAccountController } from '../controllers/serviceaccount/serviceaccounts.ts';
+import { clusterControllers } from '../controllers/cluster.ts';
 import { workloadControllers } from '../controllers/workloads.ts';
 import { setAndBatchControllers } from '../controllers/batch-and-sets.ts';
 
 export function allControllers(): Controller[] {
   return [
-    serviceAccountController,
-    rootCACertPublisher,
-    namespaceController,
-    garbageCollectorController,
-    podGCController,
-    nodeIpamController,
+    ...clusterControllers(),
     ...workloadControllers(),
     ...setAndBatchControllers(),
   ];

@@ -4,7 +4,6 @@ import { clusterControllers } from './cluster.ts';
 import { enabled } from './manager.ts';
 import { readyNode, startControllerTest } from './testing.ts';
 import { waitFor } from './cluster/wait.ts';
-import { grantLocalPathClassCreation } from './cluster/fixtures.ts';
 
 test('the cluster controllers have distinct upstream names that --controllers can switch off', () => {
   const names = clusterControllers().map((c) => c.name);
@@ -17,7 +16,6 @@ test('all cluster controllers run together in one manager', async () => {
   const env = await startControllerTest(clusterControllers(), { log: process.env.CL_LOG ? (m) => console.log(m) : undefined });
   try {
     await env.client.resource('', 'nodes').create(readyNode('n1'));
-    await grantLocalPathClassCreation(env.client);
     await env.client.resource('', 'namespaces').create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'together' } });
     await waitFor('default SA', () => env.client.resource('', 'serviceaccounts').namespace('together').get('default'));
     await waitFor('root CA', () => env.client.resource('', 'configmaps').namespace('together').get('kube-root-ca.crt'));

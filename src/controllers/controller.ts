@@ -63,7 +63,8 @@ export async function runWorkers(
   log: (msg: string) => void,
   name: string,
 ): Promise<void> {
-  signal.addEventListener('abort', () => queue.shutDown(), { once: true });
+  if (signal.aborted) queue.shutDown();
+  else signal.addEventListener('abort', () => queue.shutDown(), { once: true });
   const loop = async () => {
     for (;;) {
       const key = await queue.get();

@@ -58,7 +58,7 @@ export const CONTROLLER_SERVICE_ACCOUNTS: Record<string, string> = {
   endpointslicemirroring: 'endpointslicemirroring-controller',
   resourcequota: 'resourcequota-controller',
   'persistentvolume-binder': 'persistent-volume-binder',
-  'local-path-provisioner': 'persistent-volume-binder',
+  'local-path-provisioner': 'local-path-provisioner',
   disruption: 'disruption-controller',
   csrsigning: 'certificate-controller',
   csrapproving: 'certificate-controller',

@@ -455,6 +455,17 @@ const CONTROLLER_ROLES: { name: string; rules: PolicyRule[] }[] = [
       rule(['watch'], [''], ['events']),
     ],
   },
+  // rudder's built-in local-path provisioner (k3s ships it as a deployment with a role of this shape)
+  {
+    name: 'local-path-provisioner',
+    rules: [
+      rule(['get', 'list', 'watch', 'create'], ['storage.k8s.io'], ['storageclasses']),
+      rule(['get', 'list', 'watch', 'create', 'delete'], [''], ['persistentvolumes']),
+      rule(['get', 'list', 'watch', 'update'], [''], ['persistentvolumeclaims']),
+      rule(['get', 'list', 'watch'], [''], ['nodes']),
+      EVENTS,
+    ],
+  },
   {
     name: 'pod-garbage-collector',
     rules: [rule(['list', 'watch', 'delete'], [''], ['pods']), rule(['get', 'list', 'watch'], [''], ['nodes']), rule(['patch'], [''], ['pods/status'])],

@@ -3,7 +3,6 @@ import assert from 'node:assert/strict';
 import type { KObject } from '../../api/meta.ts';
 import { readyNode, startControllerTest, TEST_CONFIG, type ControllerTestEnv } from '../testing.ts';
 import { waitFor } from '../cluster/wait.ts';
-import { grantLocalPathClassCreation } from '../cluster/fixtures.ts';
 import { persistentVolumeBinderController } from './binder.ts';
 import { localPathProvisioner } from './localpath.ts';
 
@@ -15,7 +14,6 @@ describe('PersistentVolume binding and local-path provisioning', () => {
   before(async () => {
     env = await startControllerTest([persistentVolumeBinderController, localPathProvisioner], { log: process.env.PV_LOG ? (m) => console.log(m) : undefined });
     await env.client.resource('', 'nodes').create(readyNode('n1'));
-    await grantLocalPathClassCreation(env.client);
   });
   after(() => env.stop());
   const pvs = () => env.client.resource('', 'persistentvolumes');
