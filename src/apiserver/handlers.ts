@@ -98,7 +98,7 @@ export function createResourceHandler(d: HandlerDeps): (ctx: Ctx) => Promise<voi
       const b = ctx.local.body;
       if (wantAudit) ctx.audit!.requestObject = b;
       if (b instanceof Uint8Array) return { raw: Buffer.from(b), type };
-      return { value: b === undefined ? undefined : structuredClone(b), type };
+      return { value: b === undefined ? undefined : clone(b), type };
     }
     const raw = await readBody(ctx.req);
     if (wantAudit && (type === JSON_TYPE || type.endsWith('+json'))) ctx.audit!.requestObject = raw;

@@ -360,6 +360,15 @@ export class ResourceRegistry {
     return this.decl.group ? `${this.decl.plural}.${this.decl.group}` : this.decl.plural;
   }
 
+  /**
+   * The plaintext encoding of an object read from the store (already normalized), without
+   * copying it: what a no-op update is compared against.
+   */
+  encodeStored(obj: KObject): Buffer {
+    const { resourceVersion: _rv, ...meta } = obj.metadata;
+    return Buffer.from(JSON.stringify({ ...obj, metadata: meta }));
+  }
+
   /** Encodes an object as plaintext: storage version, no resourceVersion, size-checked. */
   encode(obj: KObject): Buffer {
     // Empty metadata collections are omitted, as Go's omitempty does (a removed last finalizer
@@ -571,7 +580,7 @@ export class ResourceRegistry {
       // An update that changes nothing is not written (upstream skips the storage write).
       m.resourceVersion = String(cur.rev);
       value = this.encode(obj);
-      if (opts.dryRun || value.equals(this.encode(clone(old) as KObject))) {
+      if (opts.dryRun || value.equals(this.encodeStored(old))) {
         this.strategy.afterCreateFailed?.(obj, this.reg);
         return obj;
       }

@@ -265,7 +265,7 @@ export class OpenAPIModel implements TypeModel {
       z = this.#buildZero(name, depth);
       if (depth === 0) this.#zeros.set(name, z);
     }
-    return structuredClone(z);
+    return JSON.parse(JSON.stringify(z)) as JsonObject;
   }
 
   #buildZero(name: string, depth: number): JsonObject {
