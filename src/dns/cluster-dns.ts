@@ -32,6 +32,8 @@ export interface ClusterDnsOptions {
   informers?: SharedInformerFactory;
   /** Per upstream try, ms (default 2000). */
   upstreamTimeoutMs?: number;
+  /** The addresses this server is published under (NS records); default: the listen hosts. */
+  localIPs?: readonly string[];
 }
 
 export interface ClusterDns {
@@ -55,10 +57,11 @@ export async function startClusterDNS(o: ClusterDnsOptions): Promise<ClusterDns>
   const records = new ClusterRecords();
   records.synced = false;
   const podMode = o.podMode ?? 'insecure';
-  const localIPs = o.listen.map((l) => l.host).filter((h) => isIP(h) && h !== '0.0.0.0' && h !== '::');
+  const localIPs = o.localIPs ?? o.listen.map((l) => l.host).filter((h) => isIP(h) && h !== '0.0.0.0' && h !== '::');
   const resolver = new Resolver(records, { zone: o.clusterDomain.replace(/\.$/, ''), ttl: o.ttl ?? 5, podMode, localIPs });
-  // never forward to ourselves (resolv.conf naming the cluster DNS would loop)
-  const upstreams = o.upstreamResolvers.filter((u) => !o.listen.some((l) => l.host === u.host && (l.port === u.port || l.port === 0)));
+  // never forward to ourselves (resolv.conf naming the cluster DNS would loop); a listener on port 0
+  // is checked against the port it gets, below
+  const upstreams = o.upstreamResolvers.filter((u) => !o.listen.some((l) => l.host === u.host && l.port === u.port && l.port !== 0));
   if (!upstreams.length) log('no upstream resolvers: names outside the cluster get SERVFAIL');
   const forwarder = new Forwarder({ upstreams, log, timeoutMs: o.upstreamTimeoutMs });
   const server = new DnsServer({ listen: o.listen, resolver, forwarder, log });
