@@ -54,7 +54,7 @@ const data = (r: { answers?: unknown[] }) => (r.answers ?? []).map((a) => String
 
 test('a Service created through the API answers by name over UDP and TCP, with its allocated ClusterIP', async () => {
   const svc = await admin.resource('', 'services').namespace('default').create({ apiVersion: 'v1', kind: 'Service', metadata: { name: 'hello' }, spec: { ports: [{ name: 'http', port: 8080, protocol: 'TCP' }] } } as KObject);
-  const ip = (svc as { spec: { clusterIP: string } }).spec.clusterIP;
+  const ip = (svc as unknown as { spec: { clusterIP: string } }).spec.clusterIP;
   const r = await eventually(async () => {
     const got = await q('hello.default.svc.cluster.local', 'A');
     assert.equal(got.rcode, 'NOERROR');
