@@ -140,6 +140,14 @@ const VALUE_STRUCT_NAMES = new Set(['metadata', 'spec', 'status', 'template']);
 type OpenAPISchema = Record<string, any>;
 
 /** A type model over OpenAPI v2 definitions (as in definitions.json). */
+function deepFreezeJson<T>(v: T): T {
+  if (v && typeof v === 'object' && !Object.isFrozen(v)) {
+    Object.freeze(v);
+    for (const k of Object.keys(v)) deepFreezeJson((v as Record<string, unknown>)[k]);
+  }
+  return v;
+}
+
 export class OpenAPIModel implements TypeModel {
   readonly #defs: Record<string, OpenAPISchema>;
   readonly #atoms = new Map<string, Atom | undefined>();
@@ -176,8 +184,9 @@ export class OpenAPIModel implements TypeModel {
     return atom;
   }
 
+  /** A fresh (mutable) zero value of a type. */
   zero(ref: TypeRef): JsonObject {
-    return ref.named ? this.#zeroOf(ref.named, 0) : {};
+    return ref.named ? (JSON.parse(JSON.stringify(this.#zeroOf(ref.named, 0))) as JsonObject) : {};
   }
 
   withZero(ref: TypeRef, v: JsonValue): JsonValue {
@@ -259,13 +268,17 @@ export class OpenAPIModel implements TypeModel {
     return { inlined: atom };
   }
 
+  /**
+   * A type's zero value. Shared and deep-frozen: callers only read it (typed comparisons) and
+   * copy before changing — one copy per list element was the hottest part of a large write.
+   */
   #zeroOf(name: string, depth: number): JsonObject {
     let z = this.#zeros.get(name);
     if (!z) {
-      z = this.#buildZero(name, depth);
+      z = deepFreezeJson(this.#buildZero(name, depth));
       if (depth === 0) this.#zeros.set(name, z);
     }
-    return JSON.parse(JSON.stringify(z)) as JsonObject;
+    return z;
   }
 
   #buildZero(name: string, depth: number): JsonObject {

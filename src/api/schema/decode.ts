@@ -17,8 +17,17 @@ function jsonKind(v: unknown): string {
   return 'string';
 }
 
+const goTypes = new WeakMap<SchemaNode, string>();
+const structNames = new WeakMap<SchemaNode, string>();
+
 /** Go's reflect type name for a schema node: int32, string, v1.PodSpec, []v1.Container, map[string]string. */
 function goType(node: SchemaNode): string {
+  let t = goTypes.get(node);
+  if (t === undefined) goTypes.set(node, (t = computeGoType(node)));
+  return t;
+}
+
+function computeGoType(node: SchemaNode): string {
   const named = namedType(node);
   const n = resolveRef(node);
   if (named) {
@@ -47,6 +56,13 @@ function goType(node: SchemaNode): string {
 }
 
 function structName(node: SchemaNode | undefined): string {
+  if (!node) return '';
+  let n = structNames.get(node);
+  if (n === undefined) structNames.set(node, (n = computeStructName(node)));
+  return n;
+}
+
+function computeStructName(node: SchemaNode | undefined): string {
   const named = node ? namedType(node) : undefined;
   if (!named) return '';
   const parts = named.split('.');
