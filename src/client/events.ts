@@ -263,6 +263,8 @@ export interface EventBroadcasterOptions {
 }
 
 const MAX_TRIES_PER_EVENT = 12;
+/** Event writes in flight at once. */
+const WRITERS = 8;
 
 function isReference(o: KObject | ObjectReference): o is ObjectReference {
   return !(o as KObject).metadata;
@@ -364,11 +366,38 @@ export class EventBroadcaster {
     if (!this.busy) for (const w of this.idleWaiters.splice(0)) w();
   }
 
+  /**
+   * Writes queued events with up to WRITERS requests in flight (one at a time fell behind a
+   * scheduler binding a thousand pods a second), never two for the same event key at once, so an
+   * aggregated event's create always lands before its count patches.
+   */
   private async drain(): Promise<void> {
+    const inFlight = new Set<string>();
+    const next = (): CoreEvent | undefined => {
+      const scan = Math.min(this.queue.length, 64);
+      for (let i = 0; i < scan; i++) {
+        const k = eventKey(this.queue[i]!);
+        if (!inFlight.has(k)) return this.queue.splice(i, 1)[0];
+      }
+      return undefined;
+    };
+    const worker = async () => {
+      for (;;) {
+        if (this.stopper.signal.aborted) return;
+        const ev = next();
+        if (!ev) return;
+        const k = eventKey(ev);
+        inFlight.add(k);
+        try {
+          await this.writeOne(ev);
+        } finally {
+          inFlight.delete(k);
+        }
+      }
+    };
     try {
       while (this.queue.length && !this.stopper.signal.aborted) {
-        const ev = this.queue.shift()!;
-        await this.writeOne(ev);
+        await Promise.all(Array.from({ length: Math.min(WRITERS, this.queue.length) }, worker));
       }
     } finally {
       this.busy = false;
