@@ -8,7 +8,7 @@
 // Anything else fails with a one-line Error saying what is accepted. Backend failures surface as
 // StoreError only.
 
-import { mkdir } from 'node:fs/promises';
+import { chmod, mkdir } from 'node:fs/promises';
 import { dirname, isAbsolute } from 'node:path';
 import type { Store } from './store.ts';
 import { EtcdStore, type EtcdStoreOptions } from './etcd/etcd-store.ts';
@@ -33,7 +33,11 @@ export async function openStore(url: string, opts: OpenStoreOptions = {}): Promi
       throw new Error(`invalid datastore endpoint ${JSON.stringify(url)}: ${ACCEPTED}`);
     }
     await mkdir(dirname(path), { recursive: true, mode: 0o700 });
-    return SqliteStore.open(path, opts.sqlite);
+    const store = await SqliteStore.open(path, opts.sqlite);
+    // The datastore holds every secret: owner-only, as the CIS benchmark asks of etcd's data.
+    // SQLite creates its -wal and -shm files with the database file's mode.
+    await chmod(path, 0o600);
+    return store;
   }
   if (/^https?:\/\//.test(url)) {
     return EtcdStore.open(url, { ...opts.etcd, caFile: opts.caFile, certFile: opts.certFile, keyFile: opts.keyFile });
