@@ -57,6 +57,7 @@ async function cleanup(): Promise<void> {
   cleaning = true;
   await net.cleanup();
 }
+process.once('exit', () => net.cleanupSync());
 process.once('SIGINT', () => void cleanup().then(() => process.exit(130)));
 process.once('SIGTERM', () => void cleanup().then(() => process.exit(143)));
 

@@ -2,7 +2,7 @@
 // namespaces this process creates (named rudder-t-<random>-<role>), joined by veth pairs and
 // bridges among themselves only. No namespace gets a default route, so nothing can leave the
 // machine. Everything created — namespaces and the processes started in them — goes in cleanup().
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createInterface } from 'node:readline';
 import { execRunner, mustRun, type Runner } from './exec.ts';
@@ -152,6 +152,21 @@ export class TestNet {
     const child = this.spawn(ns, process.execPath, ['-e', CLIENT_JS]);
     await waitForLine(child, 'ready');
     return new HttpClient(child);
+  }
+
+  /**
+   * The same, synchronously, for a process 'exit' handler (a benchmark killed by a closed pipe or
+   * an uncaught error skips its finally blocks).
+   */
+  cleanupSync(): void {
+    for (const c of this.children.splice(0)) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+    for (const ns of this.namespaces.splice(0).reverse()) {
+      try {
+        execFileSync('ip', ['netns', 'delete', ns], { stdio: 'ignore' });
+      } catch {
+        // already gone
+      }
+    }
   }
 
   /** Kills every process started here and deletes every namespace made here. */
