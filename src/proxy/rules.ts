@@ -10,7 +10,7 @@
 //   (destination IP, protocol, port, index) → endpoint IP . port. So a Service or endpoint change
 //   is a handful of map elements, and the table holds a few dozen chains whatever its size.
 // - A pod reaching itself through a Service (hairpin) is masqueraded in postrouting through
-//   @hairpin-ips (each endpoint IP paired with itself), instead of a rule per endpoint chain.
+//   @hairpin-ips (each of this node's endpoint IPs paired with itself), not a rule per endpoint chain.
 // - Services with sessionAffinity ClientIP keep upstream's shape exactly: per-Service policy and
 //   external chains, one chain and one timeout set per endpoint ("affinity-…"), and `numgen random
 //   mod N` into a vmap of endpoint chains. So do LoadBalancerSourceRanges firewall chains.
