@@ -49,6 +49,7 @@ describe('a simulated agent joining a cluster', () => {
   let agent: RunningAgent | undefined;
   let hookCtx: AgentHookContext | undefined;
   let hookStopped = false;
+  let proxyCtx: AgentHookContext | undefined;
   let options: AgentOptions;
 
   before(async () => {
@@ -85,6 +86,10 @@ describe('a simulated agent joining a cluster', () => {
           hookCtx = ctx;
           return { stop: async () => void (hookStopped = true) };
         },
+        proxy: async (ctx) => {
+          proxyCtx = ctx;
+          return { stop: async () => {} };
+        },
       },
     });
     await agent.kubelet.ready();
@@ -115,6 +120,15 @@ describe('a simulated agent joining a cluster', () => {
     assert.equal(cert.subjectAltName, 'DNS:hollow-1, IP Address:192.0.2.50');
     assert.ok(cert.checkIssued(new X509Certificate(cluster.pki.serverCaCert)));
     assert.ok(cert.checkPrivateKey((await import('node:crypto')).createPrivateKey(pair.keyPem)));
+  });
+
+  it('a component gets a client of its own identity: the proxy acts as system:kube-proxy', { timeout: 30_000 }, async () => {
+    const proxy = await proxyCtx!.clientFor('system:kube-proxy');
+    const me = (await proxy.request('POST', '/apis/authentication.k8s.io/v1/selfsubjectreviews', { body: { apiVersion: 'authentication.k8s.io/v1', kind: 'SelfSubjectReview', metadata: {} } })) as { status: { userInfo: { username: string } } };
+    assert.equal(me.status.userInfo.username, 'system:kube-proxy');
+    // upstream's system:node-proxier lets it read what the proxy needs
+    assert.ok(Array.isArray((await proxy.resource('discovery.k8s.io', 'endpointslices').list()).items));
+    assert.equal(await proxyCtx!.clientFor('system:kube-proxy'), proxy, 'one client per identity');
   });
 
   it('stopping the agent stops what was plugged in', async () => {

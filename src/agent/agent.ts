@@ -24,6 +24,7 @@ import { NoTmpfsMounter, type Mounter } from '../kubelet/volumes/mounter.ts';
 import {
   bootstrapNodeCredentials,
   CLIENT_USAGES,
+  KUBE_APISERVER_CLIENT_SIGNER,
   credentialPaths,
   httpsTransportFactory,
   KUBELET_CLIENT_SIGNER,
@@ -46,6 +47,13 @@ export interface AgentHookContext {
   kubeletPort: number;
   /** A client acting as the node. */
   client: Client;
+  /**
+   * A client acting as one of the node's component identities (NODE_COMPONENT_USERS of the CSR
+   * approver: system:kube-proxy, system:kube-dns), for components the node's own identity may not
+   * serve. On a joined agent it holds a renewing client certificate for that user; in the server's
+   * process it is the in-process transport acting as that user.
+   */
+  clientFor(user: string): Promise<Client>;
   runtime: AgentRuntime;
   /** The kubelet's serving certificate (for the port-10250 API); renews itself. */
   servingCert: CertSource;
@@ -102,6 +110,12 @@ export interface NodeDeps {
   servingCertificate?: boolean;
 }
 
+/** Makes clients for component identities; stop() ends their renewals and connections. */
+export interface ComponentClients {
+  clientFor(user: string): Promise<Client>;
+  stop(): Promise<void>;
+}
+
 export interface RunningAgent {
   nodeName: string;
   kubelet: Kubelet;
@@ -145,11 +159,17 @@ export function defaultNodeName(): string {
  * Starts the node's parts (steps 3–6 above) over a transport that already acts as the node. Takes
  * ownership of `transport` (closed on stop).
  */
-export async function startNode(o: NodeOptions, transport: Transport, deps: NodeDeps & { clientCaPem?: string; clientCert?: CertSource; onStop?: () => Promise<void> | void } = {}): Promise<RunningAgent> {
+export async function startNode(
+  o: NodeOptions,
+  transport: Transport,
+  deps: NodeDeps & { clientCaPem?: string; clientCert?: CertSource; onStop?: () => Promise<void> | void; components?: ComponentClients } = {},
+): Promise<RunningAgent> {
   const log = deps.log ?? ((m: string) => console.error(`agent: ${m}`));
   const clock = deps.clock ?? realClock;
   const stops: (() => Promise<void> | void)[] = [() => transport.close()];
   if (deps.onStop) stops.push(deps.onStop);
+  const components = deps.components;
+  if (components) stops.push(() => components.stop());
   const stopAll = async () => {
     for (const s of stops.splice(0).reverse()) {
       try {
@@ -215,6 +235,7 @@ export async function startNode(o: NodeOptions, transport: Transport, deps: Node
       kubelet,
       kubeletPort: o.kubeletPort,
       client,
+      clientFor: (user) => (components ? components.clientFor(user) : Promise.reject(new Error(`no credentials for ${user} on this agent`))),
       runtime,
       servingCert: servingCert ?? unavailableCert(),
       clientCaPem: deps.clientCaPem,
@@ -308,7 +329,68 @@ export async function runAgent(o: AgentOptions, deps: AgentDeps = {}): Promise<R
     log,
   });
   clientCert.start();
-  return startNode(o, transport, { ...deps, log, clientCaPem: creds.clientCaPem, clientCert, onStop: () => clientCert.stop() });
+  const components = certificateComponentClients({
+    dir: creds.paths.dir,
+    nodeClient: client,
+    transportFor: (p) => transportFor({ server: o.server, caPem: creds.serverCaPem, certPem: p.certPem, keyPem: p.keyPem }),
+    clock: deps.clock,
+    log,
+  });
+  return startNode(o, transport, { ...deps, log, clientCaPem: creds.clientCaPem, clientCert, onStop: () => clientCert.stop(), components });
+}
+
+/**
+ * Component identities on a joined agent: for each user asked for, a client certificate
+ * (kubernetes.io/kube-apiserver-client, CN the user) requested through the node's identity, kept as
+ * <agent dir>/client-<user without "system:">.crt/.key and renewed like the node's own.
+ */
+export function certificateComponentClients(o: {
+  dir: string;
+  nodeClient: Client;
+  transportFor: (p: CertPair) => Transport;
+  clock?: Clock;
+  log: (msg: string) => void;
+}): ComponentClients {
+  const made = new Map<string, Promise<Client>>();
+  const certs: CertificateManager[] = [];
+  const transports: RotatingTransport[] = [];
+  let stopped = false;
+  return {
+    clientFor(user) {
+      let p = made.get(user);
+      if (!p) {
+        const base = join(o.dir, `client-${user.replace(/^system:/, '').replace(/[^a-zA-Z0-9.-]/g, '-')}`);
+        let transport: RotatingTransport | undefined;
+        const cert = new CertificateManager({
+          name: `${user} client`,
+          client: () => o.nodeClient,
+          subject: () => ({ commonName: user }),
+          signerName: KUBE_APISERVER_CLIENT_SIGNER,
+          usages: CLIENT_USAGES,
+          certFile: `${base}.crt`,
+          keyFile: `${base}.key`,
+          onRotate: (pair) => transport?.rotate(o.transportFor(pair)),
+          clock: o.clock,
+          log: o.log,
+        });
+        certs.push(cert);
+        cert.start();
+        p = cert.ready().then((pair) => {
+          if (stopped) throw new Error('the agent is stopping');
+          transport = new RotatingTransport(o.transportFor(pair));
+          transports.push(transport);
+          return new Client(transport);
+        });
+        made.set(user, p);
+      }
+      return p;
+    },
+    async stop() {
+      stopped = true;
+      for (const c of certs) c.stop();
+      await Promise.all(transports.map((t) => t.close()));
+    },
+  };
 }
 
 export interface ServerAgentOptions extends NodeOptions {
@@ -329,5 +411,16 @@ export async function startServerAgent(
   const problem = agentPreflight({ simulated: o.simulated, containerRuntimeEndpoint: o.containerRuntimeEndpoint });
   if (problem) throw new RuntimeSetupError(problem);
   const transport = transportFor({ name: `system:node:${o.nodeName}`, groups: ['system:nodes', 'system:authenticated'] });
-  return startNode(o, transport, { ...deps, clientCaPem: o.clientCaPem });
+  const opened: Transport[] = [];
+  const components: ComponentClients = {
+    async clientFor(user) {
+      const t = transportFor({ name: user, groups: ['system:authenticated'] });
+      opened.push(t);
+      return new Client(t);
+    },
+    async stop() {
+      await Promise.all(opened.splice(0).map((t) => t.close()));
+    },
+  };
+  return startNode(o, transport, { ...deps, clientCaPem: o.clientCaPem, components });
 }

@@ -26,6 +26,7 @@ import type { JoinToken } from './join-token.ts';
 
 export const KUBELET_CLIENT_SIGNER = 'kubernetes.io/kube-apiserver-client-kubelet';
 export const KUBELET_SERVING_SIGNER = 'kubernetes.io/kubelet-serving';
+export const KUBE_APISERVER_CLIENT_SIGNER = 'kubernetes.io/kube-apiserver-client';
 /** What upstream's kubelet asks for with an ECDSA key. */
 export const CLIENT_USAGES = ['digital signature', 'client auth'];
 export const SERVING_USAGES = ['digital signature', 'server auth'];

@@ -102,8 +102,9 @@ export async function startAgentTestCluster(o: { controllers?: boolean } = {}): 
         server.localTransport({ name: `system:serviceaccount:kube-system:${sa}`, groups: ['system:serviceaccounts', 'system:serviceaccounts:kube-system', 'system:authenticated'] }, `kube-controller-manager ${sa}`),
       config: {
         ...TEST_CONFIG,
-        clusterSigningKubeletClientCertFile: join(dir, 'tls', 'client-ca.crt'),
-        clusterSigningKubeletClientKeyFile: join(dir, 'tls', 'client-ca.key'),
+        // as rudder server: client certificates from the client CA, kubelet serving ones from the server CA
+        clusterSigningCertFile: join(dir, 'tls', 'client-ca.crt'),
+        clusterSigningKeyFile: join(dir, 'tls', 'client-ca.key'),
         clusterSigningKubeletServingCertFile: join(dir, 'tls', 'server-ca.crt'),
         clusterSigningKubeletServingKeyFile: join(dir, 'tls', 'server-ca.key'),
       } as typeof TEST_CONFIG,

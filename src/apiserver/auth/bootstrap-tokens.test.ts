@@ -111,7 +111,8 @@ describe('CSR requester stamping', () => {
   after(() => api.stop());
 
   it('spec.username and groups are the requester\'s, whatever the request claimed, and status is dropped', async () => {
-    const as = new Client(api.server.localTransport({ name: 'system:bootstrap:abcdef', groups: ['system:bootstrappers', 'system:authenticated'] }, 'test'));
+    // a node may create requests (the system:node rules); it claims to be the admin
+    const as = new Client(api.server.localTransport({ name: 'system:node:n1', groups: ['system:nodes', 'system:authenticated'] }, 'test'));
     // Any well-formed request: the server does not parse it on create.
     const pem = '-----BEGIN CERTIFICATE REQUEST-----\nMIHqMIGSAgEAMDAxFTATBgNVBAoMDHN5c3RlbTpub2RlczEXMBUGA1UEAwwOc3lzdGVtOm5vZGU6bjEwWTATBgcqhkjOPQIBBggqhkjOPQMBBwNCAARvX8R3svcTdFsR+K0ROa1fOUPMdnMMF5Hn4wypP1sXq9uuS+jm9PAXs8wVUxDdFsy66JrlG/ksCjcjUzifnS0PoAAwCgYIKoZIzj0EAwIDRwAwRAIgB/bxnCg9oycO7R3yyCGPKav2kbh79i67mRk/bYzmfRsCIB/xvOoc9ZtOL9swFLghzb9L0sz3V5Z4qJgVHPW9N1WM\n-----END CERTIFICATE REQUEST-----\n';
     const csr = (await as.resource('certificates.k8s.io', 'certificatesigningrequests').create({
@@ -121,8 +122,8 @@ describe('CSR requester stamping', () => {
       spec: { request: Buffer.from(pem).toString('base64'), signerName: 'kubernetes.io/kube-apiserver-client-kubelet', usages: ['digital signature', 'client auth'], username: 'system:admin', groups: ['system:masters'] },
       status: { conditions: [{ type: 'Approved', status: 'True', reason: 'x', message: 'y' }] },
     } as unknown as KObject)) as KObject & { spec: Record<string, unknown>; status?: { conditions?: unknown[] } };
-    assert.equal(csr.spec.username, 'system:bootstrap:abcdef');
-    assert.deepEqual(csr.spec.groups, ['system:bootstrappers', 'system:authenticated']);
+    assert.equal(csr.spec.username, 'system:node:n1');
+    assert.deepEqual(csr.spec.groups, ['system:nodes', 'system:authenticated']);
     assert.equal(csr.status?.conditions, undefined);
   });
 });

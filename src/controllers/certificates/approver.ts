@@ -8,19 +8,42 @@
 // Beyond upstream (which leaves kubelet serving requests to an administrator), a kubelet serving
 // request (kubernetes.io/kubelet-serving) is approved when a node asks for itself and every name in
 // it is one of the node's addresses as its Node object reports them: the names a client would use
-// to reach that kubelet, and nothing else. Requests not recognized, or whose review says no, are
-// left pending for a person.
+// to reach that kubelet, and nothing else. And a node may get a client certificate
+// (kubernetes.io/kube-apiserver-client) for one of its own components' identities
+// (NODE_COMPONENT_USERS), as k3s's agents get a kube-proxy certificate. Requests not recognized, or
+// whose review says no, are left pending for a person.
 import { clone } from '../../api/meta.ts';
 import type { KObject } from '../../api/meta.ts';
 import { WorkQueue } from '../../client/workqueue.ts';
 import { isNotFound } from '../cluster/errors.ts';
 import { runWorkers, type Controller } from '../controller.ts';
 import { approvalState, CSR_GROUP, CSR_PLURAL, requestPem, type Csr } from './csr.ts';
-import { KUBE_APISERVER_CLIENT_KUBELET_SIGNER, KUBELET_SERVING_SIGNER, parseCsr, validateKubeletClientCsr, validateKubeletServingCsr, type ParsedCsr } from './x509.ts';
+import {
+  KUBE_APISERVER_CLIENT_KUBELET_SIGNER,
+  KUBE_APISERVER_CLIENT_SIGNER,
+  KUBELET_SERVING_SIGNER,
+  parseCsr,
+  validateApiServerClientUsages,
+  validateKubeletClientCsr,
+  validateKubeletServingCsr,
+  type ParsedCsr,
+} from './x509.ts';
 
 export const SELF_NODE_CLIENT_MESSAGE = 'Auto approving self kubelet client certificate after SubjectAccessReview.';
 export const NODE_CLIENT_MESSAGE = 'Auto approving kubelet client certificate after SubjectAccessReview.';
 export const KUBELET_SERVING_MESSAGE = "Auto approving kubelet serving certificate: every name is one of the node's addresses.";
+
+/**
+ * The identities a node's own components run as, which a node may get client certificates for
+ * (k3s likewise gives its agents a kube-proxy certificate): the service proxy as upstream's
+ * system:kube-proxy (bound to system:node-proxier by the default policy) and the cluster DNS as
+ * system:kube-dns (bound by whoever grants the DNS its permissions).
+ */
+export const NODE_COMPONENT_USERS: readonly string[] = ['system:kube-proxy', 'system:kube-dns'];
+
+export function nodeComponentMessage(user: string): string {
+  return `Auto approving ${user} client certificate for a node's own component.`;
+}
 
 interface NodeLike extends KObject {
   status?: { addresses?: { type: string; address: string }[] };
@@ -50,6 +73,13 @@ export async function decide(i: DecisionInputs): Promise<Decision> {
     tried.push('nodeclient');
     if (await i.allowed('nodeclient')) return { approve: NODE_CLIENT_MESSAGE };
     return { pending: `recognized csr "${csr.metadata.name}" as [${tried.join(' ')}] but subject access review was not approved` };
+  }
+  if (csr.spec.signerName === KUBE_APISERVER_CLIENT_SIGNER && NODE_COMPONENT_USERS.includes(parsed.commonName)) {
+    // A node asking for one of its components: no organizations, no names, client usages only.
+    const plain = parsed.organizations.length === 0 && parsed.dnsNames.length + parsed.ipAddresses.length + parsed.emailAddresses.length + parsed.uris.length === 0;
+    const nodeAsking = (csr.spec.groups ?? []).includes('system:nodes') && (csr.spec.username ?? '').startsWith('system:node:');
+    if (!plain || !nodeAsking || validateApiServerClientUsages(usages)) return { ignore: true };
+    return { approve: nodeComponentMessage(parsed.commonName) };
   }
   if (csr.spec.signerName === KUBELET_SERVING_SIGNER && !validateKubeletServingCsr(parsed, usages)) {
     if (csr.spec.username !== parsed.commonName || !(csr.spec.groups ?? []).includes('system:nodes')) return { ignore: true };

@@ -105,6 +105,19 @@ describe('the approver\'s decision', () => {
     assert.deepEqual(await decide({ csr, parsed: await parseCsr(csrPem), node: noNode, allowed: async () => true }), { ignore: true });
   });
 
+  it('a node may get client certificates for its components\' identities, and nothing else may', async () => {
+    const component = async (cn: string, username: string, groups: string[], organizations: string[] = []) => {
+      const { csrPem } = await newKeyAndRequest({ commonName: cn, organizations });
+      const csr = csrObject(csrPem, { signerName: 'kubernetes.io/kube-apiserver-client', usages: ['digital signature', 'client auth'], username, groups, name: 'csr-c' });
+      return decide({ csr, parsed: await parseCsr(csrPem), node: noNode, allowed: async () => true });
+    };
+    assert.deepEqual(await component('system:kube-proxy', 'system:node:n1', ['system:nodes', 'system:authenticated']), { approve: "Auto approving system:kube-proxy client certificate for a node's own component." });
+    assert.deepEqual(await component('system:kube-dns', 'system:node:n1', ['system:nodes']), { approve: "Auto approving system:kube-dns client certificate for a node's own component." });
+    assert.deepEqual(await component('admin', 'system:node:n1', ['system:nodes']), { ignore: true });
+    assert.deepEqual(await component('system:kube-proxy', 'system:node:n1', ['system:nodes'], ['system:masters']), { ignore: true });
+    assert.deepEqual(await component('system:kube-proxy', 'system:bootstrap:abcdef', ['system:bootstrappers']), { ignore: true });
+  });
+
   it('a node\'s serving request is approved only for its own addresses', async () => {
     const node = { apiVersion: 'v1', kind: 'Node', metadata: { name: 'n1' }, status: { addresses: [{ type: 'InternalIP', address: '192.0.2.1' }, { type: 'Hostname', address: 'n1' }] } };
     const serving = async (names: string[], username = 'system:node:n1') => {
