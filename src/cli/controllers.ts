@@ -2,12 +2,14 @@
 // The composition root: the one place that knows every controller.
 import type { Controller, ControllerManagerConfig } from '../controllers/controller.ts';
 import { clusterControllers } from '../controllers/cluster.ts';
+import { serviceLBController } from '../controllers/servicelb/servicelb.ts';
 import { workloadControllers } from '../controllers/workloads.ts';
 import { setAndBatchControllers } from '../controllers/batch-and-sets.ts';
 
 export function allControllers(): Controller[] {
   return [
     ...clusterControllers(),
+    serviceLBController,
     ...workloadControllers(),
     ...setAndBatchControllers(),
   ];

@@ -64,6 +64,7 @@ export const CONTROLLER_SERVICE_ACCOUNTS: Record<string, string> = {
   csrapproving: 'certificate-controller',
   csrcleaner: 'certificate-controller',
   tokencleaner: 'token-cleaner',
+  'service-lb-controller': 'service-controller',
 };
 
 /** Whether a controller is enabled by upstream's --controllers syntax ("*", "name", "-name"). */
