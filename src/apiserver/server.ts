@@ -25,6 +25,8 @@ import { impersonate } from './auth/impersonation.ts';
 import { reconcileDefaultRBAC } from './auth/rbac-reconcile.ts';
 import { ensureServiceAccountKey } from './auth/service-account-key.ts';
 import { bearerToken, serviceAccountAuthenticator, serviceAccountTokenAuthenticator } from './auth/service-account-tokens.ts';
+import { bootstrapTokenAuthenticator } from './auth/bootstrap-tokens.ts';
+import { csrRequesterAdmission } from './auth/csr-requester.ts';
 import { reviewLikeHandlers, subresourceHandlers } from './subresources/connect.ts';
 import { openapiRoutes } from './openapi-routes.ts';
 import { managedFieldsHook } from './codecs.ts';
@@ -110,10 +112,12 @@ export async function startApiServer(cfg: ApiServerConfig, deps: ApiServerDeps):
     const sa = registry.admission.findIndex((p) => p.name === 'ServiceAccount');
     registry.admission.splice(sa + 1, 0, authz.nodeRestriction, podSecurityAdmission());
     registry.admission.push(authz.rbacEscalation);
+    registry.admission.unshift(csrRequesterAdmission());
   }
   const saKey = await ensureServiceAccountKey(deps.pki.dir);
   const saAuthn = serviceAccountAuthenticator(registry, saKey);
   const saTokenUser = serviceAccountTokenAuthenticator(saAuthn);
+  const bootstrapTokenUser = bootstrapTokenAuthenticator(registry);
   registry.managedFields = managedFieldsHook(() => registry.now());
   if (cfg.encryptionConfigFile) registry.encryption = loadEncryptionConfig(cfg.encryptionConfigFile, true);
   for (const r of registry.resources.values()) registry.encryptionNames.set(`${r.prefix}/`, r.encryptionResource);
@@ -238,7 +242,7 @@ export async function startApiServer(cfg: ApiServerConfig, deps: ApiServerDeps):
     ctx.user ??= authenticate(ctx.req);
     if (!ctx.user) {
       const tok = bearerToken(ctx.req.headers.authorization);
-      if (tok) ctx.user = await saTokenUser(tok);
+      if (tok) ctx.user = (await saTokenUser(tok)) ?? (await bootstrapTokenUser(tok));
     }
     let effective = ctx.user;
     let impersonationError: unknown;

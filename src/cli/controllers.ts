@@ -5,6 +5,7 @@ import { clusterControllers } from '../controllers/cluster.ts';
 import { serviceLBController } from '../controllers/servicelb/servicelb.ts';
 import { workloadControllers } from '../controllers/workloads.ts';
 import { setAndBatchControllers } from '../controllers/batch-and-sets.ts';
+import { certificateControllers, type CertificateSigningConfig } from '../controllers/certificates/index.ts';
 
 export function allControllers(): Controller[] {
   return [
@@ -12,6 +13,7 @@ export function allControllers(): Controller[] {
     serviceLBController,
     ...workloadControllers(),
     ...setAndBatchControllers(),
+    ...certificateControllers(),
   ];
 }
 
@@ -25,10 +27,13 @@ export interface ControllerFlags {
   dataDir: string;
   rootCaCert: string;
   controllers?: string[];
+  /** The certificate controllers' signing CA files (--cluster-signing-*). */
+  signing?: CertificateSigningConfig;
 }
 
-export function controllerManagerConfig(f: ControllerFlags): ControllerManagerConfig {
+export function controllerManagerConfig(f: ControllerFlags): ControllerManagerConfig & CertificateSigningConfig {
   return {
+    ...f.signing,
     clusterCidr: f.clusterCidr,
     nodeCidrMaskSize: f.nodeCidrMaskSize,
     serviceCidr: f.serviceCidr,

@@ -14,6 +14,9 @@ import { allControllers, controllerManagerConfig } from './controllers.ts';
 import type { Command } from './command.ts';
 import { UsageError, formatHelp, parseFlags, type FlagSpec, type FlagValues } from './flags.ts';
 import { defaultDataDir, defaultKubeconfig } from './paths.ts';
+import { NODE_FLAGS, nodeOptionsFromFlags } from './agent.ts';
+import { prepareJoining, serverAgentPreflight, serverSigningConfig, startServerNode } from './server-agent.ts';
+import type { NodeOptions, RunningAgent } from '../agent/agent.ts';
 
 export interface ServerConfig {
   dataDir: string;
@@ -37,6 +40,8 @@ export interface ServerConfig {
   defaultUnreachableTolerationSeconds: number;
   schedulerConfig?: string;
   auditPolicyFile?: string;
+  /** The agent this server runs (absent with --disable-agent). */
+  node?: NodeOptions;
   maxRequestsInflight: number;
   maxMutatingRequestsInflight: number;
   /** undefined: secrets are stored in plain text (--secrets-encryption=false). */
@@ -80,6 +85,7 @@ const FLAGS: FlagSpec[] = [
   { name: 'encryption-provider-config', type: 'string', metavar: 'FILE', help: 'EncryptionConfiguration file (default <data-dir>/server/cred/encryption-config.yaml)' },
   { name: 'max-requests-inflight', type: 'int', default: 400, help: 'read-only requests served at once before 429s (0: no limit)' },
   { name: 'max-mutating-requests-inflight', type: 'int', default: 200, help: 'mutating requests served at once before 429s (0: no limit)' },
+  ...NODE_FLAGS,
 ];
 
 /** Values from --config FILE under the same names; command-line flags win. */
@@ -152,6 +158,7 @@ export function serverConfig(argv: string[]): ServerConfig {
     defaultUnreachableTolerationSeconds: v['default-unreachable-toleration-seconds'] as number,
     schedulerConfig: s('scheduler-config'),
     auditPolicyFile: s('audit-policy-file'),
+    node: v['disable-agent'] ? undefined : nodeOptionsFromFlags(v, { dataDir, clusterDns: [s('cluster-dns')!], clusterCidr: s('cluster-cidr')!, serviceCidr: s('service-cidr')! }),
     maxRequestsInflight: v['max-requests-inflight'] as number,
     maxMutatingRequestsInflight: v['max-mutating-requests-inflight'] as number,
     auditLogPath: s('audit-log-path') ?? join(dataDir, 'server', 'logs', 'audit.log'),
@@ -194,6 +201,7 @@ function kubeconfigYaml(server: string, caPem: string, cert: string, key: string
 
 export async function runServer(cfg: ServerConfig): Promise<{ stop(): Promise<void>; port: number }> {
   const started = Date.now();
+  if (cfg.node) serverAgentPreflight(cfg.node);
   mkdirSync(cfg.dataDir, { recursive: true, mode: 0o700 });
   const store = await openStore(cfg.datastoreEndpoint, cfg.datastoreTls);
   const serviceIP = intToIp(parseCidr(cfg.serviceCidr).base + 1);
@@ -240,7 +248,7 @@ export async function runServer(cfg: ServerConfig): Promise<{ stop(): Promise<vo
           { name: `system:serviceaccount:kube-system:${sa}`, groups: ['system:serviceaccounts', 'system:serviceaccounts:kube-system', 'system:authenticated'] },
           `kube-controller-manager/v1.33.0 (rudder) ${sa}`,
         ),
-      config: controllerManagerConfig({ ...cfg, rootCaCert: pki.serverCaCert }),
+      config: controllerManagerConfig({ ...cfg, rootCaCert: pki.serverCaCert, signing: serverSigningConfig(cfg.dataDir) }),
       controllers: allControllers(),
       log,
     });
@@ -253,6 +261,19 @@ export async function runServer(cfg: ServerConfig): Promise<{ stop(): Promise<vo
       log: (m) => log(`scheduler: ${m}`),
     });
   }
+  await prepareJoining((u, ua) => api.localTransport(u, ua));
+  let agent: RunningAgent | undefined;
+  if (cfg.node) {
+    try {
+      agent = await startServerNode((u, ua) => api.localTransport(u, ua), cfg.node, pki.clientCaCert, log);
+    } catch (e) {
+      await scheduler?.stop();
+      await cm?.stop();
+      await api.close();
+      await store.close();
+      throw e;
+    }
+  }
   const admin = await ensureAdminCert(pki);
   const host = cfg.bindAddress === '0.0.0.0' || cfg.bindAddress === '::' ? '127.0.0.1' : cfg.bindAddress;
   mkdirSync(dirname(cfg.writeKubeconfig), { recursive: true, mode: 0o700 });
@@ -262,6 +283,7 @@ export async function runServer(cfg: ServerConfig): Promise<{ stop(): Promise<vo
   return {
     port: api.port,
     async stop() {
+      await agent?.stop();
       await scheduler?.stop();
       await cm?.stop();
       await api.close();
