@@ -67,6 +67,46 @@ describe('SPDY header blocks', () => {
   });
 });
 
+describe('SPDY frames from Go peers (bytes captured from kubectl 1.33 and containerd 1.6)', () => {
+  // kubectl port-forward opening the error and data streams of its first connection: two
+  // SYN_STREAMs whose header blocks share one zlib context (the second refers back to the first).
+  const KUBECTL_SYN_STREAMS = [
+    '800300010000003e0000000100000000000078f9e3c6a7c202253a703a2b294a4dcc851625aca9a0808614cb45e01c60616061c0c0c0c0590489c64c50f2663400000000ffff',
+    '800300010000001a00000003000000000000826a26ac0ad57850499508000000ffff',
+  ];
+  // containerd's stream server replying to them with empty header sets.
+  const CONTAINERD_SYN_REPLIES = ['80030002000000140000000178f9e3c6a7c26260606000000000ffff', '800300020000000c00000003026100000000ffff'];
+
+  const decodeAll = async (hexes: string[]) => {
+    const d = new HeaderCodec('decompress');
+    const out: Frame[] = [];
+    for (const h of hexes) {
+      const raws = new FrameReader().push(Buffer.from(h, 'hex'));
+      assert.equal(raws.length, 1);
+      out.push(await decodeFrame(raws[0]!, (b) => d.run(b)));
+    }
+    d.close();
+    return out;
+  };
+
+  it('decode kubectl\'s SYN_STREAMs with their streamtype, port and requestid headers', async () => {
+    const [a, b] = await decodeAll(KUBECTL_SYN_STREAMS);
+    assert.deepEqual(a, { type: 'syn_stream', streamId: 1, associatedTo: 0, priority: 0, slot: 0, flags: 0, headers: { streamtype: ['error'], port: ['8080'], requestid: ['0'] } });
+    assert.deepEqual(b, { type: 'syn_stream', streamId: 3, associatedTo: 0, priority: 0, slot: 0, flags: 0, headers: { port: ['8080'], requestid: ['0'], streamtype: ['data'] } });
+  });
+
+  it('decode containerd\'s SYN_REPLYs', async () => {
+    assert.deepEqual(await decodeAll(CONTAINERD_SYN_REPLIES), [
+      { type: 'syn_reply', streamId: 1, flags: 0, headers: {} },
+      { type: 'syn_reply', streamId: 3, flags: 0, headers: {} },
+    ]);
+  });
+
+  it('cannot decode the second block alone: the context carries over from frame to frame', async () => {
+    await assert.rejects(decodeAll([KUBECTL_SYN_STREAMS[1]!]));
+  });
+});
+
 describe('SPDY frames', () => {
   const roundTrip = async (frames: Frame[]): Promise<Frame[]> => {
     const c = new HeaderCodec('compress');
@@ -127,7 +167,10 @@ describe('SPDY sessions over TCP', () => {
     await once(server, 'listening');
     port = (server.address() as { port: number }).port;
   });
-  after(() => server.close());
+  after(() => {
+    for (const s of accepted) s.destroy();
+    server.close();
+  });
 
   const pair = async (): Promise<{ client: SpdySession; server: SpdySession }> => {
     const n = accepted.length;
