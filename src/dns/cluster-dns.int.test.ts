@@ -135,3 +135,28 @@ test('the kube-dns Service is created as upstream names it, and the node publish
   await pub.stop();
   await assert.rejects(admin.resource('discovery.k8s.io', 'endpointslices').namespace(KUBE_DNS_NAMESPACE).get(`${KUBE_DNS_NAME}-node-a`), (e: { code?: number }) => e.code === 404);
 });
+
+test('with two serving threads on one port, every thread answers the records the informers deliver', async () => {
+  const threaded = await startClusterDNS({
+    client: new Client(api.server.localTransport({ name: 'system:serviceaccount:kube-system:coredns', groups: ['system:masters', 'system:authenticated'] }, 'dns')),
+    listen: [{ host: '127.0.0.1', port: 0 }],
+    clusterDomain: 'cluster.local',
+    upstreamResolvers: [{ host: '127.0.0.1', port: stub.port }],
+    threads: 2,
+  });
+  try {
+    await threaded.ready();
+    const svc = await admin.resource('', 'services').namespace('default').create({ apiVersion: 'v1', kind: 'Service', metadata: { name: 'threaded' }, spec: { ports: [{ port: 80 }] } } as KObject);
+    const ip = (svc as unknown as { spec: { clusterIP: string } }).spec.clusterIP;
+    // each query comes from a new socket (a new source port), so the kernel spreads them over both threads
+    await eventually(async () => {
+      const answers = await Promise.all(Array.from({ length: 16 }, () => queryDns('threaded.default.svc.cluster.local', 'A', { port: threaded.port })));
+      assert.deepEqual(new Set(answers.map((r) => data(r).join())), new Set([ip]));
+    });
+    assert.deepEqual(data(await queryDns('threaded.default.svc.cluster.local', 'A', { port: threaded.port, proto: 'tcp' })), [ip]);
+    assert.deepEqual(data(await queryDns('outside.example', 'A', { port: threaded.port })), ['192.0.2.7']);
+    await eventually(async () => assert.ok(threaded.stats.queries.udp >= 17, `udp queries counted: ${threaded.stats.queries.udp}`), 3000);
+  } finally {
+    await threaded.stop();
+  }
+});

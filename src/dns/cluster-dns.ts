@@ -11,9 +11,10 @@ import type { Client } from '../client/client.ts';
 import { SharedInformerFactory } from '../client/informer.ts';
 import { parseResolvConf } from '../kubelet/dns.ts';
 import { Forwarder, type Upstream } from './forward.ts';
-import { ClusterRecords } from './records.ts';
+import { ClusterRecords, applyRecordOp, type RecordOp } from './records.ts';
 import { Resolver, type PodMode } from './resolve.ts';
 import { DnsServer, type DnsServerStats, type ListenAddress } from './server.ts';
+import { startDnsThreads, type DnsThreads } from './threads.ts';
 
 export interface ClusterDnsOptions {
   client: Client;
@@ -34,11 +35,17 @@ export interface ClusterDnsOptions {
   upstreamTimeoutMs?: number;
   /** The addresses this server is published under (NS records); default: the listen hosts. */
   localIPs?: readonly string[];
+  /**
+   * Serving threads (default 1: in this thread). With more, each thread holds a copy of the
+   * records and answers on the shared port (SO_REUSEPORT); the informers stay in this thread.
+   */
+  threads?: number;
 }
 
 export interface ClusterDns {
   /** The port served on. */
   readonly port: number;
+  /** Counters (summed over the serving threads, as last reported). */
   readonly stats: DnsServerStats;
   readonly records: ClusterRecords;
   /** Resolves once the informers have synced (answers are complete from then on). */
@@ -58,66 +65,74 @@ export async function startClusterDNS(o: ClusterDnsOptions): Promise<ClusterDns>
   records.synced = false;
   const podMode = o.podMode ?? 'insecure';
   const localIPs = o.localIPs ?? o.listen.map((l) => l.host).filter((h) => isIP(h) && h !== '0.0.0.0' && h !== '::');
-  const resolver = new Resolver(records, { zone: o.clusterDomain.replace(/\.$/, ''), ttl: o.ttl ?? 5, podMode, localIPs });
+  const config = { zone: o.clusterDomain.replace(/\.$/, ''), ttl: o.ttl ?? 5, podMode, localIPs };
   // never forward to ourselves (resolv.conf naming the cluster DNS would loop); a listener on port 0
-  // is checked against the port it gets, below
+  // gets a port no upstream can already have
   const upstreams = o.upstreamResolvers.filter((u) => !o.listen.some((l) => l.host === u.host && l.port === u.port && l.port !== 0));
   if (!upstreams.length) log('no upstream resolvers: names outside the cluster get SERVFAIL');
-  const forwarder = new Forwarder({ upstreams, log, timeoutMs: o.upstreamTimeoutMs });
-  const server = new DnsServer({ listen: o.listen, resolver, forwarder, log });
+  const threads = Math.max(1, o.threads ?? 1);
+
+  let pool: DnsThreads | undefined;
+  let server: DnsServer | undefined;
+  let forwarder: Forwarder | undefined;
+  let port: number;
+  if (threads > 1) {
+    pool = await startDnsThreads({ threads, listen: o.listen, config, upstreams, upstreamTimeoutMs: o.upstreamTimeoutMs, log });
+    port = pool.port;
+  } else {
+    forwarder = new Forwarder({ upstreams, log, timeoutMs: o.upstreamTimeoutMs });
+    server = new DnsServer({ listen: o.listen, resolver: new Resolver(records, config), forwarder, log });
+    try {
+      port = await server.start();
+    } catch (e) {
+      forwarder.close();
+      throw e;
+    }
+  }
+  const emit = (op: RecordOp) => {
+    applyRecordOp(records, op);
+    pool?.push(op);
+  };
 
   const ownFactory = !o.informers;
   const informers = o.informers ?? new SharedInformerFactory(o.client, { log });
-  const nsKey = (obj: KObject) => [obj.metadata.namespace ?? '', obj.metadata.name ?? ''] as const;
   informers.informerFor('', 'namespaces').addEventHandler({
-    onAdd: (n) => records.setNamespace(n.metadata.name ?? ''),
-    onUpdate: (_o, n) => records.setNamespace(n.metadata.name ?? ''),
-    onDelete: (n) => records.deleteNamespace(n.metadata.name ?? ''),
+    onAdd: (n) => emit({ op: 'namespace', name: n.metadata.name ?? '' }),
+    onUpdate: () => {},
+    onDelete: (n) => emit({ op: 'namespace', name: n.metadata.name ?? '', deleted: true }),
   });
-  informers.informerFor('', 'services').addEventHandler({
-    onAdd: (s) => records.setService(s),
-    onUpdate: (_o, s) => records.setService(s),
-    onDelete: (s) => records.deleteService(...nsKey(s)),
-  });
-  informers.informerFor('discovery.k8s.io', 'endpointslices').addEventHandler({
-    onAdd: (s) => records.setEndpointSlice(s),
-    onUpdate: (_o, s) => records.setEndpointSlice(s),
-    onDelete: (s) => records.deleteEndpointSlice(...nsKey(s)),
-  });
-  if (podMode === 'verified') {
-    informers.informerFor('', 'pods').addEventHandler({
-      onAdd: (p) => records.setPod(p),
-      onUpdate: (_o, p) => records.setPod(p),
-      onDelete: (p) => records.deletePod(...nsKey(p)),
+  const kinds: [string, string, 'service' | 'slice' | 'pod'][] = [
+    ['', 'services', 'service'],
+    ['discovery.k8s.io', 'endpointslices', 'slice'],
+  ];
+  if (podMode === 'verified') kinds.push(['', 'pods', 'pod']);
+  for (const [group, plural, op] of kinds) {
+    informers.informerFor<KObject>(group, plural).addEventHandler({
+      onAdd: (obj) => emit({ op, obj }),
+      onUpdate: (_o, obj) => emit({ op, obj }),
+      onDelete: (obj) => emit({ op, obj, deleted: true }),
     });
-  }
-
-  let port: number;
-  try {
-    port = await server.start();
-  } catch (e) {
-    forwarder.close();
-    if (ownFactory) informers.shutdown();
-    throw e;
   }
   informers.start();
   const abort = new AbortController();
   const synced = informers.waitForCacheSync(abort.signal).then((ok) => {
     if (!ok) return;
-    records.synced = true;
-    records.generation++;
-    log(`serving ${o.clusterDomain} on ${o.listen.map((l) => `${l.host}:${port}`).join(', ')} (udp, tcp); forwarding to ${upstreams.map((u) => `${u.host}:${u.port}`).join(', ') || 'nothing'}`);
+    emit({ op: 'synced' });
+    log(`serving ${o.clusterDomain} on ${o.listen.map((l) => `${l.host}:${port}`).join(', ')} (udp, tcp; ${threads} thread${threads > 1 ? 's' : ''}); forwarding to ${upstreams.map((u) => `${u.host}:${u.port}`).join(', ') || 'nothing'}`);
   });
   return {
     port,
-    stats: server.stats,
+    get stats() {
+      return pool ? pool.stats() : server!.stats;
+    },
     records,
     ready: () => synced,
     async stop() {
       abort.abort();
-      await server.stop();
-      forwarder.close();
       if (ownFactory) informers.shutdown();
+      await server?.stop();
+      forwarder?.close();
+      await pool?.stop();
     },
   };
 }

@@ -316,3 +316,40 @@ export class ClusterRecords {
     return out;
   }
 }
+
+// ------------------------------------------------------------------------------ changes as data
+
+/**
+ * One change to a record store, as a message: the informers' side produces them, every store that
+ * serves (one per DNS worker thread) applies them in order. Objects are plain API objects.
+ */
+export type RecordOp =
+  | { op: 'namespace'; name: string; deleted?: boolean }
+  | { op: 'service'; obj: KObject; deleted?: boolean }
+  | { op: 'slice'; obj: KObject; deleted?: boolean }
+  | { op: 'pod'; obj: KObject; deleted?: boolean }
+  | { op: 'synced' };
+
+export function applyRecordOp(r: ClusterRecords, o: RecordOp): void {
+  switch (o.op) {
+    case 'namespace':
+      if (o.deleted) r.deleteNamespace(o.name);
+      else r.setNamespace(o.name);
+      return;
+    case 'service':
+      if (o.deleted) r.deleteService(o.obj.metadata.namespace ?? '', o.obj.metadata.name ?? '');
+      else r.setService(o.obj);
+      return;
+    case 'slice':
+      if (o.deleted) r.deleteEndpointSlice(o.obj.metadata.namespace ?? '', o.obj.metadata.name ?? '');
+      else r.setEndpointSlice(o.obj);
+      return;
+    case 'pod':
+      if (o.deleted) r.deletePod(o.obj.metadata.namespace ?? '', o.obj.metadata.name ?? '');
+      else r.setPod(o.obj);
+      return;
+    case 'synced':
+      r.synced = true;
+      r.generation++;
+  }
+}

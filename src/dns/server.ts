@@ -31,6 +31,10 @@ export interface DnsServerOptions {
   tcpIdleMs?: number;
   /** Entries of the encoded-reply cache (default 20,000). */
   replyCacheEntries?: number;
+  /** Share the port with other servers (one per thread: the kernel spreads UDP clients among them). */
+  reusePort?: boolean;
+  /** Serve TCP too (default true; with several threads one of them does). */
+  tcp?: boolean;
 }
 
 export interface DnsServerStats {
@@ -65,7 +69,7 @@ export class DnsServer {
     for (const l of this.o.listen) {
       const want = l.port || port;
       port = await this.bindUdp(l.host, want);
-      await this.bindTcp(l.host, port);
+      if (this.o.tcp !== false) await this.bindTcp(l.host, port);
     }
     this.port = port;
     return port;
@@ -84,7 +88,11 @@ export class DnsServer {
 
   private bindUdp(host: string, port: number): Promise<number> {
     return new Promise((resolve, reject) => {
-      const s = createSocket({ type: isIP(host) === 6 ? 'udp6' : 'udp4', reuseAddr: false });
+      const family = isIP(host) === 6 ? 6 : 4;
+      // replies go to the address a query came from, always an IP: answer the "lookup" at once
+      // (dgram's default defers every send by a tick through dns.lookup)
+      const lookup = (address: string, _o: unknown, cb: (err: Error | null, address: string, family: number) => void) => cb(null, address, family);
+      const s = createSocket({ type: family === 6 ? 'udp6' : 'udp4', reusePort: !!this.o.reusePort, lookup: lookup as never });
       s.once('error', reject);
       s.on('message', (msg, rinfo) => {
         this.stats.queries.udp++;
@@ -108,7 +116,7 @@ export class DnsServer {
     return new Promise((resolve, reject) => {
       const srv = createServer((sock) => this.serveTcp(sock));
       srv.once('error', reject);
-      srv.listen(port, host, () => {
+      srv.listen({ port, host, reusePort: !!this.o.reusePort }, () => {
         srv.off('error', reject);
         this.tcp.push(srv);
         resolve();

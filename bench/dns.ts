@@ -1,0 +1,251 @@
+// Cluster DNS figures (issue 6, item 6). Not a test: it prints figures and asserts nothing.
+//
+// 1. Queries per second, dnsperf-style: Debian's dnsperf with 10 clients against rudder's cluster
+//    DNS (fed by an API server through its informers; 2 serving threads by default) and against Debian's unbound (2 threads, its own config: no root hints file, no trust anchors,
+//    iterator only) serving the same records as a static local zone. Both serve on loopback inside
+//    a network namespace this benchmark creates (no route out); dnsperf runs there too. Queries
+//    are A lookups of the Services, in random order; runs alternate between the two servers.
+// 2. A pod's first DNS answer after its Service is created: an API server and the cluster DNS (its
+//    informers, as an agent runs it) in process; for each Service, the time from the create call
+//    to the first NOERROR answer of a client querying in a loop (p50, p99).
+//
+//   node bench/dns.ts                         3 runs of 10 s each, 1,000 Services, 200 creates
+//   node bench/dns.ts --runs 1 --seconds 5 --services 500 --creates 50 --threads 1
+//
+// Needs root (the namespace), dnsperf and unbound (scripts/packages.txt). The whole benchmark runs
+// inside the namespace: the process re-executes itself there with nsenter, and the namespace is
+// deleted at the end.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { startTestApiServer } from '../src/apiserver/testing.ts';
+import type { KObject } from '../src/api/meta.ts';
+import { Client } from '../src/client/client.ts';
+import { startClusterDNS } from '../src/dns/cluster-dns.ts';
+import { queryDns } from '../src/dns/testing.ts';
+import { TestNet } from '../src/network/netns-testing.ts';
+import { fmt, median, quantile } from './stats.ts';
+
+const { values: opt } = parseArgs({
+  options: {
+    runs: { type: 'string', default: '3' },
+    seconds: { type: 'string', default: '10' },
+    services: { type: 'string', default: '1000' },
+    creates: { type: 'string', default: '200' },
+    clients: { type: 'string', default: '10' },
+    threads: { type: 'string', default: '2' },
+    inside: { type: 'boolean', default: false },
+  },
+});
+const RUNS = Number(opt.runs);
+const SECONDS = Number(opt.seconds);
+const SERVICES = Number(opt.services);
+const CREATES = Number(opt.creates);
+const CLIENTS = Number(opt.clients);
+const THREADS = Number(opt.threads);
+const RUDDER_PORT = 5301;
+const UNBOUND_PORT = 5302;
+const ZONE = 'cluster.local';
+
+const clusterIP = (i: number) => `10.43.${1 + (i >> 8)}.${i & 255}`;
+const serviceName = (i: number) => `svc-${i}.bench.svc.${ZONE}`;
+
+function run(cmd: string, args: string[]): Promise<{ code: number; out: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code: code ?? -1, out }));
+  });
+}
+
+async function waitAnswering(port: number): Promise<void> {
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    try {
+      const r = await queryDns(serviceName(0), 'A', { port, timeoutMs: 500 });
+      if (r.answers?.length) return;
+    } catch {
+      // not yet listening
+    }
+    if (Date.now() > deadline) throw new Error(`nothing answers on port ${port}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+function startUnbound(dir: string): ChildProcess {
+  const lines = [
+    'server:',
+    `  interface: 127.0.0.1@${UNBOUND_PORT}`,
+    '  num-threads: 2',
+    '  so-reuseport: yes',
+    '  do-daemonize: no',
+    '  username: ""',
+    '  chroot: ""',
+    `  directory: "${dir}"`,
+    '  pidfile: ""',
+    '  use-syslog: no',
+    '  logfile: ""',
+    '  verbosity: 0',
+    '  do-ip6: no',
+    '  access-control: 127.0.0.0/8 allow',
+    // no validator, so no trust anchor; no root-hints file
+    '  module-config: "iterator"',
+    `  local-zone: "${ZONE}." static`,
+    ...Array.from({ length: SERVICES }, (_, i) => `  local-data: "${serviceName(i)}. 5 IN A ${clusterIP(i)}"`),
+    'remote-control:',
+    '  control-enable: no',
+  ];
+  const conf = join(dir, 'unbound.conf');
+  writeFileSync(conf, lines.join('\n') + '\n');
+  const child = spawn('unbound', ['-d', '-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
+  child.stderr!.on('data', (d: Buffer) => process.stderr.write(`unbound: ${d}`));
+  return child;
+}
+
+interface PerfResult {
+  qps: number;
+  avgLatencyMs: number;
+  lost: number;
+}
+
+async function dnsperf(port: number, queryFile: string): Promise<PerfResult> {
+  const r = await run('dnsperf', ['-s', '127.0.0.1', '-p', String(port), '-d', queryFile, '-c', String(CLIENTS), '-l', String(SECONDS), '-q', '200']);
+  const num = (re: RegExp) => Number(re.exec(r.out)?.[1] ?? NaN);
+  if (r.code !== 0) throw new Error(`dnsperf failed: ${r.out}`);
+  return { qps: num(/Queries per second:\s+([\d.]+)/), avgLatencyMs: num(/Average Latency \(s\):\s+([\d.]+)/) * 1000, lost: num(/Queries lost:\s+(\d+)/) };
+}
+
+async function startCluster(): Promise<{ admin: Client; stop(): Promise<void>; dns: Awaited<ReturnType<typeof startClusterDNS>> }> {
+  const api = await startTestApiServer();
+  const admin = new Client(api.server.localTransport({ name: 'system:admin', groups: ['system:masters', 'system:authenticated'] }, 'bench'));
+  await admin.resource('', 'namespaces').create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'bench' } } as KObject);
+  const dns = await startClusterDNS({
+    client: new Client(api.server.localTransport({ name: 'system:serviceaccount:kube-system:coredns', groups: ['system:masters', 'system:authenticated'] }, 'dns')),
+    listen: [{ host: '127.0.0.1', port: RUDDER_PORT }],
+    clusterDomain: ZONE,
+    upstreamResolvers: [],
+    threads: THREADS,
+  });
+  await dns.ready();
+  return {
+    admin,
+    dns,
+    async stop() {
+      await dns.stop();
+      await api.stop();
+    },
+  };
+}
+
+async function throughput(dir: string): Promise<{ rudder: PerfResult[]; unbound: PerfResult[] }> {
+  const cluster = await startCluster();
+  const services = cluster.admin.resource('', 'services').namespace('bench');
+  for (let i = 0; i < SERVICES; i++) {
+    await services.create({ apiVersion: 'v1', kind: 'Service', metadata: { name: `svc-${i}` }, spec: { clusterIP: clusterIP(i), ports: [{ name: 'http', port: 80 }] } } as KObject);
+  }
+  const unbound = startUnbound(dir);
+  const queryFile = join(dir, 'queries.txt');
+  const order = Array.from({ length: SERVICES }, (_, i) => i).sort(() => Math.random() - 0.5);
+  writeFileSync(queryFile, order.map((i) => `${serviceName(i)} A`).join('\n') + '\n');
+  const out = { rudder: [] as PerfResult[], unbound: [] as PerfResult[] };
+  try {
+    await waitAnswering(RUDDER_PORT);
+    await waitAnswering(UNBOUND_PORT);
+    for (let i = 0; i < RUNS; i++) {
+      out.rudder.push(await dnsperf(RUDDER_PORT, queryFile));
+      out.unbound.push(await dnsperf(UNBOUND_PORT, queryFile));
+      console.log(`run ${i + 1}: rudder ${fmt(out.rudder[i]!.qps)} q/s, unbound ${fmt(out.unbound[i]!.qps)} q/s`);
+    }
+  } finally {
+    await cluster.stop();
+    const exited = new Promise<void>((r) => unbound.once('exit', () => r()));
+    if (unbound.exitCode === null) unbound.kill('SIGTERM');
+    await exited;
+  }
+  return out;
+}
+
+async function firstAnswer(): Promise<{ fromCreate: number[]; fromAck: number[] }> {
+  const cluster = await startCluster();
+  const { admin, dns } = cluster;
+  const fromCreate: number[] = [];
+  const fromAck: number[] = [];
+  try {
+    for (let i = 0; i < CREATES; i++) {
+      const name = `first-${i}`;
+      const t0 = performance.now();
+      const created = admin.resource('', 'services').namespace('bench').create({ apiVersion: 'v1', kind: 'Service', metadata: { name }, spec: { ports: [{ port: 80 }] } } as KObject);
+      let ack = NaN;
+      void created.then(() => (ack = performance.now()));
+      // the pod's side: ask until answered (each NXDOMAIN is an answer too: ask again at once)
+      for (;;) {
+        const r = await queryDns(`${name}.bench.svc.${ZONE}`, 'A', { port: dns.port, timeoutMs: 1000 }).catch(() => undefined);
+        if (r?.rcode === 'NOERROR' && r.answers?.length) break;
+      }
+      const t1 = performance.now();
+      await created;
+      fromCreate.push(t1 - t0);
+      fromAck.push(Math.max(0, t1 - ack));
+    }
+  } finally {
+    await cluster.stop();
+  }
+  return { fromCreate, fromAck };
+}
+
+async function inside(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'rudder-bench-dns-'));
+  try {
+    const t = await throughput(dir);
+    const r = median(t.rudder.map((x) => x.qps));
+    const u = median(t.unbound.map((x) => x.qps));
+    const f = await firstAnswer();
+    console.log('');
+    console.log(`cluster DNS queries/s (dnsperf, ${CLIENTS} clients, ${SECONDS} s, ${SERVICES} Services, median of ${RUNS}; rudder with ${THREADS} serving thread(s))`);
+    console.log(`  rudder   ${fmt(r)} q/s   avg latency ${fmt(median(t.rudder.map((x) => x.avgLatencyMs)))} ms   lost ${t.rudder.reduce((a, x) => a + x.lost, 0)}`);
+    console.log(`  unbound  ${fmt(u)} q/s   avg latency ${fmt(median(t.unbound.map((x) => x.avgLatencyMs)))} ms   lost ${t.unbound.reduce((a, x) => a + x.lost, 0)}   (2 threads, local zone)`);
+    console.log(`  ratio    ${fmt(r / u)}× unbound (goal ≥ 0.7×)`);
+    console.log(`first answer after the Service is created (${CREATES} Services)`);
+    console.log(`  from the create call      p50 ${fmt(quantile(f.fromCreate, 0.5))} ms   p99 ${fmt(quantile(f.fromCreate, 0.99))} ms`);
+    console.log(`  from the create's reply   p50 ${fmt(quantile(f.fromAck, 0.5))} ms   p99 ${fmt(quantile(f.fromAck, 0.99))} ms`);
+    console.log(JSON.stringify({ dns: { rudderQps: r, unboundQps: u, ratio: r / u, runs: t, firstAnswerMs: { p50: quantile(f.fromCreate, 0.5), p99: quantile(f.fromCreate, 0.99), p99FromAck: quantile(f.fromAck, 0.99) } } }));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function outside(): Promise<void> {
+  if (process.getuid?.() !== 0) {
+    console.error('bench/dns.ts needs root: it runs in a network namespace it creates');
+    process.exit(1);
+  }
+  for (const tool of ['dnsperf', 'unbound']) {
+    if ((await run('sh', ['-c', `command -v ${tool}`])).code !== 0) {
+      console.error(`${tool} is not installed: apt-get install ${tool}`);
+      process.exit(1);
+    }
+  }
+  const net = TestNet.create();
+  const stop = async () => {
+    await net.cleanup();
+  };
+  process.once('SIGINT', () => void stop().then(() => process.exit(130)));
+  try {
+    const ns = await net.ns('dnsbench');
+    const child = net.spawn(ns, process.execPath, [...process.execArgv, new URL(import.meta.url).pathname, '--inside', ...process.argv.slice(2)]);
+    child.stdout!.pipe(process.stdout);
+    child.stderr!.removeAllListeners('data');
+    child.stderr!.pipe(process.stderr);
+    const code = await new Promise<number>((r) => child.once('exit', (c) => r(c ?? 1)));
+    process.exitCode = code;
+  } finally {
+    await stop();
+  }
+}
+
+await (opt.inside ? inside() : outside());
