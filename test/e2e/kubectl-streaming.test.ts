@@ -11,14 +11,14 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { request as httpGet } from 'node:http';
+import { get as httpGet } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Pod } from '../../src/kubelet/api-types.ts';
 import { CriRuntime } from '../../src/kubelet/runtime/cri-runtime.ts';
 import { containerLogPath, podLogDirectory, type PodSandboxConfig } from '../../src/kubelet/runtime/runtime.ts';
-import { realRuntimeProblem, startTestNode, TEST_IMAGES, type TestNode } from '../../src/kubelet/runtime/testenv.ts';
+import { startTestNode, TEST_IMAGES, type TestNode } from '../../src/kubelet/runtime/testenv.ts';
 import { testCa } from '../../src/kubelet/server/certs.ts';
 import { netnsConnector, type NetnsConnector } from '../../src/kubelet/server/netns-connector.ts';
 import { startKubeletServer, type KubeletServer } from '../../src/kubelet/server/server.ts';
@@ -35,7 +35,7 @@ interface RunResult {
   stderr: string;
 }
 
-describe('kubectl streaming end to end (real containerd)', { skip: realRuntimeProblem() }, () => {
+describe('kubectl streaming end to end (real containerd)', () => {
   let node: TestNode;
   let rt: CriRuntime;
   let relay: NetnsConnector;
@@ -46,6 +46,8 @@ describe('kubectl streaming end to end (real containerd)', { skip: realRuntimePr
   let home: string;
   let lease: NodeJS.Timeout | undefined;
   const pods = new Map<string, Pod>();
+  /** What the kubelet server logged: which path each stream took (bridged, tunnelled, proxied). */
+  const kubeletLog: string[] = [];
 
   /** kubectl against the cluster; env adds e.g. the SPDY fallback switches. */
   const kubectl = (args: string[], o: { bin?: string; input?: string; env?: Record<string, string>; timeoutMs?: number } = {}) =>
@@ -170,6 +172,7 @@ describe('kubectl streaming end to end (real containerd)', { skip: realRuntimePr
       address: '127.0.0.1',
       port: 0,
       connectStreamServer: relay.connect,
+      log: (m) => kubeletLog.push(m),
     });
     server = await startServer();
     front = await startStreamingFront(server, { cert: apiserverClient.cert, key: apiserverClient.key, ca: ca.cert }, dir);
@@ -200,17 +203,22 @@ describe('kubectl streaming end to end (real containerd)', { skip: realRuntimePr
 
   after(async () => {
     if (lease) clearInterval(lease);
-    await front?.close();
-    await server?.stop();
-    await kubelet?.close();
-    relay?.close();
-    await rt?.close();
-    await node?.cleanup();
+    const t0 = Date.now();
+    const step = async (what: string, f: () => unknown) => {
+      await f();
+      if (process.env.E2E_DEBUG) console.error(`after: ${what} done at ${Date.now() - t0} ms`);
+    };
+    await step('front', () => front?.close());
+    await step('server', () => server?.stop());
+    await step('kubelet', () => kubelet?.close());
+    await step('relay', () => relay?.close());
+    await step('runtime', () => rt?.close());
+    await step('node', () => node?.cleanup());
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
   it('kubectl logs prints stdout and stderr in order, --tail, --timestamps, and --limit-bytes', async () => {
-    await runPod('logger', [{ name: 'main', image: TEST_IMAGES.busybox, command: ['sh', '-c', 'echo line 1; echo line 2; echo oops >&2; echo line 3; sleep 3600'] }]);
+    await runPod('logger', [{ name: 'main', image: TEST_IMAGES.busybox, command: ['sh', '-c', 'echo line 1; echo line 2; sleep 0.2; echo oops >&2; sleep 0.2; echo line 3; sleep 3600'] }]);
     let out = '';
     for (let i = 0; i < 50 && out.split('\n').length < 5; i++) {
       out = (await kubectl(['logs', 'logger'])).stdout;
@@ -294,10 +302,10 @@ describe('kubectl streaming end to end (real containerd)', { skip: realRuntimePr
     assert.equal(b, 'from b\n');
   });
 
-  for (const [label, bin, env] of [
-    ['kubectl 1.33 over WebSocket', K133, {}],
-    ['kubectl 1.32 over WebSocket', K132, {}],
-    ['kubectl 1.33 over SPDY', K133, { KUBECTL_REMOTE_COMMAND_WEBSOCKETS: 'false' }],
+  for (const [label, bin, env, path] of [
+    ['kubectl 1.33 over WebSocket', K133, {}, 'v5.channel.k8s.io WebSocket bridged to SPDY v4.channel.k8s.io'],
+    ['kubectl 1.32 over WebSocket', K132, {}, 'v5.channel.k8s.io WebSocket bridged to SPDY v4.channel.k8s.io'],
+    ['kubectl 1.33 over SPDY', K133, { KUBECTL_REMOTE_COMMAND_WEBSOCKETS: 'false' }, 'SPDY/3.1 proxied to the runtime'],
   ] as const) {
     it(`${label}: exec returns output and exit codes, -i passes stdin through to EOF`, async () => {
       const name = `exec-${randomBytes(3).toString('hex')}`;
@@ -316,6 +324,10 @@ describe('kubectl streaming end to end (real containerd)', { skip: realRuntimePr
       const missing = await kubectl(['exec', name, '-c', 'nope', '--', 'true'], { bin, env });
       assert.equal(missing.code, 1);
       assert.match(missing.stderr, /container nope is not valid for pod/);
+      // Every exec of this pod took the path the protocol calls for.
+      const seen = kubeletLog.filter((l) => l.startsWith(`exec default/${name}/`));
+      assert.equal(seen.length, 3);
+      for (const l of seen) assert.ok(l.endsWith(path), l);
     });
   }
 
@@ -340,15 +352,18 @@ describe('kubectl streaming end to end (real containerd)', { skip: realRuntimePr
     assert.match(r.stdout, /got:alpha\ngot:beta\nbye\n/);
   });
 
-  for (const [label, bin, env] of [
-    ['kubectl 1.33 over WebSocket', K133, {}],
-    ['kubectl 1.32 over WebSocket', K132, {}],
-    ['kubectl 1.33 over SPDY', K133, { KUBECTL_PORT_FORWARD_WEBSOCKETS: 'false' }],
+  for (const [label, bin, env, path] of [
+    ['kubectl 1.33 over WebSocket', K133, {}, 'SPDY/3.1+portforward.k8s.io WebSocket tunnel to the runtime\'s SPDY'],
+    ['kubectl 1.32 over WebSocket', K132, {}, 'SPDY/3.1+portforward.k8s.io WebSocket tunnel to the runtime\'s SPDY'],
+    ['kubectl 1.33 over SPDY', K133, { KUBECTL_PORT_FORWARD_WEBSOCKETS: 'false' }, 'SPDY/3.1 proxied to the runtime'],
   ] as const) {
     it(`${label}: port-forward carries HTTP requests to the pod's port`, async () => {
       const name = `pf-${randomBytes(3).toString('hex')}`;
       await runPod(name, [{ name: 'srv', image: TEST_IMAGES.testserver, args: ['serve', '--http-port', '8080'] }]);
       const p = spawn(bin, ['--cache-dir', join(home, 'cache'), 'port-forward', `pod/${name}`, ':8080'], { env: { PATH: process.env.PATH, HOME: home, KUBECONFIG: front.kubeconfig, ...env } });
+      let pfOut = '';
+      p.stdout.on('data', (c) => (pfOut += c));
+      p.stderr.on('data', (c) => (pfOut += c));
       try {
         const port = await new Promise<number>((resolve, reject) => {
           let out = '';
@@ -366,11 +381,13 @@ describe('kubectl streaming end to end (real containerd)', { skip: realRuntimePr
         });
         const get = (path: string) =>
           new Promise<string>((resolve, reject) => {
-            httpGet({ host: '127.0.0.1', port, path, agent: false }, (res) => {
+            const r = httpGet({ host: '127.0.0.1', port, path, agent: false, timeout: 10_000 }, (res) => {
               let b = '';
               res.on('data', (c) => (b += c));
               res.on('end', () => resolve(`${res.statusCode} ${b}`));
-            }).on('error', reject);
+            });
+            r.on('timeout', () => r.destroy(new Error(`GET ${path} through port-forward timed out`)));
+            r.on('error', reject);
           });
         // The server may need a moment to listen; retry the first request.
         let first = '';
@@ -379,10 +396,11 @@ describe('kubectl streaming end to end (real containerd)', { skip: realRuntimePr
           if (first.startsWith('200')) break;
           await new Promise((r) => setTimeout(r, 200));
         }
-        assert.equal(first, '200 hello');
+        assert.equal(first, '200 hello', pfOut);
         assert.equal(await get('/echo?msg=again'), '200 again');
         const [a, b] = await Promise.all([get('/echo?msg=one'), get('/echo?msg=two')]);
         assert.deepEqual([a, b], ['200 one', '200 two']);
+        assert.deepEqual(kubeletLog.filter((l) => l.startsWith(`portforward default/${name}:`)), [`portforward default/${name}: ${path}`]);
       } finally {
         p.kill();
       }

@@ -76,7 +76,10 @@ export async function startStreamingFront(server: TestServer, kubelet: KubeletCl
     if (!m) return passThrough(req, res);
     m.h(m.ctx).catch((e) => writeError(m.ctx, e));
   });
+  const upgraded = new Set<Duplex>();
   front.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    upgraded.add(socket);
+    socket.once('close', () => upgraded.delete(socket));
     const res = upgradeResponse(socket, head);
     const m = handlerFor(req, res);
     if (!m) {
@@ -105,6 +108,7 @@ export async function startStreamingFront(server: TestServer, kubelet: KubeletCl
     kubeconfig,
     close: async () => {
       agent.destroy();
+      for (const s of upgraded) s.destroy();
       front.closeAllConnections();
       await new Promise<void>((r) => front.close(() => r()));
     },
