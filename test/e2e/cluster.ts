@@ -175,6 +175,7 @@ export interface E2ENode {
   ip: string;
   dataDir: string;
   cgroupRoot: string;
+  /** The running agent process (replaced by restartAgent). */
   agent: NsProcess;
   /** The PID of the node's own containerd, from its pid file. */
   containerdPid(): number | undefined;
@@ -218,6 +219,10 @@ export class E2ECluster {
   readonly #namespaces: string[] = [];
   readonly #cgroupRoots: string[] = [];
   readonly #oneShots: NsProcess[] = [];
+  /** The command line each joined node's agent was started with, for restartAgent. */
+  readonly #agentArgs = new Map<string, string[]>();
+  /** Agents replaced by restartAgent, stopped again in destroy() in case they outlived their kill. */
+  readonly #retired: NsProcess[] = [];
   #nextHost = 10;
 
   constructor() {
@@ -339,7 +344,7 @@ export class E2ECluster {
     const dataDir = join(this.dir, 'nodes', name);
     const cgroupRoot = `/rdr-${this.run}-${name}`;
     this.#cgroupRoots.push(cgroupRoot.slice(1));
-    const agent = new NsProcess(ns, RUDDER, [
+    const args = [
       'agent',
       '--server',
       this.serverUrl,
@@ -358,10 +363,32 @@ export class E2ECluster {
       '--cgroup-root',
       cgroupRoot,
       ...(o.extraArgs ?? []),
-    ]);
+    ];
+    this.#agentArgs.set(name, args);
+    const agent = new NsProcess(ns, RUDDER, args);
     const node = this.#nodeRecord(name, ns, ip, dataDir, cgroupRoot, agent);
     this.nodes.push(node);
     if (o.waitRegistered !== false) await agent.waitFor(new RegExp(`node ${name} registered with`), 120_000, `node ${name}`);
+    return node;
+  }
+
+  /**
+   * Kills a joined node's agent with `signal` (SIGKILL by default: no shutdown of any kind; its
+   * containerd and containers are left as they are), then starts it again with the same flags and
+   * data dir. Resolves once the new agent logs that its node registered.
+   */
+  async restartAgent(name: string, signal: NodeJS.Signals = 'SIGKILL'): Promise<E2ENode> {
+    const node = this.nodes.find((n) => n.name === name);
+    const args = this.#agentArgs.get(name);
+    if (!node || !args) throw new Error(`${name} is not a node joined by addNode`);
+    const old = node.agent;
+    this.#retired.push(old);
+    if (old.running && old.pid) {
+      process.kill(old.pid, signal);
+      await old.exited();
+    }
+    node.agent = new NsProcess(node.ns, RUDDER, args);
+    await node.agent.waitFor(new RegExp(`node ${name} registered with`), 120_000, `node ${name} after a restart`);
     return node;
   }
 
@@ -381,6 +408,16 @@ export class E2ECluster {
         }
       },
     };
+  }
+
+  /**
+   * Starts `rudder ARGS…` inside a namespace of this cluster (the server's by default), e.g.
+   * `rudder sim`; it is stopped in destroy() if still running.
+   */
+  rudder(args: string[], ns = this.serverNs): NsProcess {
+    const p = new NsProcess(ns, RUDDER, args);
+    this.#oneShots.push(p);
+    return p;
   }
 
   /** Runs `rudder agent` once in a fresh namespace of its own and waits for it to exit (for refusals). */
@@ -461,7 +498,8 @@ export class E2ECluster {
         }
       });
     }
-    for (const p of this.#oneShots) await step('stopping a one-shot agent', () => p.stop(2000));
+    for (const p of this.#oneShots) await step('stopping a process started by the test', () => p.stop(5000));
+    for (const p of this.#retired) await step('stopping a replaced agent', () => p.stop(2000));
     await step('stopping the server', () => this.server?.stop());
     await step('stopping the registry', () => this.registry?.stop(5000));
     await step('unmounting', () => {
