@@ -204,6 +204,45 @@ describe('scheduler loop', () => {
     assert.equal(h.failures[0]?.[1].reason, 'Unschedulable');
   });
 
+  test('each binding has an abort signal of its own, and stop() aborts the bindings still in flight', async () => {
+    // A transport that never removes its abort listeners must not see them pile up on one
+    // long-lived signal: each binding gets its own, and a settled binding's signal is dropped.
+    const signals: AbortSignal[] = [];
+    const pending: (() => void)[] = [];
+    const loop = new SchedulerLoop({
+      settings: loadSchedulerConfig(undefined),
+      random: () => 0,
+      effects: { scheduled() {}, failed() {}, preempt() {} },
+      binder: {
+        bind(_p, _node, signal) {
+          signals.push(signal!);
+          return new Promise<void>((resolve, reject) => {
+            pending.push(resolve);
+            signal!.addEventListener('abort', () => reject(signal!.reason), { once: true });
+          });
+        },
+      },
+    });
+    loop.onNodeAdd(makeNode('n'));
+    loop.onPodAdd(makePod('a'));
+    loop.onPodAdd(makePod('b'));
+    loop.onPodAdd(makePod('c'));
+    while (loop.scheduleOne());
+    await new Promise((r) => setImmediate(r));
+    assert.equal(signals.length, 3);
+    assert.equal(new Set(signals).size, 3, 'one signal per binding');
+    pending[0]!();
+    await new Promise((r) => setImmediate(r));
+    assert.equal(loop.stats.bindingsInFlight, 2);
+    await loop.stop();
+    assert.deepEqual(
+      signals.map((s) => s.aborted),
+      [false, true, true],
+      'the finished binding is left alone; the two in flight are aborted',
+    );
+    assert.equal(loop.stats.bindingsInFlight, 0);
+  });
+
   test('event messages are truncated to 1024 characters as upstream', () => {
     assert.equal(truncateMessage('x'.repeat(1024)), 'x'.repeat(1024));
     const t = truncateMessage('y'.repeat(2000));
