@@ -138,6 +138,27 @@ describe('event recorder', () => {
     assert.equal(b.stats.created, 3);
   });
 
+  test('dropped events are logged at most once a second, the next line counting the drops it stood for', async () => {
+    const clock = new FakeClock(Date.UTC(2025, 0, 1, 12, 0, 0));
+    const fake = new FakeTransport({ clock });
+    const logs: string[] = [];
+    const b = new EventBroadcaster({ client: new Client(fake), clock, random: () => 0.5, log: (m) => logs.push(m), maxQueued: 1 });
+    const rec = b.newRecorder({ component: 'default-scheduler' });
+    const burst = (from: number, n: number) => {
+      for (let i = from; i < from + n; i++) rec.event({ ...pod, metadata: { ...pod.metadata, name: `p${i}` } }, 'Normal', 'Scheduled', 'x');
+    };
+    burst(0, 4); // one queued, three dropped
+    await b.flush();
+    assert.equal(logs.length, 1);
+    assert.match(logs[0]!, /^unable to record event: too many queued events, dropped event shop\/p1\.[0-9a-f]+$/);
+    await clock.advance(1000);
+    burst(4, 2); // one queued, one dropped
+    await b.flush();
+    assert.equal(b.stats.dropped, 4);
+    assert.equal(logs.length, 2);
+    assert.match(logs[1]!, /^unable to record event: too many queued events, dropped event shop\/p5\.[0-9a-f]+ \(and 2 more since the last such message\)$/);
+  });
+
   test('an unsupported type is refused without writing anything', async () => {
     const { fake, b, rec } = setup();
     rec.event(pod, 'Info', 'X', 'y');

@@ -265,6 +265,8 @@ export interface EventBroadcasterOptions {
 const MAX_TRIES_PER_EVENT = 12;
 /** Event writes in flight at once. */
 const WRITERS = 8;
+/** At most one "dropped event" log line this often. */
+const DROP_LOG_INTERVAL_MS = 1000;
 
 function isReference(o: KObject | ObjectReference): o is ObjectReference {
   return !(o as KObject).metadata;
@@ -293,6 +295,8 @@ export class EventBroadcaster {
   private busy = false;
   private idleWaiters: (() => void)[] = [];
   private readonly stopper = new AbortController();
+  private nextDropLogAt = -Infinity;
+  private dropsNotLogged = 0;
   /** Counters for tests and metrics. */
   readonly stats = { dropped: 0, created: 0, patched: 0, skipped: 0, failed: 0 };
 
@@ -339,7 +343,7 @@ export class EventBroadcaster {
       };
       if (this.queue.length >= this.maxQueued) {
         this.stats.dropped++;
-        this.log(`unable to record event: too many queued events, dropped event ${ev.metadata.namespace}/${ev.metadata.name}`);
+        this.logDrop(`${ev.metadata.namespace}/${ev.metadata.name}`);
         return;
       }
       this.queue.push(ev);
@@ -351,6 +355,23 @@ export class EventBroadcaster {
     } catch (e) {
       this.log(`could not record event: ${(e as Error).message}`);
     }
+  }
+
+  /**
+   * Upstream logs every dropped event; here at most one line a second says so, counting the
+   * drops it stood for. Drops come in bursts of thousands (a scheduler binding faster than the
+   * API takes events), and a synchronous log line each cost the server 2% of its time.
+   */
+  private logDrop(what: string): void {
+    const now = this.clock.now();
+    if (now < this.nextDropLogAt) {
+      this.dropsNotLogged++;
+      return;
+    }
+    const more = this.dropsNotLogged;
+    this.dropsNotLogged = 0;
+    this.nextDropLogAt = now + DROP_LOG_INTERVAL_MS;
+    this.log(`unable to record event: too many queued events, dropped event ${what}${more ? ` (and ${more} more since the last such message)` : ''}`);
   }
 
   /** Resolves when every queued event has been written or given up. */
