@@ -1,0 +1,394 @@
+// Scheduler throughput over the public API of a real `rudder server` (issue 4, item 5), in the
+// shapes of upstream's scheduler_perf at 5,000 nodes. Not a test: it prints a table beside
+// upstream's thresholds and rudder's targets and writes bench/results/<date>-scheduler.json.
+//
+//   node bench/scheduler-perf.ts                          every shape, 3 runs each (median reported)
+//   node bench/scheduler-perf.ts --shapes basic --runs 1
+//   node bench/scheduler-perf.ts --shapes basic --profile  one more Basic run under --cpu-prof
+//   node bench/scheduler-perf.ts --nodes 500 --init 100 --measured 1000   (iterating; not the record)
+//
+// Options: --shapes basic,anti-affinity,spread  --runs N  --wire protobuf|json (bodies and watch;
+// default protobuf, as client-go)  --concurrency N (create streams, default 100)  --nodes/--init/
+// --measured N (override upstream's counts)  --profile  --timeout S (per phase, default 600)
+// --wait-load L --wait-idle S (first wait up to S s for the 1-minute load average to drop below L)
+// --out FILE.
+//
+// Each run starts a fresh `rudder server --disable-agent --disable-controller-manager` (the API
+// server and the scheduler, on SQLite in a temporary data dir, loopback, an OS-chosen port); the
+// load generator (bench/scheduler-load.ts) is another process. Per run: namespaces and their
+// default ServiceAccounts, the nodes, the init pods (waited for until all are bound), then the
+// measured pods, created as fast as the API takes them while a watch records each binding.
+// Throughput = measured pods ÷ (first measured create sent → last binding seen on the watch);
+// latency per pod = create sent → binding seen.
+
+import { fork, spawn, type ChildProcess } from 'node:child_process';
+import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, release, totalmem } from 'node:os';
+import { join, relative } from 'node:path';
+import { parseArgs } from 'node:util';
+import { CLI, NODE, ROOT, cleanupAll, cpuSeconds, newDir, newestFile, readCreds, track } from './processes.ts';
+import { formatProfile, summarizeProfile } from './profile.ts';
+import type { NodesResult, PodsResult, SchedJob, Target, Wire } from './scheduler-load.ts';
+import { SHAPES, workload, type Shape, type Workload } from './scheduler-workloads.ts';
+import { fmt, median } from './stats.ts';
+
+const { values: opt } = parseArgs({
+  options: {
+    shapes: { type: 'string', default: SHAPES.join(',') },
+    runs: { type: 'string', default: '3' },
+    wire: { type: 'string', default: 'protobuf' },
+    concurrency: { type: 'string', default: '100' },
+    nodes: { type: 'string' },
+    init: { type: 'string' },
+    measured: { type: 'string' },
+    profile: { type: 'boolean', default: false },
+    timeout: { type: 'string', default: '600' },
+    'wait-load': { type: 'string', default: '1' },
+    'wait-idle': { type: 'string', default: '0' },
+    out: { type: 'string' },
+  },
+});
+
+const shapes = opt.shapes.split(',').map((s) => {
+  if (!SHAPES.includes(s as Shape)) throw new Error(`--shapes: unknown shape "${s}" (one of ${SHAPES.join(', ')})`);
+  return s as Shape;
+});
+const RUNS = Number(opt.runs);
+const WIRE = opt.wire as Wire;
+if (WIRE !== 'protobuf' && WIRE !== 'json') throw new Error('--wire: protobuf or json');
+const CONCURRENCY = Number(opt.concurrency);
+const TIMEOUT_MS = Number(opt.timeout) * 1000;
+const sizes = {
+  ...(opt.nodes ? { nodes: Number(opt.nodes) } : {}),
+  ...(opt.init ? { init: Number(opt.init) } : {}),
+  ...(opt.measured ? { measured: Number(opt.measured) } : {}),
+};
+
+const T0 = performance.now();
+const log = (msg: string) => process.stderr.write(`[sched-perf ${((performance.now() - T0) / 1000).toFixed(0).padStart(4)}s] ${msg}\n`);
+const load1 = () => +loadavg()[0]!.toFixed(2);
+
+// ---------------------------------------------------------------- processes
+
+interface Server {
+  target: Target;
+  pid: number;
+  stop(): Promise<void>;
+}
+
+/** `rudder server` with only the API server and the scheduler; resolves once the scheduler leads. */
+async function startServer(cpuProfDir?: string): Promise<Server> {
+  const dataDir = newDir('rudder');
+  const args = [
+    '--disable-warning=ExperimentalWarning',
+    ...(cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`] : []),
+    CLI,
+    'server',
+    '--data-dir',
+    dataDir,
+    '--https-listen-port',
+    '0',
+    '--bind-address',
+    '127.0.0.1',
+    '--advertise-address',
+    '127.0.0.1',
+    '--disable-agent',
+    '--disable-controller-manager',
+  ];
+  const proc = track(spawn(NODE, args, { stdio: ['ignore', 'pipe', 'pipe'] }));
+  let out = '';
+  const keep = (c: Buffer) => {
+    out += c.toString();
+    if (out.length > 200_000) out = out.slice(-100_000);
+  };
+  proc.stdout!.on('data', keep);
+  proc.stderr!.on('data', keep);
+  const port = await new Promise<number>((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`rudder server's scheduler not leading in 60 s:\n${out.slice(-3000)}`)), 60_000);
+    const check = () => {
+      const m = /API server ready at https:\/\/127\.0\.0\.1:(\d+)/.exec(out);
+      if (m && /scheduler: scheduling with profiles/.test(out)) {
+        clearTimeout(t);
+        proc.stderr!.off('data', check);
+        proc.off('exit', onExit);
+        resolve(Number(m[1]));
+      }
+    };
+    const onExit = (code: number | null) => {
+      clearTimeout(t);
+      reject(new Error(`rudder server exited (${code}) before it was ready:\n${out.slice(-3000)}`));
+    };
+    proc.stderr!.on('data', check);
+    proc.once('exit', onExit);
+  });
+  return {
+    target: { url: `https://127.0.0.1:${port}`, creds: readCreds(join(dataDir, 'kubeconfig.yaml')) },
+    pid: proc.pid!,
+    async stop() {
+      // Our own child: its PID stays ours until we have seen it exit. SIGTERM is a clean exit
+      // (so --cpu-prof writes its profile); SIGKILL after 20 s.
+      if (proc.exitCode !== null || proc.signalCode !== null) return;
+      const done = new Promise<void>((r) => proc.once('exit', () => r()));
+      proc.kill('SIGTERM');
+      const k = setTimeout(() => proc.kill('SIGKILL'), 20_000);
+      await done;
+      clearTimeout(k);
+      // What the scheduler logged (dropped events, failed bindings…), by kind, for the record.
+      const kinds = new Map<string, number>();
+      for (const l of out.split('\n')) {
+        const m = /scheduler: (.*)/.exec(l);
+        if (!m || /scheduling with profiles|leader/.test(m[1]!)) continue;
+        const k = m[1]!.replace(/[\w.-]+\/[\w.-]+/g, 'NS/NAME').replace(/\d+/g, 'N').slice(0, 160);
+        kinds.set(k, (kinds.get(k) ?? 0) + 1);
+      }
+      for (const [k, n] of kinds) log(`  server log: ${n} × ${k}`);
+    },
+  };
+}
+
+class LoadGen {
+  private readonly proc: ChildProcess;
+  private seq = 0;
+  private readonly waiting = new Map<number, { resolve(v: unknown): void; reject(e: Error): void }>();
+  constructor() {
+    this.proc = track(fork(join(import.meta.dirname, 'scheduler-load.ts'), [], { execPath: NODE, execArgv: ['--disable-warning=ExperimentalWarning'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
+    this.proc.on('message', (m: { id: number; result?: unknown; error?: string }) => {
+      const w = this.waiting.get(m.id);
+      if (!w) return;
+      this.waiting.delete(m.id);
+      if (m.error) w.reject(new Error(`load generator: ${m.error}`));
+      else w.resolve(m.result);
+    });
+    this.proc.on('exit', (code) => {
+      for (const w of this.waiting.values()) w.reject(new Error(`load generator exited (${code})`));
+      this.waiting.clear();
+    });
+  }
+  get pid(): number {
+    return this.proc.pid!;
+  }
+  call<T>(job: SchedJob): Promise<T> {
+    const id = ++this.seq;
+    return new Promise<T>((resolve, reject) => {
+      this.waiting.set(id, { resolve: resolve as (v: unknown) => void, reject });
+      this.proc.send({ id, job });
+    });
+  }
+  async close(): Promise<void> {
+    if (this.proc.exitCode !== null) return;
+    const done = new Promise((r) => this.proc.once('exit', r));
+    this.proc.disconnect();
+    await done;
+  }
+}
+
+// ---------------------------------------------------------------- one run
+
+interface RunResult {
+  shape: Shape;
+  nodes: NodesResult;
+  init: PodsResult;
+  measured: Omit<PodsResult, 'perSecond'> & { perSecond: number[] };
+  /** CPU seconds each process used during the measured phase, and cores (CPU s / wall s). */
+  cpu: { server: number; loadgen: number; serverCores: number; loadgenCores: number };
+  /** Measured pods per CPU-second of the server process (API server + scheduler). */
+  podsPerServerCpuSecond: number;
+  loadBefore: number;
+  loadAfter: number;
+  profile?: string;
+}
+
+async function runOnce(lg: LoadGen, w: Workload, shape: Shape, profileDir?: string): Promise<RunResult> {
+  const loadBefore = load1();
+  const server = await startServer(profileDir);
+  try {
+    const target = server.target;
+    await lg.call({ kind: 'namespaces', target, names: w.namespaces });
+    const nodes = await lg.call<NodesResult>({ kind: 'nodes', target, count: w.nodes, ...(w.zones ? { zones: w.zones } : {}), concurrency: CONCURRENCY, wire: WIRE });
+    log(`  ${w.nodes} nodes in ${nodes.seconds.toFixed(1)} s (${fmt(nodes.rate)}/s)`);
+    const phase = (p: Workload['init']) => lg.call<PodsResult>({ kind: 'pods', target, namespace: p.namespace, template: p.template, count: p.count, concurrency: CONCURRENCY, wire: WIRE, timeoutMs: TIMEOUT_MS });
+    const init = await phase(w.init);
+    log(`  init: ${init.bound}/${init.n} bound, ${fmt(init.throughput)} pods/s`);
+    const c0 = { server: cpuSeconds(server.pid), loadgen: cpuSeconds(lg.pid), t: performance.now() };
+    const measured = await phase(w.measured);
+    const wall = (performance.now() - c0.t) / 1000;
+    const cpu = { server: cpuSeconds(server.pid) - c0.server, loadgen: cpuSeconds(lg.pid) - c0.loadgen };
+    const r: RunResult = {
+      shape,
+      nodes,
+      init,
+      measured,
+      cpu: { ...cpu, serverCores: +(cpu.server / wall).toFixed(2), loadgenCores: +(cpu.loadgen / wall).toFixed(2) },
+      podsPerServerCpuSecond: measured.bound / cpu.server,
+      loadBefore,
+      loadAfter: load1(),
+    };
+    log(
+      `  measured: ${measured.bound}/${measured.n} bound in ${measured.seconds.toFixed(2)} s = ${fmt(measured.throughput)} pods/s; latency p50 ${fmt(measured.latency.p50)} ms p99 ${fmt(measured.latency.p99)} ms; creates ${fmt(measured.createRate)}/s; server ${r.cpu.serverCores} cores, loadgen ${r.cpu.loadgenCores}; load ${loadBefore} → ${r.loadAfter}` +
+        (measured.createErrors ? `; ${measured.createErrors} create errors, e.g. ${measured.firstError}` : ''),
+    );
+    if (profileDir) {
+      await server.stop();
+      const file = newestFile(profileDir, '.cpuprofile');
+      if (!file) throw new Error('the server wrote no .cpuprofile');
+      r.profile = formatProfile(`rudder server during ${w.name} (measured phase: ${measured.n} pods)`, summarizeProfile(file, ROOT, measured.monoWindow, 40), 30);
+    }
+    return r;
+  } finally {
+    await server.stop();
+  }
+}
+
+// ---------------------------------------------------------------- main
+
+async function waitIdle(): Promise<void> {
+  const max = Number(opt['wait-idle']) * 1000;
+  const want = Number(opt['wait-load']);
+  const end = performance.now() + max;
+  while (performance.now() < end && load1() >= want) await new Promise((r) => setTimeout(r, 5000));
+}
+
+function machine() {
+  const cs = cpus();
+  return {
+    cpu: cs[0]?.model ?? 'unknown',
+    nproc: cs.length,
+    memoryGiB: +(totalmem() / 2 ** 30).toFixed(1),
+    kernel: release(),
+    node: process.version,
+  };
+}
+
+interface Summary {
+  shape: Shape;
+  workload: string;
+  nodes: number;
+  init: number;
+  measured: number;
+  runs: number;
+  throughput: number;
+  throughputs: number[];
+  p50: number;
+  p99: number;
+  createRate: number;
+  serverCores: number;
+  podsPerServerCpuSecond: number;
+  upstreamThreshold: string;
+  target: number;
+  met: boolean;
+}
+
+function summarize(shape: Shape, w: Workload, rs: RunResult[]): Summary {
+  const m = (f: (r: RunResult) => number) => median(rs.map(f));
+  const throughput = m((r) => r.measured.throughput);
+  return {
+    shape,
+    workload: w.name,
+    nodes: w.nodes,
+    init: w.init.count,
+    measured: w.measured.count,
+    runs: rs.length,
+    throughput,
+    throughputs: rs.map((r) => Math.round(r.measured.throughput)),
+    p50: m((r) => r.measured.latency.p50),
+    p99: m((r) => r.measured.latency.p99),
+    createRate: m((r) => r.measured.createRate),
+    serverCores: m((r) => r.cpu.serverCores),
+    podsPerServerCpuSecond: m((r) => r.podsPerServerCpuSecond),
+    upstreamThreshold: w.upstreamThreshold,
+    target: w.target,
+    met: throughput >= w.target,
+  };
+}
+
+function table(ss: Summary[]): string {
+  const head = ['workload', 'pods/s (median)', 'runs', 'p50 ms', 'p99 ms', 'creates/s', 'server cores', 'pods/server CPU-s', 'upstream threshold', 'rudder target'];
+  const rows = ss.map((s) => [
+    s.workload + (s.nodes !== 5000 || s.measured !== workload(s.shape).measured.count ? ` (${s.nodes} nodes, ${s.init}+${s.measured} pods)` : ''),
+    fmt(s.throughput),
+    s.throughputs.join(', '),
+    fmt(s.p50),
+    fmt(s.p99),
+    fmt(s.createRate),
+    fmt(s.serverCores),
+    fmt(s.podsPerServerCpuSecond),
+    s.upstreamThreshold,
+    `≥ ${s.target} ${s.met ? 'met' : 'missed'}`,
+  ]);
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (r: string[]) => `| ${r.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
+  return [line(head), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...rows.map(line)].join('\n');
+}
+
+async function main(): Promise<void> {
+  await waitIdle();
+  const info = machine();
+  const date = new Date().toISOString().replace(/[:]/g, '-').replace(/\..*/, '');
+  const resultsDir = join(ROOT, 'bench', 'results');
+  mkdirSync(resultsDir, { recursive: true });
+  const file = opt.out ?? join(resultsDir, `${date}-scheduler.json`);
+  log(`${info.nproc} CPUs (${info.cpu}), ${info.memoryGiB} GiB, Node ${info.node}; load ${loadavg().map((x) => x.toFixed(2)).join(' ')}; wire ${WIRE}, ${CONCURRENCY} create streams`);
+  const lg = new LoadGen();
+  const runs: RunResult[] = [];
+  const summaries: Summary[] = [];
+  let profileText: string | undefined;
+  let profileFile: string | undefined;
+  try {
+    for (const shape of shapes) {
+      const w = workload(shape, sizes);
+      const rs: RunResult[] = [];
+      for (let i = 0; i < RUNS; i++) {
+        log(`${w.name}: run ${i + 1}/${RUNS} (${w.nodes} nodes, ${w.init.count} init pods, ${w.measured.count} measured)`);
+        rs.push(await runOnce(lg, w, shape));
+      }
+      runs.push(...rs);
+      if (rs.length) summaries.push(summarize(shape, w, rs));
+    }
+    if (opt.profile) {
+      const w = workload('basic', sizes);
+      log(`${w.name}: profiled run`);
+      const dir = newDir('cpuprof');
+      const r = await runOnce(lg, w, 'basic', dir);
+      profileText = r.profile;
+      runs.push(r);
+      profileFile = newestFile(dir, '.cpuprofile');
+    }
+  } finally {
+    await lg.close();
+  }
+  const doc = {
+    date: new Date().toISOString(),
+    machine: info,
+    method: { wire: WIRE, createStreams: CONCURRENCY, percentageOfNodesToScore: 'adaptive (default configuration)', server: 'rudder server --disable-agent --disable-controller-manager (SQLite)' },
+    loadAverage: loadavg(),
+    summaries,
+    runs: runs.map(({ profile: _p, ...r }) => r),
+  };
+  writeFileSync(file, JSON.stringify(doc, null, 1) + '\n');
+  if (profileText) {
+    const pf = file.replace(/\.json$/, '-profile.txt');
+    writeFileSync(pf, profileText + '\n');
+    // The raw profile is kept beside the summary (not committed: bench/results/.gitignore).
+    if (profileFile) copyFileSync(profileFile, file.replace(/\.json$/, '.cpuprofile'));
+    process.stdout.write(`\n${profileText}\n`);
+    log(`profile summary: ${relative(ROOT, pf)}`);
+  }
+  process.stdout.write(`\n${table(summaries)}\n\n${info.nproc} CPUs (${info.cpu}), ${info.memoryGiB} GiB, kernel ${info.kernel}, Node ${info.node}; wire ${WIRE}; written: ${relative(ROOT, file)}\n`);
+}
+
+let interrupted = false;
+for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(sig, () => {
+    if (interrupted) return;
+    interrupted = true;
+    process.stderr.write(`\n${sig}: stopping every benchmark process\n`);
+    cleanupAll();
+    process.exit(130);
+  });
+}
+process.on('exit', cleanupAll);
+main().catch((e) => {
+  process.stderr.write(`scheduler-perf failed: ${(e as Error)?.stack ?? e}\n`);
+  cleanupAll();
+  process.exit(1);
+});
