@@ -5,11 +5,13 @@
 // Credentials: the node's own identity may not list EndpointSlices or Namespaces nor write in
 // kube-system (Node authorizer, upstream's system:node rules). Pass `client` acting as an identity
 // holding CLUSTER_DNS_RULES (k3s binds the same to CoreDNS's service account as system:coredns).
+import { createServer, type Server } from 'node:http';
 import type { AgentComponent, AgentHookContext } from '../agent/agent.ts';
 import type { Client } from '../client/client.ts';
 import { startClusterDNS, upstreamsFromResolvConf, type ClusterDns } from './cluster-dns.ts';
 import type { Upstream } from './forward.ts';
-import { startDnsEndpointPublisher } from './kube-dns-service.ts';
+import { METRICS_PORT, startDnsEndpointPublisher } from './kube-dns-service.ts';
+import type { DnsServerStats } from './server.ts';
 
 /** The RBAC rules the cluster DNS needs (k3s's system:coredns, plus writing its endpoint and Service). */
 export const CLUSTER_DNS_RULES = [
@@ -28,6 +30,27 @@ export interface AgentDnsOptions {
   port?: number;
   /** Upstreams instead of --resolv-conf's (tests). */
   upstreams?: Upstream[];
+  /** Serving threads (default 2: the benchmark's figure; 1 keeps everything in the agent's thread). */
+  threads?: number;
+  /** Port of /metrics (9153, as the kube-dns Service's metrics port); 0 = none. */
+  metricsPort?: number;
+}
+
+/** The DNS counters in Prometheus' text format, under CoreDNS's metric names. */
+export function metricsText(s: DnsServerStats): string {
+  const lines = [
+    '# HELP coredns_dns_requests_total Counter of DNS requests made per protocol.',
+    '# TYPE coredns_dns_requests_total counter',
+    `coredns_dns_requests_total{proto="udp"} ${s.queries.udp}`,
+    `coredns_dns_requests_total{proto="tcp"} ${s.queries.tcp}`,
+    '# HELP coredns_dns_responses_total Counter of response status codes.',
+    '# TYPE coredns_dns_responses_total counter',
+    ...Object.entries(s.rcodes).sort().map(([rcode, n]) => `coredns_dns_responses_total{rcode="${rcode}"} ${n}`),
+    '# HELP coredns_cache_hits_total The count of cache hits.',
+    '# TYPE coredns_cache_hits_total counter',
+    `coredns_cache_hits_total{type="success"} ${s.replyCacheHits}`,
+  ];
+  return lines.join('\n') + '\n';
 }
 
 export async function startAgentDns(ctx: AgentHookContext, o: AgentDnsOptions = {}): Promise<AgentComponent & { dns: ClusterDns }> {
@@ -48,13 +71,32 @@ export async function startAgentDns(ctx: AgentHookContext, o: AgentDnsOptions = 
     clusterDomain: o.clusterDomain ?? 'cluster.local',
     upstreamResolvers: upstreams,
     log: ctx.log,
+    threads: o.threads ?? 2,
   });
   await dns.ready();
+  const metrics: Server[] = [];
+  if ((o.metricsPort ?? METRICS_PORT) > 0) {
+    for (const host of ctx.nodeIPs) {
+      const srv = createServer((req, res) => {
+        if (req.url !== '/metrics') {
+          res.writeHead(404).end();
+          return;
+        }
+        res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(metricsText(dns.stats));
+      });
+      await new Promise<void>((resolve, reject) => {
+        srv.once('error', reject);
+        srv.listen(o.metricsPort ?? METRICS_PORT, host, () => resolve());
+      }).catch((e: Error) => ctx.log(`dns: metrics on ${host}: ${e.message}`));
+      metrics.push(srv);
+    }
+  }
   const publisher = startDnsEndpointPublisher({ client, nodeName: ctx.nodeName, addresses: ctx.nodeIPs, clusterIPs: ctx.clusterDns, log: ctx.log });
   return {
     dns,
     async stop() {
       await publisher.stop();
+      for (const m of metrics) m.close();
       await dns.stop();
     },
   };
