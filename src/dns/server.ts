@@ -106,6 +106,12 @@ export class DnsServer {
       s.bind(port, host, () => {
         s.off('error', reject);
         s.on('error', (e) => this.log(`dns: udp ${host}: ${e.message}`));
+        // room for bursts while the thread is busy (the kernel caps it at net.core.rmem_max)
+        try {
+          s.setRecvBufferSize(4 << 20);
+        } catch {
+          // keep the default
+        }
         this.udp.push(s);
         resolve(s.address().port);
       });
