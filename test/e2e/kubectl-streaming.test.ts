@@ -85,12 +85,15 @@ describe('kubectl streaming end to end (real containerd)', () => {
   }
 
   /** Creates the Pod object, runs its sandbox and containers, and reports them Running. */
-  const runPod = async (name: string, containers: ContainerSpec[], annotations?: Record<string, string>) => {
+  const runPod = async (name: string, containers: ContainerSpec[], meta: { annotations?: Record<string, string>; labels?: Record<string, string>; ports?: number[] } = {}) => {
     const created = (await api('POST', '/api/v1/namespaces/default/pods', {
       apiVersion: 'v1',
       kind: 'Pod',
-      metadata: { name, namespace: 'default', ...(annotations ? { annotations } : {}) },
-      spec: { nodeName: NODE, containers: containers.map((c) => ({ name: c.name, image: c.image, stdin: c.stdin, stdinOnce: c.stdinOnce, tty: c.tty })) },
+      metadata: { name, namespace: 'default', annotations: meta.annotations, labels: meta.labels },
+      spec: {
+        nodeName: NODE,
+        containers: containers.map((c, i) => ({ name: c.name, image: c.image, stdin: c.stdin, stdinOnce: c.stdinOnce, tty: c.tty, ...(i === 0 && meta.ports ? { ports: meta.ports.map((containerPort) => ({ containerPort })) } : {}) })),
+      },
     })) as Pod;
     const uid = created.metadata.uid!;
     const labels = { 'io.kubernetes.pod.name': name, 'io.kubernetes.pod.namespace': 'default', 'io.kubernetes.pod.uid': uid };
@@ -281,10 +284,14 @@ describe('kubectl streaming end to end (real containerd)', () => {
   });
 
   it('the log of a pod with several containers needs a container name, in upstream\'s words', async () => {
-    await runPod('duo', [
-      { name: 'a', image: TEST_IMAGES.busybox, command: ['sh', '-c', 'echo from a; sleep 3600'] },
-      { name: 'b', image: TEST_IMAGES.busybox, command: ['sh', '-c', 'echo from b; sleep 3600'] },
-    ]);
+    await runPod(
+      'duo',
+      [
+        { name: 'a', image: TEST_IMAGES.busybox, command: ['sh', '-c', 'echo from a; sleep 3600'] },
+        { name: 'b', image: TEST_IMAGES.busybox, command: ['sh', '-c', 'echo from b; sleep 3600'] },
+      ],
+      { annotations: { 'kubectl.kubernetes.io/default-container': 'b' } },
+    );
     const raw = await new Promise<{ status: number; body: string }>((resolve, reject) => {
       const p = spawn(K133, ['--cache-dir', join(home, 'cache'), 'get', '--raw', '/api/v1/namespaces/default/pods/duo/log'], { env: { PATH: process.env.PATH, HOME: home, KUBECONFIG: front.kubeconfig } });
       let se = '';
@@ -300,6 +307,9 @@ describe('kubectl streaming end to end (real containerd)', () => {
       if (!b) await new Promise((r) => setTimeout(r, 100));
     }
     assert.equal(b, 'from b\n');
+    // kubectl itself honours the default-container annotation (the server, as upstream's, does not).
+    assert.equal((await kubectl(['logs', 'duo'])).stdout, 'from b\n');
+    assert.equal((await kubectl(['logs', 'duo', '-c', 'a'])).stdout, 'from a\n');
   });
 
   for (const [label, bin, env, path] of [
@@ -331,6 +341,33 @@ describe('kubectl streaming end to end (real containerd)', () => {
     });
   }
 
+  for (const [label, env] of [
+    ['over WebSocket', {}],
+    ['over SPDY', { KUBECTL_REMOTE_COMMAND_WEBSOCKETS: 'false' }],
+  ] as const) {
+    it(`kubectl exec -it ${label}: a terminal of the client's size, exit code through`, async () => {
+      const name = `tty-${randomBytes(3).toString('hex')}`;
+      await runPod(name, [{ name: 'main', image: TEST_IMAGES.busybox, command: ['sleep', '3600'] }]);
+      // script(1) gives kubectl a pseudo-terminal of 33 rows and 91 columns, so it sends that size
+      // (on the resize stream, which may trail the command's start: hence the pause).
+      const inner = `stty rows 33 cols 91; ${K133} --cache-dir ${join(home, 'cache')} exec -it ${name} -- sh -c 'tty; sleep 1; stty size; exit 4'`;
+      const r = await new Promise<RunResult>((resolve) => {
+        const p = spawn('script', ['-q', '-e', '-c', inner, '/dev/null'], { env: { PATH: process.env.PATH, HOME: home, KUBECONFIG: front.kubeconfig, TERM: 'xterm', ...env } });
+        let so = '';
+        let se = '';
+        p.stdout.on('data', (c) => (so += c));
+        p.stderr.on('data', (c) => (se += c));
+        const t = setTimeout(() => p.kill('SIGKILL'), 30_000);
+        p.on('close', (code) => {
+          clearTimeout(t);
+          resolve({ code: code ?? -1, stdout: so, stderr: se });
+        });
+      });
+      assert.equal(r.code, 4, r.stdout + r.stderr);
+      assert.match(r.stdout, /\/dev\/pts\/\d+\r\n33 91\r\n/);
+    });
+  }
+
   it('kubectl cp copies a file into the container and back out', async () => {
     await runPod('copier', [{ name: 'main', image: TEST_IMAGES.busybox, command: ['sleep', '3600'] }]);
     const src = join(dir, 'payload.txt');
@@ -350,6 +387,54 @@ describe('kubectl streaming end to end (real containerd)', () => {
     const r = await kubectl(['attach', '-i', 'attached'], { input: 'alpha\nbeta\n', timeoutMs: 30_000 });
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /got:alpha\ngot:beta\nbye\n/);
+  });
+
+  it('port-forward to a service and to a deployment reaches a pod they select, on the target port', async () => {
+    await runPod('pf-target', [{ name: 'srv', image: TEST_IMAGES.testserver, args: ['serve', '--http-port', '8080'] }], { labels: { app: 'pf-target' }, ports: [8080] });
+    await api('POST', '/api/v1/namespaces/default/services', { apiVersion: 'v1', kind: 'Service', metadata: { name: 'pf-svc' }, spec: { selector: { app: 'pf-target' }, ports: [{ port: 80, targetPort: 8080 }] } });
+    await api('POST', '/apis/apps/v1/namespaces/default/deployments', {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'pf-deploy' },
+      spec: { replicas: 0, selector: { matchLabels: { app: 'pf-target' } }, template: { metadata: { labels: { app: 'pf-target' } }, spec: { containers: [{ name: 'srv', image: TEST_IMAGES.testserver }] } } },
+    });
+    for (const [target, remote] of [['svc/pf-svc', '80'], ['deployment/pf-deploy', '8080']] as const) {
+      const p = spawn(K133, ['--cache-dir', join(home, 'cache'), 'port-forward', target, `:${remote}`], { env: { PATH: process.env.PATH, HOME: home, KUBECONFIG: front.kubeconfig } });
+      let out = '';
+      p.stdout.on('data', (c) => (out += c));
+      p.stderr.on('data', (c) => (out += c));
+      try {
+        const port = await new Promise<number>((resolve, reject) => {
+          const t = setTimeout(() => reject(new Error(`port-forward ${target} did not start: ${out}`)), 20_000);
+          const check = () => {
+            // kubectl forwards to the pod's port the service's targetPort names.
+            const m = /Forwarding from 127\.0\.0\.1:(\d+) -> 8080/.exec(out);
+            if (m) {
+              clearTimeout(t);
+              resolve(Number(m[1]));
+            }
+          };
+          p.stdout.on('data', check);
+          p.stderr.on('data', check);
+        });
+        let answer = '';
+        for (let i = 0; i < 50 && !answer.startsWith('200'); i++) {
+          answer = await new Promise<string>((resolve) => {
+            const r = httpGet({ host: '127.0.0.1', port, path: `/echo?msg=${target.split('/')[0]}`, agent: false, timeout: 10_000 }, (res) => {
+              let b = '';
+              res.on('data', (c) => (b += c));
+              res.on('end', () => resolve(`${res.statusCode} ${b}`));
+            });
+            r.on('timeout', () => r.destroy(new Error('timed out')));
+            r.on('error', (e) => resolve(e.message));
+          });
+          if (!answer.startsWith('200')) await new Promise((r) => setTimeout(r, 200));
+        }
+        assert.equal(answer, `200 ${target.split('/')[0]}`, out);
+      } finally {
+        p.kill();
+      }
+    }
   });
 
   for (const [label, bin, env, path] of [
