@@ -6,6 +6,7 @@
 // kube-system (Node authorizer, upstream's system:node rules). Pass `client` acting as an identity
 // holding CLUSTER_DNS_RULES (k3s binds the same to CoreDNS's service account as system:coredns).
 import { createServer, type Server } from 'node:http';
+import { availableParallelism } from 'node:os';
 import type { AgentComponent, AgentHookContext } from '../agent/agent.ts';
 import type { Client } from '../client/client.ts';
 import { startClusterDNS, upstreamsFromResolvConf, type ClusterDns } from './cluster-dns.ts';
@@ -30,7 +31,7 @@ export interface AgentDnsOptions {
   port?: number;
   /** Upstreams instead of --resolv-conf's (tests). */
   upstreams?: Upstream[];
-  /** Serving threads (default 2: the benchmark's figure; 1 keeps everything in the agent's thread). */
+  /** Serving threads (default: 2, or 1 on a single core; 1 keeps everything in the agent's thread). */
   threads?: number;
   /** Port of /metrics (9153, as the kube-dns Service's metrics port); 0 = none. */
   metricsPort?: number;
@@ -71,7 +72,7 @@ export async function startAgentDns(ctx: AgentHookContext, o: AgentDnsOptions = 
     clusterDomain: o.clusterDomain ?? 'cluster.local',
     upstreamResolvers: upstreams,
     log: ctx.log,
-    threads: o.threads ?? 2,
+    threads: o.threads ?? Math.min(2, availableParallelism()),
   });
   await dns.ready();
   const metrics: Server[] = [];
