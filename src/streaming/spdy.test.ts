@@ -266,6 +266,40 @@ describe('SPDY sessions over TCP', () => {
     assert.ok(client.isClosed && server.isClosed);
   });
 
+  it('grant window for consumed data only to a peer that does flow control (spdystream does not)', async () => {
+    // A hand-driven peer: it opens a stream, sends 40 KiB, and counts our WINDOW_UPDATE frames.
+    const n = accepted.length;
+    const c = connect(port, '127.0.0.1');
+    await once(c, 'connect');
+    while (accepted.length === n) await new Promise((r) => setTimeout(r, 5));
+    const us = new SpdySession(accepted[n]!, { role: 'server' });
+    const codec = new HeaderCodec('compress');
+    const updates: number[] = [];
+    const reader = new FrameReader();
+    c.on('data', (d: Buffer) => {
+      for (const f of reader.push(d)) if (f.control && f.type === 9) updates.push(f.payload.readUInt32BE(4));
+    });
+    const got = once(us, 'stream');
+    c.write(encodeFrame({ type: 'syn_stream', streamId: 1, associatedTo: 0, priority: 0, slot: 0, flags: 0, headers: { a: ['b'] } }, await codec.run(encodeHeaderBlock({ a: ['b'] }))));
+    const [s] = (await got) as [SpdyStream];
+    let read = 0;
+    s.on('data', (d: Buffer) => (read += d.length));
+    const send40k = () => c.write(encodeFrame({ type: 'data', streamId: 1, flags: 0, data: Buffer.alloc(40 * 1024) }));
+    send40k();
+    while (read < 40 * 1024) await new Promise((r) => setTimeout(r, 5));
+    await new Promise((r) => setTimeout(r, 50));
+    assert.deepEqual(updates, [], 'no WINDOW_UPDATE to a peer that never spoke of windows');
+    // Once the peer sends SETTINGS (it does flow control), consumed data is granted back.
+    c.write(encodeFrame({ type: 'settings', flags: 0, entries: [{ flags: 0, id: 7, value: 65536 }] }));
+    send40k();
+    while (read < 80 * 1024) await new Promise((r) => setTimeout(r, 5));
+    while (updates.length < 2) await new Promise((r) => setTimeout(r, 5));
+    assert.ok(updates.every((u) => u > 0) && updates.reduce((a, b) => a + b, 0) >= 40 * 1024, `updates: ${updates.join(', ')}`);
+    codec.close();
+    us.destroy();
+    c.destroy();
+  });
+
   it('end every stream when the connection drops, keeping data already received', async () => {
     const { client, server } = await pair();
     const got = once(server, 'stream');

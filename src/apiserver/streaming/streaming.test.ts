@@ -11,7 +11,10 @@ import type { TLSSocket } from 'node:tls';
 import { after, before, describe, it } from 'node:test';
 import { WebSocket, WebSocketServer } from 'ws';
 import type { KObject } from '../../api/meta.ts';
-import { testCa } from '../../kubelet/server/certs.ts';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ensurePki } from '../pki.ts';
 import { writeError, type Ctx, type Res } from '../http.ts';
 import { parseRequestInfo } from '../requestinfo.ts';
 import { streamingConnectHandlers, upgradeResponse } from './index.ts';
@@ -30,14 +33,16 @@ describe('API server streaming subresources', () => {
   const seen: Seen[] = [];
   const objects = new Map<string, KObject>();
   const sockets: Duplex[] = [];
+  const pkiDir = mkdtempSync(join(tmpdir(), 'rudder-streaming-pki-'));
   /** What the fake kubelet answers to /containerLogs, by container name. */
   const logAnswers: Record<string, (res: ServerResponse) => void> = {};
 
   before(async () => {
-    const ca = await testCa();
-    const serving = await ca.servingCert(['127.0.0.1']);
-    const client = await ca.clientCert('kube-apiserver-kubelet-client');
-    kubelet = createHttpsServer({ ...serving, ca: ca.cert, requestCert: true, rejectUnauthorized: true });
+    // The cluster's PKI: the fake kubelet serves with a certificate of the server CA and accepts
+    // client certificates of the client CA, as a joined node's kubelet does.
+    const pki = await ensurePki(pkiDir, { sans: ['127.0.0.1'] });
+    const client = await pki.signClientCert('kube-apiserver-kubelet-client', ['system:masters']);
+    kubelet = createHttpsServer({ cert: pki.servingCert, key: pki.servingKey, ca: pki.clientCaCert, requestCert: true, rejectUnauthorized: true });
     const record = (req: IncomingMessage) => {
       const u = new URL(req.url!, 'https://k');
       seen.push({ path: u.pathname, query: u.searchParams, user: (req.socket as TLSSocket).getPeerCertificate().subject.CN as string, headers: req.headers });
@@ -78,7 +83,7 @@ describe('API server streaming subresources', () => {
     const handlers = streamingConnectHandlers({
       getPod: async (_ns, n) => objects.get(`pod/${n}`),
       getNode: async (n) => objects.get(`node/${n}`),
-      kubelet: { cert: client.cert, key: client.key, ca: ca.cert },
+      kubelet: { cert: client.cert, key: client.key, ca: pki.serverCaCert },
     });
     const dispatch = (req: IncomingMessage, res: Res) => {
       const url = req.url!;
@@ -106,6 +111,7 @@ describe('API server streaming subresources', () => {
     front.closeAllConnections();
     kubelet.close();
     front.close();
+    rmSync(pkiDir, { recursive: true, force: true });
   });
 
   const get = (path: string, method = 'GET') =>
