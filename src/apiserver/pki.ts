@@ -188,3 +188,17 @@ export async function ensureAdminCert(pki: Pki): Promise<{ cert: string; key: st
   write(crt, c.cert, 0o644);
   return c;
 }
+
+/**
+ * The API server's client certificate for kubelets (logs, exec, port-forward), made once:
+ * CN kube-apiserver-kubelet-client in system:masters, as kubeadm names it.
+ */
+export async function ensureKubeletClientCert(pki: Pki): Promise<{ cert: string; key: string }> {
+  const crt = join(pki.dir, 'client-kube-apiserver-kubelet.crt');
+  const key = join(pki.dir, 'client-kube-apiserver-kubelet.key');
+  if (existsSync(crt) && existsSync(key)) return { cert: readFileSync(crt, 'utf8'), key: readFileSync(key, 'utf8') };
+  const c = await pki.signClientCert('kube-apiserver-kubelet-client', ['system:masters'], 3650);
+  write(key, c.key);
+  write(crt, c.cert, 0o644);
+  return c;
+}

@@ -28,6 +28,8 @@ import { bearerToken, serviceAccountAuthenticator, serviceAccountTokenAuthentica
 import { bootstrapTokenAuthenticator } from './auth/bootstrap-tokens.ts';
 import { csrRequesterAdmission } from './auth/csr-requester.ts';
 import { reviewLikeHandlers, subresourceHandlers } from './subresources/connect.ts';
+import { streamingConnectHandlers, upgradeResponse } from './streaming/index.ts';
+import { ensureKubeletClientCert as kubeletClientCert } from './pki.ts';
 import { openapiRoutes } from './openapi-routes.ts';
 import { managedFieldsHook } from './codecs.ts';
 import { InflightLimiter, isLongRunning } from './inflight.ts';
@@ -132,7 +134,17 @@ export async function startApiServer(cfg: ApiServerConfig, deps: ApiServerDeps):
   const resourceHandler = createResourceHandler({
     reg: registry,
     codecs: deps.codecs,
-    connect: subresourceHandlers({ reg: registry, codecs: deps.codecs, tokens: { key: saKey } }),
+    connect: new Map([
+      ...subresourceHandlers({ reg: registry, codecs: deps.codecs, tokens: { key: saKey } }),
+      ...streamingConnectHandlers({
+        getPod: async (ns, n) => (await registry.must('', 'pods').current(ns, n))?.obj,
+        getNode: async (n) => (await registry.must('', 'nodes').current('', n))?.obj,
+        getService: async (ns, n) => (await registry.must('', 'services').current(ns, n))?.obj,
+        getEndpoints: async (ns, n) => (await registry.must('', 'endpoints').current(ns, n))?.obj,
+        // the API server's identity at kubelets (upstream's --kubelet-client-certificate)
+        kubelet: await kubeletClientCert(deps.pki),
+      }),
+    ]),
     reviews: new Map([...authz.reviews, ...reviewLikeHandlers(registry, saAuthn)]),
     minRequestTimeoutSeconds: cfg.minRequestTimeoutSeconds,
     closing: closing.signal,
@@ -384,11 +396,8 @@ export async function startApiServer(cfg: ApiServerConfig, deps: ApiServerDeps):
   server.on('request', onRequest as never);
   server.on('sessionError', () => {});
   server.on('tlsClientError', () => {});
-  server.on('upgrade', (req, socket) => {
-    // Streaming upgrades (exec, attach, port-forward) arrive with the kubelet issue; refuse cleanly.
-    void req;
-    socket.end('HTTP/1.1 400 Bad Request\r\ncontent-type: text/plain\r\n\r\nupgrade not supported\n');
-  });
+  // Upgrades (exec, attach, port-forward over WebSocket or SPDY) take the ordinary request path.
+  server.on('upgrade', (req, socket, head) => onRequest(req as never, upgradeResponse(socket, head)));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(cfg.port, cfg.bindAddress, () => {

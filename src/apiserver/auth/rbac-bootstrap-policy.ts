@@ -247,6 +247,24 @@ export const CLUSTER_ROLES: ClusterRoleData[] = [
       rule(READ, ['storage.k8s.io'], ['csistoragecapacities']),
     ],
   },
+  // rudder's node components, as k3s grants them: the cluster DNS each agent serves (k3s's
+  // system:coredns) and the proxy/network-policy enforcer (k3s's kube-router rights).
+  {
+    name: 'rudder:cluster-dns',
+    rules: [
+      rule(['list', 'watch'], [''], ['endpoints', 'services', 'pods', 'namespaces']),
+      rule(['list', 'watch'], ['discovery.k8s.io'], ['endpointslices']),
+      rule(['get'], [''], ['nodes']),
+    ],
+  },
+  {
+    name: 'rudder:network-policy',
+    rules: [
+      rule(['list', 'watch'], ['networking.k8s.io'], ['networkpolicies']),
+      rule(['list', 'watch'], [''], ['pods', 'namespaces']),
+      rule(['list', 'watch'], ['discovery.k8s.io'], ['endpointslices']),
+    ],
+  },
 ];
 
 export const CLUSTER_ROLE_BINDINGS: BindingData[] = [
@@ -268,6 +286,8 @@ export const CLUSTER_ROLE_BINDINGS: BindingData[] = [
   // Deprecated since the Node authorizer: kept without subjects so reconciliation can drop old ones.
   { name: 'system:node', roleKind: 'ClusterRole', roleName: 'system:node', subjects: [] },
   { name: 'system:service-account-issuer-discovery', roleKind: 'ClusterRole', roleName: 'system:service-account-issuer-discovery', subjects: [group('system:serviceaccounts')] },
+  { name: 'rudder:cluster-dns', roleKind: 'ClusterRole', roleName: 'rudder:cluster-dns', subjects: [user('system:kube-dns')] },
+  { name: 'rudder:network-policy', roleKind: 'ClusterRole', roleName: 'rudder:network-policy', subjects: [user('system:kube-proxy')] },
 ];
 
 /** upstream's controller_policy: one role per controller, bound to its kube-system service account. */
@@ -615,6 +635,16 @@ export const NAMESPACE_ROLES: RoleData[] = [
     name: 'system:controller:bootstrap-signer',
     rules: [rule(['get', 'list', 'watch'], [''], ['configmaps']), rule(['update'], [''], ['configmaps'], ['cluster-info']), EVENTS],
   },
+  // the cluster DNS publishes the kube-dns Service and one EndpointSlice per serving node
+  {
+    namespace: 'kube-system',
+    name: 'rudder:cluster-dns-publisher',
+    rules: [
+      rule(['create'], [''], ['services']),
+      rule(['get', 'update'], [''], ['services'], ['kube-dns']),
+      rule(['get', 'create', 'update', 'delete'], ['discovery.k8s.io'], ['endpointslices']),
+    ],
+  },
 ];
 
 export const NAMESPACE_ROLE_BINDINGS: BindingData[] = [
@@ -643,4 +673,5 @@ export const NAMESPACE_ROLE_BINDINGS: BindingData[] = [
   { namespace: 'kube-system', name: 'system:controller:cloud-provider', roleKind: 'Role', roleName: 'system:controller:cloud-provider', subjects: [sa('kube-system', 'cloud-provider')] },
   { namespace: 'kube-system', name: 'system:controller:token-cleaner', roleKind: 'Role', roleName: 'system:controller:token-cleaner', subjects: [sa('kube-system', 'token-cleaner')] },
   { namespace: 'kube-public', name: 'system:controller:bootstrap-signer', roleKind: 'Role', roleName: 'system:controller:bootstrap-signer', subjects: [sa('kube-system', 'bootstrap-signer')] },
+  { namespace: 'kube-system', name: 'rudder:cluster-dns-publisher', roleKind: 'Role', roleName: 'rudder:cluster-dns-publisher', subjects: [user('system:kube-dns')] },
 ];
