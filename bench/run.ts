@@ -2,7 +2,7 @@
 // raw etcd measured beside rudder in the same run. Benchmarks are not tests: nothing here asserts
 // a time; the run prints a table and writes bench/results/<date>.json.
 //
-//   npm run bench                                   every part, both backends (about 8 minutes)
+//   npm run bench                                   every part, both backends (9-15 minutes on 2 shared cores)
 //   npm run bench -- --only create,list --backend sqlite
 //   npm run bench -- --only profile                 CPU profiles of the create and list paths
 //
