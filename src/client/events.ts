@@ -389,15 +389,16 @@ export class EventBroadcaster {
 
   /**
    * Writes queued events with up to WRITERS requests in flight (one at a time fell behind a
-   * scheduler binding a thousand pods a second), never two for the same event key at once, so an
-   * aggregated event's create always lands before its count patches.
+   * scheduler binding a thousand pods a second), never two of one aggregation group (source,
+   * object, type, reason) at once, so an Event's create — combined ones included — always lands
+   * before its count patches.
    */
   private async drain(): Promise<void> {
     const inFlight = new Set<string>();
     const next = (): CoreEvent | undefined => {
       const scan = Math.min(this.queue.length, 64);
       for (let i = 0; i < scan; i++) {
-        const k = eventKey(this.queue[i]!);
+        const k = aggregateKey(this.queue[i]!);
         if (!inFlight.has(k)) return this.queue.splice(i, 1)[0];
       }
       return undefined;
@@ -407,7 +408,7 @@ export class EventBroadcaster {
         if (this.stopper.signal.aborted) return;
         const ev = next();
         if (!ev) return;
-        const k = eventKey(ev);
+        const k = aggregateKey(ev);
         inFlight.add(k);
         try {
           await this.writeOne(ev);
