@@ -5,12 +5,13 @@
 #
 #   registry.k8s.io/pause:3.10            pause.tar       a static pause (scripts/images/pause.c, gcc -static)
 #   docker.io/library/busybox:1.36        busybox.tar     Debian's busybox-static, applets linked in /bin
-#   registry.rudder.test/testserver:1     testserver.tar  scripts/images/testserver.c (static) + busybox
+#   registry.rudder.test/testserver:1     testserver.tar  scripts/images/testserver.c and fetch.c (static, with
+#                                                         Debian's static OpenSSL for `testserver fetch`) + busybox
 #
 # Output: $RUDDER_IMAGES_DIR or <repo>/build/images (not committed). The tarballs are reproducible
 # (fixed mtimes, owners and order; gzip -n), so digests only change when an input changes. A re-run
 # whose inputs (this script, the C sources, /bin/busybox) are unchanged does nothing. Concurrent runs
-# (parallel test files) serialize on a lock. Needs: gcc, libc6-dev, busybox-static, tar, gzip.
+# (parallel test files) serialize on a lock. Needs: gcc, libc6-dev, libssl-dev, busybox-static, tar, gzip.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -20,6 +21,10 @@ busybox=/bin/busybox
 for tool in gcc tar gzip sha256sum flock; do
   command -v "$tool" >/dev/null || { echo "images: $tool is missing: install with: apt-get install gcc libc6-dev tar gzip coreutils util-linux" >&2; exit 1; }
 done
+if [ ! -f /usr/include/openssl/ssl.h ]; then
+  echo "images: OpenSSL's headers and static libraries are missing: install with: apt-get install libssl-dev" >&2
+  exit 1
+fi
 if [ ! -x "$busybox" ] || ! "$busybox" --list >/dev/null 2>&1 || ldd "$busybox" >/dev/null 2>&1; then
   echo "images: a static $busybox is needed: install with: apt-get install busybox-static" >&2
   exit 1
@@ -29,7 +34,7 @@ mkdir -p "$out"
 exec 9>"$out/.lock"
 flock 9
 
-stamp=$(cat "$0" "$here/pause.c" "$here/testserver.c" "$busybox" | sha256sum | cut -d' ' -f1)
+stamp=$(cat "$0" "$here/pause.c" "$here/testserver.c" "$here/fetch.c" "$busybox" | sha256sum | cut -d' ' -f1)
 if [ -f "$out/.stamp" ] && [ "$(cat "$out/.stamp")" = "$stamp" ] &&
   [ -f "$out/pause.tar" ] && [ -f "$out/busybox.tar" ] && [ -f "$out/testserver.tar" ]; then
   exit 0
@@ -104,7 +109,10 @@ add_busybox "$work/busybox"
 image docker.io/library/busybox:1.36 busybox.tar "$work/busybox" "$path_env,\"Cmd\":[\"sh\"]"
 
 add_busybox "$work/testserver"
-gcc -static -O2 -s -o "$work/testserver/testserver" "$here/testserver.c"
+# (the linker's warnings about getaddrinfo and OpenSSL's dlopen in a static binary are expected:
+# glibc 2.36 has its DNS backend built in, and OpenSSL loads no modules here)
+gcc -static -O2 -s -o "$work/testserver/testserver" "$here/testserver.c" "$here/fetch.c" -lssl -lcrypto 2>&1 |
+  { grep -v -e 'statically linked applications requires at runtime' -e 'in function' || true; } >&2
 image registry.rudder.test/testserver:1 testserver.tar "$work/testserver" \
   "$path_env,\"Entrypoint\":[\"/testserver\"],\"Cmd\":[\"serve\"],\"ExposedPorts\":{\"8080/tcp\":{},\"9090/tcp\":{}},\"WorkingDir\":\"/\""
 

@@ -1,13 +1,16 @@
 /* rudder's test server: one small static binary for the kubelet's end-to-end tests.
  *
  *   testserver serve [--http-port 8080] [--grpc-port 9090] [--ready-after S] [--live-for S]
- *                    [--ignore-term] [--term-delay S]
+ *                    [--ignore-term] [--term-delay S] [--keep-alive] [--quiet]
  *   testserver echo [--stderr] WORD...     print the words (to stderr with --stderr)
  *   testserver sleep S                     sleep S seconds, then exit 0
  *   testserver exit N                      exit with code N
  *   testserver alloc MIB                   allocate and touch MIB mebibytes, then sleep forever
+ *   testserver fetch [OPTIONS] URL         an HTTP(S) client with certificate checks (fetch.c)
  *
- * HTTP (one request per connection):
+ * HTTP (one request per connection; with --keep-alive, HTTP/1.1 persistent connections unless the
+ * client sends `Connection: close` — for throughput benchmarks, where a client such as wrk reuses
+ * its connections; --quiet leaves out the log line per request):
  *   GET /healthz   200 "ok" while live, else 500     GET /readyz  200 "ok" while ready, else 503
  *   GET /set?live=0|1&ready=0|1&grpc=0|1  flip the states (shared by every connection)
  *   GET /echo?msg=TEXT   TEXT                      GET /hostname   the pod's hostname
@@ -29,6 +32,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/time.h>
@@ -44,6 +48,7 @@ struct state {
 };
 static struct state *st;
 static int term_delay;
+static int keep_alive, quiet;
 
 static long long now_ms(void) {
   struct timespec ts;
@@ -118,13 +123,24 @@ static int listen_on(int port) {
 
 /* ---- HTTP/1.1 ---- */
 
+/* close_after: whether this is the connection's last response (the header says so). */
+static int close_after = 1;
+
 static void respond(int fd, int code, const char *reason, const char *body) {
-  char head[256];
-  int n = snprintf(head, sizeof head,
-                   "HTTP/1.1 %d %s\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n",
-                   code, reason, strlen(body));
-  write_all(fd, head, (size_t)n);
-  write_all(fd, body, strlen(body));
+  /* head and body in one write: two small writes on a kept-alive connection would wait out the
+   * client's delayed ACK (Nagle) on every request */
+  char msg[8192];
+  size_t bl = strlen(body);
+  int n = snprintf(msg, sizeof msg,
+                   "HTTP/1.1 %d %s\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: %zu\r\nConnection: %s\r\n\r\n",
+                   code, reason, bl, close_after ? "close" : "keep-alive");
+  if ((size_t)n + bl <= sizeof msg) {
+    memcpy(msg + n, body, bl);
+    write_all(fd, msg, (size_t)n + bl);
+  } else {
+    write_all(fd, msg, (size_t)n);
+    write_all(fd, body, bl);
+  }
 }
 
 /* Decodes %XX and '+' in place. */
@@ -160,18 +176,61 @@ static const char *query_get(const char *query, const char *key, char *out, size
   return NULL;
 }
 
+/* Whether the request head asks to close the connection after the response (HTTP/1.0 without
+ * keep-alive, or a `Connection: close` header). */
+static int wants_close(const char *head) {
+  const char *eol = strchr(head, '\n');
+  int http10 = eol && eol - head >= 8 && strncmp(eol - (eol[-1] == '\r' ? 9 : 8), "HTTP/1.0", 8) == 0;
+  for (const char *p = eol; p && p[1]; p = strchr(p + 1, '\n')) {
+    if (strncasecmp(p + 1, "connection:", 11) != 0) continue;
+    const char *v = p + 12;
+    while (*v == ' ' || *v == '\t') v++;
+    if (strncasecmp(v, "close", 5) == 0) return 1;
+    if (strncasecmp(v, "keep-alive", 10) == 0) return 0;
+  }
+  return http10;
+}
+
+/* The length of the request head at the start of buf, through its blank line (CRLF or bare LF
+ * line ends), or 0 while incomplete. */
+static size_t head_length(const char *buf) {
+  const char *crlf = strstr(buf, "\r\n\r\n"), *lf = strstr(buf, "\n\n");
+  if (crlf && (!lf || crlf < lf)) return (size_t)(crlf - buf) + 4;
+  return lf ? (size_t)(lf - buf) + 2 : 0;
+}
+
+static void serve_http_request(int fd, char *req);
+
+/* Serves one connection: one request, or with --keep-alive requests until the client closes or
+ * asks to. Requests are GETs without bodies: bytes after a head's blank line begin the next. */
 static void serve_http(int fd) {
-  char req[8192];
+  static char buf[16384];
   size_t got = 0;
   struct timeval tv = {.tv_sec = 10};
   setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  while (got < sizeof req - 1) {
-    ssize_t r = read(fd, req + got, sizeof req - 1 - got);
-    if (r <= 0) return;
-    got += (size_t)r;
-    req[got] = 0;
-    if (strstr(req, "\r\n\r\n") || strstr(req, "\n\n")) break;
+  for (;;) {
+    size_t head_len;
+    buf[got] = 0;
+    while (!(head_len = head_length(buf))) {
+      if (got >= sizeof buf - 1) return;
+      ssize_t r = read(fd, buf + got, sizeof buf - 1 - got);
+      if (r <= 0) return;
+      got += (size_t)r;
+      buf[got] = 0;
+    }
+    char req[8192];
+    size_t n = head_len < sizeof req ? head_len : sizeof req - 1;
+    memcpy(req, buf, n);
+    req[n] = 0;
+    memmove(buf, buf + head_len, got - head_len);
+    got -= head_len;
+    close_after = !keep_alive || wants_close(req);
+    serve_http_request(fd, req);
+    if (close_after) return;
   }
+}
+
+static void serve_http_request(int fd, char *req) {
   char method[16], target[4096];
   if (sscanf(req, "%15s %4095s", method, target) != 2) {
     respond(fd, 400, "Bad Request", "bad request\n");
@@ -212,7 +271,7 @@ static void serve_http(int fd) {
   } else {
     respond(fd, 404, "Not Found", "404 page not found\n");
   }
-  if (strcmp(target, "/healthz") && strcmp(target, "/readyz")) printf("testserver: %s %s\n", method, target);
+  if (!quiet && strcmp(target, "/healthz") && strcmp(target, "/readyz")) printf("testserver: %s %s\n", method, target);
   fflush(stdout);
 }
 
@@ -362,6 +421,8 @@ static int serve(int argc, char **argv) {
     else if (!strcmp(a, "--live-for")) st->live_for = atoi(v), i++;
     else if (!strcmp(a, "--term-delay")) term_delay = atoi(v), i++;
     else if (!strcmp(a, "--ignore-term")) ignore_term = 1;
+    else if (!strcmp(a, "--keep-alive")) keep_alive = 1;
+    else if (!strcmp(a, "--quiet")) quiet = 1;
     else return fprintf(stderr, "testserver: unknown flag %s\n", a), 2;
   }
   struct sigaction sa;
@@ -403,6 +464,8 @@ static int serve(int argc, char **argv) {
   }
 }
 
+int fetch_main(int argc, char **argv); /* fetch.c */
+
 int main(int argc, char **argv) {
   setvbuf(stdout, NULL, _IOLBF, 0);
   const char *cmd = argc > 1 ? argv[1] : "serve";
@@ -421,6 +484,7 @@ int main(int argc, char **argv) {
     return 0;
   }
   if (!strcmp(cmd, "exit")) return argc > 2 ? atoi(argv[2]) : 0;
+  if (!strcmp(cmd, "fetch")) return fetch_main(argc - 2, argv + 2);
   if (!strcmp(cmd, "alloc")) {
     signal(SIGTERM, on_term);
     long mib = argc > 2 ? atol(argv[2]) : 0;
@@ -432,6 +496,6 @@ int main(int argc, char **argv) {
     printf("testserver: allocated %ld MiB\n", mib);
     for (;;) pause();
   }
-  fprintf(stderr, "usage: testserver serve|echo|sleep|exit|alloc ...\n");
+  fprintf(stderr, "usage: testserver serve|echo|sleep|exit|alloc|fetch ...\n");
   return 2;
 }

@@ -79,9 +79,10 @@ export interface StubResolver {
 
 /**
  * An upstream resolver on host (loopback by default) answering from `table` ("name type" → answers;
- * a name in `nxdomain` is NXDOMAIN; anything else NOERROR without answers), over UDP and TCP.
+ * a name in `nxdomain`, or with `unknownIsNxdomain` a name the table has no type of, is NXDOMAIN;
+ * anything else NOERROR without answers), over UDP and TCP, on `port` (default: one the system picks).
  */
-export async function startStubResolver(table: Record<string, Answer[]>, o: { host?: string; nxdomain?: string[] } = {}): Promise<StubResolver> {
+export async function startStubResolver(table: Record<string, Answer[]>, o: { host?: string; port?: number; nxdomain?: string[]; unknownIsNxdomain?: boolean } = {}): Promise<StubResolver> {
   const host = o.host ?? '127.0.0.1';
   const asked: string[] = [];
   const answer = (msg: Buffer): Buffer => {
@@ -89,7 +90,8 @@ export async function startStubResolver(table: Record<string, Answer[]>, o: { ho
     const question = q.questions![0]!;
     asked.push(`${question.name} ${question.type}`);
     const answers = table[`${question.name.toLowerCase()} ${question.type}`] ?? [];
-    const nx = o.nxdomain?.includes(question.name.toLowerCase());
+    const name = question.name.toLowerCase();
+    const nx = o.nxdomain?.includes(name) || (o.unknownIsNxdomain && !Object.keys(table).some((k) => k.slice(0, k.lastIndexOf(' ')) === name));
     return dnsPacket.encode({
       id: q.id,
       type: 'response',
@@ -100,7 +102,7 @@ export async function startStubResolver(table: Record<string, Answer[]>, o: { ho
   };
   const udp = createSocket(host.includes(':') ? 'udp6' : 'udp4');
   udp.on('message', (m, r) => udp.send(answer(m), r.port, r.address));
-  const port = await new Promise<number>((resolve) => udp.bind(0, host, () => resolve(udp.address().port)));
+  const port = await new Promise<number>((resolve) => udp.bind(o.port ?? 0, host, () => resolve(udp.address().port)));
   const conns = new Set<import('node:net').Socket>();
   const tcp: Server = createServer((sock) => {
     conns.add(sock);

@@ -187,12 +187,20 @@ export interface AgentOptions {
   extraArgs?: string[];
   /** Resolve once the agent logs that its node registered (default true). */
   waitRegistered?: boolean;
+  /** Extra environment for the agent process (e.g. NODE_OPTIONS for a CPU profile). */
+  env?: Record<string, string>;
 }
 
 export interface ClusterOptions {
   /** Run the server with its own agent (node "srv", with its own containerd) instead of --disable-agent. */
   serverAgent?: boolean;
   serverArgs?: string[];
+  /**
+   * Run an upstream resolver in the fabric on FABRIC_IP:53 (the nameserver of the nodes'
+   * --resolv-conf) answering these names' A records, every other name NXDOMAIN. Without it that
+   * address answers nothing: names outside the cluster time out.
+   */
+  upstreamDns?: Record<string, string>;
 }
 
 /** The name of the server's own node when it runs an agent. */
@@ -216,11 +224,14 @@ export class E2ECluster {
   readonly nodes: E2ENode[] = [];
   server?: NsProcess;
   registry?: NsProcess;
+  /** The upstream resolver (ClusterOptions.upstreamDns); its output has a line per question asked. */
+  upstreamDns?: NsProcess;
   readonly #namespaces: string[] = [];
   readonly #cgroupRoots: string[] = [];
   readonly #oneShots: NsProcess[] = [];
   /** The command line each joined node's agent was started with, for restartAgent. */
   readonly #agentArgs = new Map<string, string[]>();
+  readonly #agentEnv = new Map<string, Record<string, string>>();
   /** Agents replaced by restartAgent, stopped again in destroy() in case they outlived their kill. */
   readonly #retired: NsProcess[] = [];
   #nextHost = 10;
@@ -280,8 +291,13 @@ export class E2ECluster {
       this.registriesFile,
       ['mirrors:', ...['docker.io', 'registry.k8s.io', 'registry.rudder.test'].flatMap((h) => [`  ${h}:`, '    endpoint:', `      - "${this.registryUrl}"`]), ''].join('\n'),
     );
-    // Upstream resolvers for pods and the cluster DNS: an address in the fabric where nothing answers.
+    // Upstream resolvers for pods and the cluster DNS: an address in the fabric, where nothing
+    // answers unless the test asked for the stub resolver.
     writeFileSync(this.resolvConf, `nameserver ${FABRIC_IP}\n`);
+    if (o.upstreamDns) {
+      this.upstreamDns = new NsProcess(this.fabricNs, NODE24, ['--disable-warning=ExperimentalWarning', join(ROOT, 'test', 'e2e', 'upstream-dns.ts'), FABRIC_IP, JSON.stringify(o.upstreamDns)]);
+      await this.upstreamDns.waitFor(/upstream dns ready/, 30_000, 'the upstream resolver');
+    }
 
     // The server.
     this.#member(this.serverNs, 'srv', SERVER_IP);
@@ -365,7 +381,8 @@ export class E2ECluster {
       ...(o.extraArgs ?? []),
     ];
     this.#agentArgs.set(name, args);
-    const agent = new NsProcess(ns, RUDDER, args);
+    this.#agentEnv.set(name, o.env ?? {});
+    const agent = new NsProcess(ns, RUDDER, args, o.env);
     const node = this.#nodeRecord(name, ns, ip, dataDir, cgroupRoot, agent);
     this.nodes.push(node);
     if (o.waitRegistered !== false) await agent.waitFor(new RegExp(`node ${name} registered with`), 120_000, `node ${name}`);
@@ -387,7 +404,7 @@ export class E2ECluster {
       process.kill(old.pid, signal);
       await old.exited();
     }
-    node.agent = new NsProcess(node.ns, RUDDER, args);
+    node.agent = new NsProcess(node.ns, RUDDER, args, this.#agentEnv.get(name));
     await node.agent.waitFor(new RegExp(`node ${name} registered with`), 120_000, `node ${name} after a restart`);
     return node;
   }
@@ -414,8 +431,8 @@ export class E2ECluster {
    * Starts `rudder ARGS…` inside a namespace of this cluster (the server's by default), e.g.
    * `rudder sim`; it is stopped in destroy() if still running.
    */
-  rudder(args: string[], ns = this.serverNs): NsProcess {
-    const p = new NsProcess(ns, RUDDER, args);
+  rudder(args: string[], ns = this.serverNs, env: Record<string, string> = {}): NsProcess {
+    const p = new NsProcess(ns, RUDDER, args, env);
     this.#oneShots.push(p);
     return p;
   }
@@ -502,6 +519,7 @@ export class E2ECluster {
     for (const p of this.#retired) await step('stopping a replaced agent', () => p.stop(2000));
     await step('stopping the server', () => this.server?.stop());
     await step('stopping the registry', () => this.registry?.stop(5000));
+    await step('stopping the upstream resolver', () => this.upstreamDns?.stop(5000));
     await step('unmounting', () => {
       for (const mp of mountsUnder(this.dir)) {
         try {
