@@ -1,0 +1,301 @@
+// The kubelet and agent benchmark (issue 5, item 9): pod start-up latency through the whole system
+// beside the raw CRI floor measured in the same run, the agent's memory with running pods, and
+// `rudder sim` holding many hollow nodes with their pods. Not a test: it prints figures and writes
+// JSON (bench/results/kubelet-<date>.json); BENCHMARKS.md ("Kubelet and agent") has the method.
+//
+//   node bench/kubelet.ts [--only floor,startup,rss,sim] [--runs 5] [--pods 30]
+//                         [--sim-nodes 1000] [--sim-pods 30] [--sim-mode token|kubeconfig]
+//                         [--cpu-prof] [--out FILE]
+//
+// Root only. Every cluster is test/e2e/cluster.ts's: the server and each node in network namespaces
+// this run creates, with no route out (DESIGN.md §8); the pods' clients (bench/kubelet-driver.ts)
+// run inside the server's namespace. Everything is removed at the end, also on Ctrl-C.
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { hollowNodeName } from '../src/agent/hollow.ts';
+import { agentPaths } from '../src/kubelet/runtime/agent-runtime.ts';
+import { containerdPaths } from '../src/kubelet/runtime/containerd.ts';
+import { pidsWithArgs } from '../src/kubelet/runtime/testenv.ts';
+import { runIn, startCluster, type E2ECluster, type E2ENode, type NsProcess } from '../test/e2e/cluster.ts';
+import { cpuSeconds, rssOf } from './processes.ts';
+import { formatProfile, summarizeProfile } from './profile.ts';
+import { fmt, median, quantile } from './stats.ts';
+
+const ROOT = join(import.meta.dirname, '..');
+const DRIVER = join(import.meta.dirname, 'kubelet-driver.ts');
+const MiB = 1024 * 1024;
+
+const { values } = parseArgs({
+  options: {
+    only: { type: 'string', default: 'floor,startup,rss,sim' },
+    runs: { type: 'string', default: '5' },
+    pods: { type: 'string', default: '30' },
+    'sim-nodes': { type: 'string', default: '1000' },
+    'sim-pods': { type: 'string', default: '30' },
+    'sim-mode': { type: 'string', default: 'token' },
+    'cpu-prof': { type: 'boolean', default: false },
+    out: { type: 'string' },
+  },
+});
+const parts = new Set(values.only!.split(','));
+const runs = Number(values.runs);
+const burst = Number(values.pods);
+const simNodes = Number(values['sim-nodes']);
+const simPods = Number(values['sim-pods']);
+const simMode = values['sim-mode'] === 'kubeconfig' ? 'kubeconfig' : 'token';
+const profDir = values['cpu-prof'] ? mkdtempSync('/tmp/rudder-bench-prof-') : undefined;
+const when = new Date().toISOString();
+const stamp = when.slice(0, 19).replace(/[:T]/g, '-');
+
+const clusters = new Set<E2ECluster>();
+let interrupted = false;
+process.once('SIGINT', () => {
+  interrupted = true;
+  void Promise.all([...clusters].map((c) => c.destroy().catch(() => undefined))).then(() => process.exit(130));
+});
+
+const log = (m: string) => process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${m}\n`);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function withCluster<T>(f: (c: E2ECluster) => Promise<T>): Promise<T> {
+  const c = await startCluster();
+  clusters.add(c);
+  try {
+    return await f(c);
+  } finally {
+    if (!interrupted) {
+      await c.destroy();
+      clusters.delete(c);
+    }
+  }
+}
+
+/** Runs bench/kubelet-driver.ts inside the server's namespace; answers its JSON. */
+async function drive<T>(c: E2ECluster, command: string, arg: unknown, timeoutMs = 600_000): Promise<T> {
+  const r = await runIn(c.serverNs, process.execPath, ['--disable-warning=ExperimentalWarning', DRIVER, c.kubeconfig, command, JSON.stringify(arg)], { timeoutMs });
+  if (r.code !== 0) throw new Error(`driver ${command} failed (${r.code}):\n${r.stderr}${r.stdout}`);
+  return JSON.parse(r.stdout.trim().split('\n').at(-1)!) as T;
+}
+
+interface Timeline {
+  name: string;
+  sent: number;
+  created: number;
+  bound: number;
+  seen: number;
+  running: number;
+}
+interface Batch {
+  t0: number;
+  lines: Timeline[];
+}
+
+/** The main thread's profile in dir (CPU.<date>.<time>.<pid>.<thread>.<seq>.cpuprofile: thread 0; worker threads write their own). */
+function mainThreadProfile(dir: string): string | undefined {
+  const files = readdirSync(dir).filter((f) => /^CPU\.\d+\.\d+\.\d+\.0\.\d+\.cpuprofile$/.test(f));
+  return files.length ? join(dir, files.sort().at(-1)!) : undefined;
+}
+
+// ---- floor -------------------------------------------------------------------------------------
+
+interface Floor {
+  single: { totalP50Ms: number; sandboxMs: number; createMs: number; startMs: number };
+  burst: { pods: number; perPodP50Ms: number; perPodP99Ms: number; wallP50Ms: number };
+}
+
+async function floor(): Promise<Floor> {
+  const out = join(mkdtempSync('/tmp/rudder-bench-floor-'), 'floor.json');
+  log(`CRI floor: bench/cri-floor.ts --runs ${runs} --pods ${burst}`);
+  const code = await new Promise<number | null>((resolve) => {
+    const p = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', join(import.meta.dirname, 'cri-floor.ts'), '--runs', String(runs), '--pods', String(burst), '--out', out], { stdio: ['ignore', 'inherit', 'inherit'] });
+    p.on('exit', resolve);
+  });
+  if (code !== 0) throw new Error(`cri-floor exited ${code}`);
+  const f = JSON.parse(readFileSync(out, 'utf8')) as Floor;
+  rmSync(join(out, '..'), { recursive: true, force: true });
+  return f;
+}
+
+// ---- start-up latency and agent memory (one real node) -----------------------------------------
+
+function agentMemory(node: E2ENode): { agentMiB: number; containerdMiB: number; totalMiB: number; shims: number; shimsMiB: number } {
+  const agent = rssOf(node.agent.pid!).rss;
+  const containerd = rssOf(node.containerdPid()!).rss;
+  const shims = pidsWithArgs('-address', containerdPaths(agentPaths(node.dataDir).containerd).socket);
+  const shimBytes = shims.reduce((s, p) => s + (rssOfSafe(p) ?? 0), 0);
+  return { agentMiB: agent / MiB, containerdMiB: containerd / MiB, totalMiB: (agent + containerd) / MiB, shims: shims.length, shimsMiB: shimBytes / MiB };
+}
+
+function rssOfSafe(pid: number): number | undefined {
+  try {
+    return rssOf(pid).rss;
+  } catch {
+    return undefined;
+  }
+}
+
+async function realNode(doStartup: boolean, doRss: boolean): Promise<Record<string, unknown>> {
+  return withCluster(async (c) => {
+    const env: Record<string, string> = profDir ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${join(profDir, 'agent')}` } : {};
+    const node = await c.addNode('n1', { env });
+    await c.waitReady('n1');
+    // The agent's pid is node's: nsenter and bin/rudder exec into it.
+    const cmdline = readFileSync(`/proc/${node.agent.pid}/cmdline`, 'utf8');
+    if (!cmdline.includes('main.ts')) throw new Error(`pid ${node.agent.pid} is not the agent: ${cmdline}`);
+    const out: Record<string, unknown> = {};
+    if (doRss) {
+      await sleep(5000);
+      out.idle = agentMemory(node);
+    }
+    if (doStartup) {
+      log(`start-up latency: 1 pod x ${runs}, ${burst} pods at once x ${runs} (busybox, image present)`);
+      const cpu0 = cpuSeconds(node.agent.pid!);
+      const t0 = performance.now();
+      const r = await drive<{ single: Batch[]; bursts: Batch[] }>(c, 'startup', { runs, pods: burst });
+      out.agentCoresDuringStartup = (cpuSeconds(node.agent.pid!) - cpu0) / ((performance.now() - t0) / 1000);
+      out.startup = r;
+    }
+    if (doRss) {
+      log('agent memory with 10 running pods');
+      await drive(c, 'hold', { count: 10, prefix: 'rss' });
+      await sleep(15_000);
+      const samples = [];
+      for (let i = 0; i < 5; i++) {
+        samples.push(agentMemory(node));
+        await sleep(2000);
+      }
+      const cpu0 = cpuSeconds(node.agent.pid!);
+      await sleep(20_000);
+      out.rss = { samples, agentCoresIdle10Pods: (cpuSeconds(node.agent.pid!) - cpu0) / 20, hwmMiB: rssOf(node.agent.pid!).hwm / MiB };
+      await drive(c, 'clear', {});
+    }
+    if (profDir) {
+      await node.agent.stop(30_000);
+      // Keep the raw profile beside the results (not committed: bench/results/.gitignore).
+      const raw = mainThreadProfile(join(profDir, 'agent'));
+      if (raw) writeFileSync(join(ROOT, 'bench', 'results', `kubelet-${stamp}-agent.cpuprofile`), readFileSync(raw));
+      const f = mainThreadProfile(join(profDir, 'agent'));
+      if (f) out.profile = formatProfile('agent (whole run)', summarizeProfile(f, ROOT), 25);
+    }
+    return out;
+  });
+}
+
+// ---- hollow nodes -------------------------------------------------------------------------------
+
+async function sim(): Promise<Record<string, unknown>> {
+  return withCluster(async (c) => {
+    const env: Record<string, string> = profDir ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${join(profDir, 'sim')}` } : {};
+    const auth = simMode === 'token' ? ['--server', c.serverUrl, '--token', await c.token()] : ['--kubeconfig', c.kubeconfig];
+    log(`rudder sim --nodes ${simNodes} (${simMode}), then ${simPods} pods each`);
+    const t0 = performance.now();
+    const p: NsProcess = c.rudder(['sim', ...auth, '--nodes', String(simNodes), '--data-dir', join(c.dir, 'sim')], c.serverNs, env);
+    await p.waitFor(/hollow nodes \(.*\) started in \d+ ms/, 1_800_000, 'rudder sim');
+    const joinedMs = performance.now() - t0;
+    const pid = p.pid!;
+    const serverPid = c.server!.pid!;
+    const idleWindow = async (what: string) => {
+      await sleep(20_000);
+      const c0 = cpuSeconds(pid);
+      const s0 = cpuSeconds(serverPid);
+      await sleep(30_000);
+      const r = { what, simRssMiB: rssOf(pid).rss / MiB, simHwmMiB: rssOf(pid).hwm / MiB, simCores: (cpuSeconds(pid) - c0) / 30, serverRssMiB: rssOf(serverPid).rss / MiB, serverCores: (cpuSeconds(serverPid) - s0) / 30 };
+      log(`  ${what}: sim RSS ${fmt(r.simRssMiB)} MiB (peak ${fmt(r.simHwmMiB)}), ${fmt(r.simCores)} cores; server RSS ${fmt(r.serverRssMiB)} MiB, ${fmt(r.serverCores)} cores`);
+      return r;
+    };
+    const nodesOnly = await idleWindow(`${simNodes} nodes, no pods`);
+    const names = Array.from({ length: simNodes }, (_, i) => hollowNodeName('hollow-node', i, simNodes));
+    const cpu0 = cpuSeconds(pid);
+    const fill = await drive<{ pods: number; createdMs: number; allRunningMs: number; p50: number; p99: number }>(c, 'fill', { nodes: names, perNode: simPods, concurrency: 64 }, 3_600_000);
+    const fillCpu = cpuSeconds(pid) - cpu0;
+    log(`  ${fill.pods} pods created in ${fmt(fill.createdMs / 1000)} s, all Running after ${fmt(fill.allRunningMs / 1000)} s (sim CPU ${fmt(fillCpu)} s)`);
+    const withPods = await idleWindow(`${simNodes} nodes, ${simPods} pods each`);
+    let profile: string | undefined;
+    if (profDir) {
+      await p.stop(120_000);
+      const f = mainThreadProfile(join(profDir, 'sim'));
+      if (f) profile = formatProfile('rudder sim (whole run)', summarizeProfile(f, ROOT), 25);
+    }
+    return { mode: simMode, nodes: simNodes, podsPerNode: simPods, joinedMs, nodesOnly, fill: { ...fill, simCpuSeconds: fillCpu }, withPods, profile };
+  });
+}
+
+// ---- report -------------------------------------------------------------------------------------
+
+function latencies(b: Batch[], from: 'common' | 'own'): number[] {
+  return b.flatMap((x) => x.lines.map((l) => l.running - (from === 'common' ? x.t0 : l.sent)));
+}
+const phase = (b: Batch[], f: (l: Timeline) => number) => median(b.flatMap((x) => x.lines.map(f)));
+
+const result: Record<string, unknown> = {
+  when,
+  machine: { cpus: cpus().length, cpu: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 2 ** 30) },
+  loadBefore: loadavg(),
+  runs,
+  burst,
+};
+const lines: string[] = [];
+try {
+  let f: Floor | undefined;
+  if (parts.has('floor')) {
+    f = await floor();
+    result.floor = f;
+  }
+  if (parts.has('startup') || parts.has('rss')) {
+    const r = await realNode(parts.has('startup'), parts.has('rss'));
+    result.realNode = r;
+    const st = r.startup as { single: Batch[]; bursts: Batch[] } | undefined;
+    if (st) {
+      const single = latencies(st.single, 'own');
+      const bursty = latencies(st.bursts, 'common');
+      const s = {
+        singleP50Ms: median(single),
+        singleMinMs: Math.min(...single),
+        burstP50Ms: quantile(bursty, 0.5),
+        burstP99Ms: quantile(bursty, 0.99),
+        burstOwnP99Ms: quantile(latencies(st.bursts, 'own'), 0.99),
+        singlePhasesMs: {
+          apiAndScheduler: phase(st.single, (l) => l.bound - l.sent),
+          kubeletFirstStatus: phase(st.single, (l) => l.seen - l.bound),
+          toRunning: phase(st.single, (l) => l.running - l.seen),
+        },
+      };
+      result.startupSummary = s;
+      lines.push(`pod start-up, create → Running seen by a watch (busybox, image present, ${runs} runs):`);
+      lines.push(`  1 pod:    p50 ${fmt(s.singleP50Ms)} ms (min ${fmt(s.singleMinMs)}; create→bound ${fmt(s.singlePhasesMs.apiAndScheduler)}, bound→kubelet's first status ${fmt(s.singlePhasesMs.kubeletFirstStatus)}, → Running ${fmt(s.singlePhasesMs.toRunning)})`);
+      lines.push(`  ${burst} pods: p50 ${fmt(s.burstP50Ms)} ms, p99 ${fmt(s.burstP99Ms)} ms from the common start (p99 ${fmt(s.burstOwnP99Ms)} ms from each pod's own create)`);
+      if (f) {
+        lines.push(`  raw CRI:  1 pod p50 ${fmt(f.single.totalP50Ms)} ms; ${f.burst.pods} pods p50 ${fmt(f.burst.perPodP50Ms)} ms, p99 ${fmt(f.burst.perPodP99Ms)} ms`);
+        lines.push(`  ratio:    1 pod p50 ${fmt(s.singleP50Ms / f.single.totalP50Ms)}x (target ≤ 1.5x); ${burst} pods p99 ${fmt(s.burstP99Ms / f.burst.perPodP99Ms)}x (target ≤ 1.3x)`);
+      }
+    }
+    const rss = r.rss as { samples: ReturnType<typeof agentMemory>[]; agentCoresIdle10Pods: number; hwmMiB: number } | undefined;
+    if (rss) {
+      const m = (k: 'agentMiB' | 'containerdMiB' | 'totalMiB' | 'shimsMiB') => median(rss.samples.map((x) => x[k]));
+      const idle = r.idle as ReturnType<typeof agentMemory>;
+      result.rssSummary = { agentMiB: m('agentMiB'), containerdMiB: m('containerdMiB'), totalMiB: m('totalMiB'), shimsMiB: m('shimsMiB'), idleTotalMiB: idle.totalMiB };
+      lines.push(`agent RSS with 10 running pods: ${fmt(m('totalMiB'))} MiB = agent ${fmt(m('agentMiB'))} + containerd ${fmt(m('containerdMiB'))} (target ≤ 150 MB; shims excluded: ${rss.samples[0]!.shims} using ${fmt(m('shimsMiB'))} MiB); with no pods ${fmt(idle.totalMiB)} MiB; agent peak ${fmt(rss.hwmMiB)} MiB; ${fmt(rss.agentCoresIdle10Pods)} cores idle`);
+    }
+  }
+  if (parts.has('sim')) {
+    const s = await sim();
+    result.sim = s;
+    const w = s.withPods as { simRssMiB: number; simHwmMiB: number; simCores: number };
+    const n = s.nodesOnly as { simRssMiB: number; simCores: number };
+    const fl = s.fill as { pods: number; allRunningMs: number; simCpuSeconds: number };
+    lines.push(`rudder sim (${s.mode}): ${simNodes} nodes joined in ${fmt((s.joinedMs as number) / 1000)} s, RSS ${fmt(n.simRssMiB)} MiB, ${fmt(n.simCores)} cores idle`);
+    lines.push(`  with ${simPods} pods each (${fl.pods} Running after ${fmt(fl.allRunningMs / 1000)} s): RSS ${fmt(w.simRssMiB)} MiB (peak ${fmt(w.simHwmMiB)}; target ≤ 2 GB), ${fmt(w.simCores)} cores idle`);
+  }
+  result.loadAfter = loadavg();
+  console.log(lines.join('\n'));
+  for (const p of [(result.realNode as { profile?: string } | undefined)?.profile, (result.sim as { profile?: string } | undefined)?.profile]) if (p) console.log(`\n${p}`);
+  const out = values.out ?? join(ROOT, 'bench', 'results', `kubelet-${stamp}.json`);
+  mkdirSync(join(out, '..'), { recursive: true });
+  writeFileSync(out, JSON.stringify(result, null, 2) + '\n');
+  console.log(`written to ${out}`);
+} finally {
+  if (profDir && !interrupted) rmSync(profDir, { recursive: true, force: true });
+}
