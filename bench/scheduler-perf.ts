@@ -4,12 +4,13 @@
 //
 //   node bench/scheduler-perf.ts                          every shape, 3 runs each (median reported)
 //   node bench/scheduler-perf.ts --shapes basic --runs 1
-//   node bench/scheduler-perf.ts --shapes basic --profile  one more Basic run under --cpu-prof
+//   node bench/scheduler-perf.ts --runs 0 --profile basic   one run of Basic under --cpu-prof
 //   node bench/scheduler-perf.ts --nodes 500 --init 100 --measured 1000   (iterating; not the record)
 //
 // Options: --shapes basic,anti-affinity,spread  --runs N  --wire protobuf|json (bodies and watch;
 // default protobuf, as client-go)  --concurrency N (create streams, default 100)  --nodes/--init/
-// --measured N (override upstream's counts)  --profile  --timeout S (per phase, default 600)
+// --measured N (override upstream's counts)  --profile SHAPES (one more run of each under the
+// server's --cpu-prof; the summary goes to <out>-<shape>-profile.txt)  --timeout S (per phase, default 600)
 // --wait-load L --wait-idle S (first wait up to S s for the 1-minute load average to drop below L)
 // --out FILE.
 //
@@ -41,7 +42,8 @@ const { values: opt } = parseArgs({
     nodes: { type: 'string' },
     init: { type: 'string' },
     measured: { type: 'string' },
-    profile: { type: 'boolean', default: false },
+    profile: { type: 'string' },
+    baseline: { type: 'boolean', default: false },
     timeout: { type: 'string', default: '600' },
     'wait-load': { type: 'string', default: '1' },
     'wait-idle': { type: 'string', default: '0' },
@@ -73,11 +75,16 @@ const load1 = () => +loadavg()[0]!.toFixed(2);
 interface Server {
   target: Target;
   pid: number;
+  /** Scheduled events the scheduler's broadcaster dropped so far (its queue holds 1,000, as upstream's). */
+  droppedEvents(): number;
   stop(): Promise<void>;
 }
 
-/** `rudder server` with only the API server and the scheduler; resolves once the scheduler leads. */
-async function startServer(cpuProfDir?: string): Promise<Server> {
+/**
+ * `rudder server` with only the API server and the scheduler; resolves once the scheduler leads.
+ * Without the scheduler (the baseline), the API server alone.
+ */
+async function startServer(cpuProfDir?: string, scheduler = true): Promise<Server> {
   const dataDir = newDir('rudder');
   const args = [
     '--disable-warning=ExperimentalWarning',
@@ -94,6 +101,7 @@ async function startServer(cpuProfDir?: string): Promise<Server> {
     '127.0.0.1',
     '--disable-agent',
     '--disable-controller-manager',
+    ...(scheduler ? [] : ['--disable-scheduler']),
   ];
   const proc = track(spawn(NODE, args, { stdio: ['ignore', 'pipe', 'pipe'] }));
   let out = '';
@@ -107,7 +115,7 @@ async function startServer(cpuProfDir?: string): Promise<Server> {
     const t = setTimeout(() => reject(new Error(`rudder server's scheduler not leading in 60 s:\n${out.slice(-3000)}`)), 60_000);
     const check = () => {
       const m = /API server ready at https:\/\/127\.0\.0\.1:(\d+)/.exec(out);
-      if (m && /scheduler: scheduling with profiles/.test(out)) {
+      if (m && (!scheduler || /scheduler: scheduling with profiles/.test(out))) {
         clearTimeout(t);
         proc.stderr!.off('data', check);
         proc.off('exit', onExit);
@@ -124,6 +132,11 @@ async function startServer(cpuProfDir?: string): Promise<Server> {
   return {
     target: { url: `https://127.0.0.1:${port}`, creds: readCreds(join(dataDir, 'kubeconfig.yaml')) },
     pid: proc.pid!,
+    droppedEvents() {
+      let n = 0;
+      for (const m of out.matchAll(/unable to record event: too many queued events, dropped event \S+(?: \(and (\d+) more)?/g)) n += 1 + Number(m[1] ?? 0);
+      return n;
+    },
     async stop() {
       // Our own child: its PID stays ours until we have seen it exit. SIGTERM is a clean exit
       // (so --cpu-prof writes its profile); SIGKILL after 20 s.
@@ -193,6 +206,8 @@ interface RunResult {
   cpu: { server: number; loadgen: number; serverCores: number; loadgenCores: number };
   /** Measured pods per CPU-second of the server process (API server + scheduler). */
   podsPerServerCpuSecond: number;
+  /** Scheduled events dropped by the scheduler's event broadcaster (init and measured phases). */
+  eventsDropped: number;
   loadBefore: number;
   loadAfter: number;
   profile?: string;
@@ -220,11 +235,12 @@ async function runOnce(lg: LoadGen, w: Workload, shape: Shape, profileDir?: stri
       measured,
       cpu: { ...cpu, serverCores: +(cpu.server / wall).toFixed(2), loadgenCores: +(cpu.loadgen / wall).toFixed(2) },
       podsPerServerCpuSecond: measured.bound / cpu.server,
+      eventsDropped: server.droppedEvents(),
       loadBefore,
       loadAfter: load1(),
     };
     log(
-      `  measured: ${measured.bound}/${measured.n} bound in ${measured.seconds.toFixed(2)} s = ${fmt(measured.throughput)} pods/s; latency p50 ${fmt(measured.latency.p50)} ms p99 ${fmt(measured.latency.p99)} ms; creates ${fmt(measured.createRate)}/s; server ${r.cpu.serverCores} cores, loadgen ${r.cpu.loadgenCores}; load ${loadBefore} → ${r.loadAfter}` +
+      `  measured: ${measured.bound}/${measured.n} bound in ${measured.seconds.toFixed(2)} s = ${fmt(measured.throughput)} pods/s; latency p50 ${fmt(measured.latency.p50)} ms p99 ${fmt(measured.latency.p99)} ms; creates ${fmt(measured.createRate)}/s; ${r.eventsDropped} Scheduled events dropped; server ${r.cpu.serverCores} cores, loadgen ${r.cpu.loadgenCores}; load ${loadBefore} → ${r.loadAfter}` +
         (measured.createErrors ? `; ${measured.createErrors} create errors, e.g. ${measured.firstError}` : ''),
     );
     if (profileDir) {
@@ -237,6 +253,40 @@ async function runOnce(lg: LoadGen, w: Workload, shape: Shape, profileDir?: stri
   } finally {
     await server.stop();
   }
+}
+
+/**
+ * The same creates against the API server alone (--disable-scheduler): what a create costs the
+ * server without the scheduler's work (its watch, binding, event). Server CPU seconds per create
+ * of the measured phase.
+ */
+async function baselineOnce(lg: LoadGen, w: Workload): Promise<Baseline> {
+  const loadBefore = load1();
+  const server = await startServer(undefined, false);
+  try {
+    const target = server.target;
+    await lg.call({ kind: 'namespaces', target, names: w.namespaces });
+    await lg.call<NodesResult>({ kind: 'nodes', target, count: w.nodes, ...(w.zones ? { zones: w.zones } : {}), concurrency: CONCURRENCY, wire: WIRE });
+    const phase = (p: Workload['init']) =>
+      lg.call<PodsResult>({ kind: 'pods', target, namespace: p.namespace, template: p.template, count: p.count, concurrency: CONCURRENCY, wire: WIRE, timeoutMs: TIMEOUT_MS, waitBound: false });
+    await phase(w.init);
+    const c0 = cpuSeconds(server.pid);
+    const m = await phase(w.measured);
+    const cpu = cpuSeconds(server.pid) - c0;
+    const b: Baseline = { creates: m.n - m.createErrors, createRate: m.createRate, serverCpuMsPerCreate: (1000 * cpu) / (m.n - m.createErrors), loadBefore, loadAfter: load1() };
+    log(`  baseline (no scheduler): ${b.creates} creates at ${fmt(b.createRate)}/s, ${fmt(b.serverCpuMsPerCreate)} ms of server CPU each; load ${loadBefore} → ${b.loadAfter}`);
+    return b;
+  } finally {
+    await server.stop();
+  }
+}
+
+interface Baseline {
+  creates: number;
+  createRate: number;
+  serverCpuMsPerCreate: number;
+  loadBefore: number;
+  loadAfter: number;
 }
 
 // ---------------------------------------------------------------- main
@@ -273,12 +323,15 @@ interface Summary {
   createRate: number;
   serverCores: number;
   podsPerServerCpuSecond: number;
+  /** Server CPU per measured pod, ms; and per create of the same pods without a scheduler. */
+  serverCpuMsPerPod: number;
+  baselineCpuMsPerCreate?: number;
   upstreamThreshold: string;
   target: number;
   met: boolean;
 }
 
-function summarize(shape: Shape, w: Workload, rs: RunResult[]): Summary {
+function summarize(shape: Shape, w: Workload, rs: RunResult[], b: Baseline | undefined): Summary {
   const m = (f: (r: RunResult) => number) => median(rs.map(f));
   const throughput = m((r) => r.measured.throughput);
   return {
@@ -295,6 +348,8 @@ function summarize(shape: Shape, w: Workload, rs: RunResult[]): Summary {
     createRate: m((r) => r.measured.createRate),
     serverCores: m((r) => r.cpu.serverCores),
     podsPerServerCpuSecond: m((r) => r.podsPerServerCpuSecond),
+    serverCpuMsPerPod: m((r) => (1000 * r.cpu.server) / r.measured.bound),
+    ...(b ? { baselineCpuMsPerCreate: b.serverCpuMsPerCreate } : {}),
     upstreamThreshold: w.upstreamThreshold,
     target: w.target,
     met: throughput >= w.target,
@@ -302,7 +357,7 @@ function summarize(shape: Shape, w: Workload, rs: RunResult[]): Summary {
 }
 
 function table(ss: Summary[]): string {
-  const head = ['workload', 'pods/s (median)', 'runs', 'p50 ms', 'p99 ms', 'creates/s', 'server cores', 'pods/server CPU-s', 'upstream threshold', 'rudder target'];
+  const head = ['workload', 'pods/s (median)', 'runs', 'p50 ms', 'p99 ms', 'creates/s', 'server cores', 'server CPU ms/pod', 'of which the create alone', 'upstream threshold', 'rudder target'];
   const rows = ss.map((s) => [
     s.workload + (s.nodes !== 5000 || s.measured !== workload(s.shape).measured.count ? ` (${s.nodes} nodes, ${s.init}+${s.measured} pods)` : ''),
     fmt(s.throughput),
@@ -311,7 +366,8 @@ function table(ss: Summary[]): string {
     fmt(s.p99),
     fmt(s.createRate),
     fmt(s.serverCores),
-    fmt(s.podsPerServerCpuSecond),
+    fmt(s.serverCpuMsPerPod),
+    s.baselineCpuMsPerCreate !== undefined ? fmt(s.baselineCpuMsPerCreate) : '-',
     s.upstreamThreshold,
     `≥ ${s.target} ${s.met ? 'met' : 'missed'}`,
   ]);
@@ -331,8 +387,8 @@ async function main(): Promise<void> {
   const lg = new LoadGen();
   const runs: RunResult[] = [];
   const summaries: Summary[] = [];
-  let profileText: string | undefined;
-  let profileFile: string | undefined;
+  const profiles: { shape: Shape; text: string; file: string | undefined }[] = [];
+  const baselines: Partial<Record<Shape, Baseline>> = {};
   try {
     for (const shape of shapes) {
       const w = workload(shape, sizes);
@@ -342,16 +398,20 @@ async function main(): Promise<void> {
         rs.push(await runOnce(lg, w, shape));
       }
       runs.push(...rs);
-      if (rs.length) summaries.push(summarize(shape, w, rs));
+      if (opt.baseline) {
+        log(`${w.name}: baseline`);
+        baselines[shape] = await baselineOnce(lg, w);
+      }
+      if (rs.length) summaries.push(summarize(shape, w, rs, baselines[shape]));
     }
-    if (opt.profile) {
-      const w = workload('basic', sizes);
+    for (const shape of opt.profile ? opt.profile.split(',') : []) {
+      if (!SHAPES.includes(shape as Shape)) throw new Error(`--profile: unknown shape "${shape}"`);
+      const w = workload(shape as Shape, sizes);
       log(`${w.name}: profiled run`);
       const dir = newDir('cpuprof');
-      const r = await runOnce(lg, w, 'basic', dir);
-      profileText = r.profile;
+      const r = await runOnce(lg, w, shape as Shape, dir);
       runs.push(r);
-      profileFile = newestFile(dir, '.cpuprofile');
+      profiles.push({ shape: shape as Shape, text: r.profile!, file: newestFile(dir, '.cpuprofile') });
     }
   } finally {
     await lg.close();
@@ -362,15 +422,16 @@ async function main(): Promise<void> {
     method: { wire: WIRE, createStreams: CONCURRENCY, percentageOfNodesToScore: 'adaptive (default configuration)', server: 'rudder server --disable-agent --disable-controller-manager (SQLite)' },
     loadAverage: loadavg(),
     summaries,
+    baselines,
     runs: runs.map(({ profile: _p, ...r }) => r),
   };
   writeFileSync(file, JSON.stringify(doc, null, 1) + '\n');
-  if (profileText) {
-    const pf = file.replace(/\.json$/, '-profile.txt');
-    writeFileSync(pf, profileText + '\n');
+  for (const p of profiles) {
+    const pf = file.replace(/\.json$/, `-${p.shape}-profile.txt`);
+    writeFileSync(pf, p.text + '\n');
     // The raw profile is kept beside the summary (not committed: bench/results/.gitignore).
-    if (profileFile) copyFileSync(profileFile, file.replace(/\.json$/, '.cpuprofile'));
-    process.stdout.write(`\n${profileText}\n`);
+    if (p.file) copyFileSync(p.file, pf.replace(/-profile\.txt$/, '.cpuprofile'));
+    process.stdout.write(`\n${p.text}\n`);
     log(`profile summary: ${relative(ROOT, pf)}`);
   }
   process.stdout.write(`\n${table(summaries)}\n\n${info.nproc} CPUs (${info.cpu}), ${info.memoryGiB} GiB, kernel ${info.kernel}, Node ${info.node}; wire ${WIRE}; written: ${relative(ROOT, file)}\n`);
