@@ -31,15 +31,18 @@ async function startNodeNetworking(ctx: AgentHookContext): Promise<AgentComponen
 
 /**
  * The kubelet's port-10250 API: the API server's kubelet-client certificate may do everything;
- * any other client certificate from the cluster's client CA is authorized by a
- * SubjectAccessReview on nodes/<subresource> (upstream's webhook authorization mode), so that
- * e.g. a user bound to system:kubelet-api-admin may read logs directly.
+ * other client certificates from the cluster's client CA, and bearer tokens (a TokenReview), are
+ * authorized by a SubjectAccessReview on nodes/<subresource> (upstream's webhook authentication
+ * and authorization modes), both reviews made as the node, so that e.g. a user bound to
+ * system:kubelet-api-admin may read logs directly.
  */
 async function startKubeletApi(ctx: AgentHookContext): Promise<AgentComponent> {
   if (!ctx.clientCaPem) throw new Error('kubelet API: no client CA to verify the API server with');
-  const { startKubeletServer } = await import('../kubelet/server/server.ts');
+  const [{ startKubeletServer }, { subjectAccessReviewAuthorizer, tokenReviewAuthenticator }] = await Promise.all([
+    import('../kubelet/server/server.ts'),
+    import('../kubelet/server/delegated-auth.ts'),
+  ]);
   const tls = await ctx.servingCert.ready();
-  const reviews = ctx.client.resource('authorization.k8s.io', 'subjectaccessreviews');
   const server = await startKubeletServer({
     nodeName: ctx.nodeName,
     runtime: ctx.runtime.runtime,
@@ -47,15 +50,8 @@ async function startKubeletApi(ctx: AgentHookContext): Promise<AgentComponent> {
     tls: { cert: tls.certPem, key: tls.keyPem },
     clientCA: ctx.clientCaPem,
     allowedUsers: ['kube-apiserver-kubelet-client'],
-    authorize: async (user, attrs) => {
-      const r = (await reviews.create({
-        apiVersion: 'authorization.k8s.io/v1',
-        kind: 'SubjectAccessReview',
-        metadata: {},
-        spec: { user: user.name, groups: user.groups, resourceAttributes: { verb: attrs.verb, resource: 'nodes', subresource: attrs.subresource, name: attrs.name } },
-      })) as { status?: { allowed?: boolean } };
-      return r.status?.allowed === true;
-    },
+    authenticateToken: tokenReviewAuthenticator(ctx.client),
+    authorize: subjectAccessReviewAuthorizer(ctx.client),
     port: ctx.kubeletPort,
     rootDir: ctx.dataDir,
     log: ctx.log,

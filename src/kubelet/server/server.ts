@@ -1,11 +1,13 @@
 // The kubelet's HTTPS API (port 10250), the endpoints the API server proxies to: container logs,
 // exec, attach, port-forward, and the read-only /healthz, /pods, /runningpods/, /stats/summary.
 //
-// Authentication: only client certificates signed by `clientCA` (the API server's client CA) are
-// accepted; the certificate's CN is the user and its O entries the groups. Authorization: the
-// users in `allowedUsers`, or the `authorize` hook (a SubjectAccessReview later) with upstream's
-// attributes — verb from the method, resource "nodes", subresource stats/metrics/log/spec or
-// proxy. Refusals are worded as upstream's ("Unauthorized", "Forbidden (user=…, verb=…, …)").
+// Authentication, in upstream's order: a client certificate signed by `clientCA` (the API server's
+// client CA; CN the user, O entries the groups), else an `Authorization: Bearer` token checked by
+// `authenticateToken` (a TokenReview, delegated-auth.ts). Anonymous requests are refused; there is
+// no read-only port. Authorization: the users in `allowedUsers`, or the `authorize` hook (a
+// SubjectAccessReview) with upstream's attributes — verb from the method, resource "nodes",
+// subresource stats/metrics/log/spec or proxy. Refusals are worded as upstream's ("Unauthorized",
+// "Forbidden (user=…, verb=…, …)").
 //
 // Streaming: exec/attach/port-forward ask the runtime for its single-use stream URL, then
 // - proxy the connection byte for byte when the client speaks a protocol the runtime speaks
@@ -44,6 +46,8 @@ export type { PodLookup } from './pod-lookup.ts';
 export interface KubeletUser {
   name: string;
   groups: string[];
+  uid?: string;
+  extra?: Record<string, string[]>;
 }
 
 /** Upstream's authorization attributes of a kubelet request. */
@@ -65,7 +69,12 @@ export interface KubeletServerOptions {
   clientCA: string;
   /** Users (certificate CNs) allowed everything, e.g. the API server's kubelet-client identity. */
   allowedUsers?: string[];
-  /** Decides for users not in allowedUsers (a SubjectAccessReview, later); default: deny. */
+  /**
+   * Authenticates a bearer token (a cached TokenReview): the user, or undefined when the token is
+   * not valid (a rejection counts as not valid). Without it, bearer tokens are refused.
+   */
+  authenticateToken?: (token: string) => Promise<KubeletUser | undefined>;
+  /** Decides for users not in allowedUsers (a SubjectAccessReview); default: deny. */
   authorize?: (user: KubeletUser, attrs: KubeletRequestAttributes) => Promise<boolean>;
   /** Listen address and port; defaults 0.0.0.0 and 10250 (0 picks a free port). */
   address?: string;
@@ -150,9 +159,21 @@ export async function startKubeletServer(o: KubeletServerOptions): Promise<Kubel
     return { name: cn, groups: [...(Array.isArray(org) ? org : org ? [org] : []), 'system:authenticated'] };
   };
 
+  /** The user of a valid bearer token; undefined without one or when it does not authenticate. */
+  const tokenUser = async (req: IncomingMessage): Promise<KubeletUser | undefined> => {
+    const m = /^Bearer\s+(\S+)\s*$/i.exec(String(req.headers.authorization ?? ''));
+    if (!m || !o.authenticateToken) return undefined;
+    try {
+      return await o.authenticateToken(m[1]!);
+    } catch (e) {
+      log(`authenticating a bearer token: ${(e as Error).message}`);
+      return undefined;
+    }
+  };
+
   /** Authenticates and authorizes; throws HttpError 401/403 in upstream's words. */
   const admit = async (req: IncomingMessage, path: string): Promise<void> => {
-    const user = userOf(req.socket as TLSSocket);
+    const user = userOf(req.socket as TLSSocket) ?? (await tokenUser(req));
     if (!user) throw new HttpError(401, 'Unauthorized');
     if (allowed.has(user.name)) return;
     const attrs = requestAttributes(o.nodeName, req.method ?? 'GET', path);
