@@ -1,6 +1,7 @@
 // rudder server: the control plane on this machine. Flags → ServerConfig → components.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { hostname, networkInterfaces } from 'node:os';
+import { flushCompileCache } from 'node:module';
 import { dirname, join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { apiCodecs, apiHooks } from '../apiserver/codecs.ts';
@@ -40,6 +41,8 @@ export interface ServerConfig {
   defaultUnreachableTolerationSeconds: number;
   schedulerConfig?: string;
   auditPolicyFile?: string;
+  /** upstream's --authorization-mode: Node,RBAC, or AlwaysAllow (for measuring authorization's cost). */
+  authorizationMode?: 'Node,RBAC' | 'AlwaysAllow';
   /** The agent this server runs (absent with --disable-agent). */
   node?: NodeOptions;
   maxRequestsInflight: number;
@@ -76,6 +79,7 @@ const FLAGS: FlagSpec[] = [
   { name: 'default-not-ready-toleration-seconds', type: 'int', default: 300, help: 'tolerationSeconds added for node.kubernetes.io/not-ready' },
   { name: 'default-unreachable-toleration-seconds', type: 'int', default: 300, help: 'tolerationSeconds added for node.kubernetes.io/unreachable' },
   { name: 'scheduler-config', type: 'string', metavar: 'FILE', help: 'KubeSchedulerConfiguration file' },
+  { name: 'authorization-mode', type: 'string', metavar: 'MODES', default: 'Node,RBAC', help: 'Node,RBAC, or AlwaysAllow (every authenticated request allowed: for benchmarks, never for a cluster)' },
   { name: 'audit-policy-file', type: 'string', metavar: 'FILE', help: 'audit Policy (audit.k8s.io/v1); auditing is off without one' },
   { name: 'audit-log-path', type: 'string', metavar: 'FILE', help: 'where audit events go (default <data-dir>/server/logs/audit.log)' },
   { name: 'audit-log-maxsize', type: 'int', default: 100, help: 'megabytes before the audit log is rotated (0: never)' },
@@ -134,6 +138,10 @@ export function serverConfig(argv: string[]): ServerConfig {
   if (!/^\d+-\d+$/.test(s('service-node-port-range')!)) {
     throw new UsageError(`invalid value "${s('service-node-port-range')}" for flag --service-node-port-range: want FROM-TO, e.g. 30000-32767`);
   }
+  const authorizationMode = s('authorization-mode')!;
+  if (authorizationMode !== 'Node,RBAC' && authorizationMode !== 'AlwaysAllow') {
+    throw new UsageError(`invalid value "${authorizationMode}" for flag --authorization-mode: rudder supports Node,RBAC and AlwaysAllow`);
+  }
   const port = v['https-listen-port'] as number;
   if (port < 0 || port > 65535) throw new UsageError(`invalid value "${port}" for flag --https-listen-port: must be 0-65535`);
   return {
@@ -158,6 +166,7 @@ export function serverConfig(argv: string[]): ServerConfig {
     defaultUnreachableTolerationSeconds: v['default-unreachable-toleration-seconds'] as number,
     schedulerConfig: s('scheduler-config'),
     auditPolicyFile: s('audit-policy-file'),
+    authorizationMode,
     node: v['disable-agent'] ? undefined : nodeOptionsFromFlags(v, { dataDir, clusterDns: [s('cluster-dns')!], clusterCidr: s('cluster-cidr')!, serviceCidr: s('service-cidr')! }),
     maxRequestsInflight: v['max-requests-inflight'] as number,
     maxMutatingRequestsInflight: v['max-mutating-requests-inflight'] as number,
@@ -233,6 +242,7 @@ export async function runServer(cfg: ServerConfig): Promise<{ stop(): Promise<vo
       maxRequestsInflight: cfg.maxRequestsInflight,
       maxMutatingRequestsInflight: cfg.maxMutatingRequestsInflight,
       encryptionConfigFile: cfg.encryptionConfigFile,
+      alwaysAllow: cfg.authorizationMode === 'AlwaysAllow',
       audit: cfg.auditPolicyFile
         ? { policyFile: cfg.auditPolicyFile, logPath: cfg.auditLogPath, maxSizeMB: cfg.auditLogMaxSizeMB, maxBackups: cfg.auditLogMaxBackups, maxAgeDays: cfg.auditLogMaxAgeDays }
         : undefined,
@@ -301,6 +311,10 @@ export const serverCommand: Command = {
     if (cfg.schedulerConfig && !existsSync(cfg.schedulerConfig)) throw new UsageError(`--scheduler-config ${cfg.schedulerConfig}: no such file`);
     if (cfg.auditPolicyFile && !existsSync(cfg.auditPolicyFile)) throw new UsageError(`--audit-policy-file ${cfg.auditPolicyFile}: no such file`);
     const srv = await runServer(cfg);
+    // Every module the server needs is loaded by now: write their compiled (type-stripped) form to
+    // the compile cache bin/rudder enables, so the next start skips stripping TypeScript (and the
+    // stripper's memory) even if this one ends with kill -9 rather than a clean exit.
+    flushCompileCache();
     await new Promise<void>((resolve) => {
       let stopping = false;
       const stop = (sig: string) => {
