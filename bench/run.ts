@@ -5,6 +5,15 @@
 //   npm run bench                                   every part, both backends (9-15 minutes on 2 shared cores)
 //   npm run bench -- --only create,list --backend sqlite
 //   npm run bench -- --only profile                 CPU profiles of the create and list paths
+//   npm run bench -- --suite scheduler              another area's benchmarks (below)
+//
+// Suites (--suite S): api (this file's parts; the default when --suite is absent), scheduler
+// (bench/scheduler-perf.ts, then bench/scheduler-core.ts), kubelet (bench/kubelet.ts: CRI floor,
+// start-up, agent RSS, rudder sim; root), controllers (bench/controllers-scale.ts, then
+// bench/controllers-endpoints.ts), networking (bench/proxy.ts, then bench/dns.ts; root), authz
+// (bench/authz.ts), all (every suite in that order). Each script of another suite runs as a child
+// process with its own defaults and writes its own results (see its header); the options below
+// are the api suite's only. The exit code is non-zero if any script failed; the others still run.
 //
 // Options:
 //   --only PARTS        create, durability, list, watch, startup, profile (default: all but profile)
@@ -25,7 +34,7 @@
 // Every process is started here and stopped by PID; all state lives in one temporary directory
 // that is removed at the end, also on Ctrl-C.
 
-import { execFileSync, fork, type ChildProcess } from 'node:child_process';
+import { execFileSync, fork, spawnSync, type ChildProcess } from 'node:child_process';
 import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { join, relative } from 'node:path';
@@ -51,6 +60,38 @@ import {
 import { formatProfile, summarizeProfile, type ProfileSummary } from './profile.ts';
 import { fmt, median, quantile } from './stats.ts';
 import { intervalsWithSync, readSyncs, syncsIn } from './syncs.ts';
+
+// --suite dispatch: every suite but api spawns the area's scripts one after the other; api (and
+// the api part of `all`) is this file, run as a child without --suite.
+const SUITES: Record<string, string[]> = {
+  api: ['run.ts'],
+  scheduler: ['scheduler-perf.ts', 'scheduler-core.ts'],
+  kubelet: ['kubelet.ts'],
+  controllers: ['controllers-scale.ts', 'controllers-endpoints.ts'],
+  networking: ['proxy.ts', 'dns.ts'],
+  authz: ['authz.ts'],
+};
+{
+  const argv = process.argv.slice(2);
+  const at = argv.findIndex((a) => a === '--suite' || a.startsWith('--suite='));
+  const suite = at < 0 ? 'api' : argv[at]!.startsWith('--suite=') ? argv[at]!.slice(8) : argv[at + 1];
+  if (suite !== 'all' && !(suite && suite in SUITES)) throw new Error(`--suite: one of ${[...Object.keys(SUITES), 'all'].join(', ')}`);
+  if (at >= 0) {
+    const rest = argv.filter((_, i) => i !== at && (argv[at]!.includes('=') || i !== at + 1));
+    if (suite !== 'api' && suite !== 'all' && rest.length) throw new Error(`--suite ${suite}: options ${rest.join(' ')} are the api suite's; run bench/${SUITES[suite]![0]} directly to pass its own`);
+    const scripts = suite === 'all' ? Object.values(SUITES).flat() : SUITES[suite]!;
+    let failures = 0;
+    for (const script of scripts) {
+      const args = ['--disable-warning=ExperimentalWarning', join(import.meta.dirname, script), ...(script === 'run.ts' ? rest : [])];
+      process.stderr.write(`[bench --suite ${suite}] ${script}: started at ${new Date().toISOString()}, load average ${loadavg().map((x) => x.toFixed(2)).join(' ')}\n`);
+      // The child shares the terminal's process group, so Ctrl-C reaches it and its own cleanup runs.
+      const r = spawnSync(process.execPath, args, { stdio: 'inherit' });
+      if (r.status !== 0) failures++;
+      process.stderr.write(`[bench --suite ${suite}] ${script}: ${r.status === 0 ? 'done' : `FAILED (${r.status ?? r.signal})`}\n`);
+    }
+    process.exit(failures ? 1 : 0);
+  }
+}
 
 const ALL_PARTS = ['create', 'durability', 'list', 'watch', 'startup', 'profile'] as const;
 type Part = (typeof ALL_PARTS)[number];
