@@ -8,6 +8,12 @@
 //   node bench/controllers-endpoints.ts                    3 runs (the median of each figure is reported)
 //   node bench/controllers-endpoints.ts --runs 1 --pods 1000 --rate 100
 //   node bench/controllers-endpoints.ts --only-endpoints   run just the endpoint and endpointslice controllers
+//
+// --out FILE: the runs, medians and load averages as JSON (default
+// bench/results/controllers-endpoints-<date>.json).
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { startTestApiServer } from '../src/apiserver/testing.ts';
 import { Client } from '../src/client/client.ts';
@@ -23,6 +29,7 @@ const { values: opt } = parseArgs({
     pods: { type: 'string', default: '1000' },
     rate: { type: 'string', default: '100' },
     'only-endpoints': { type: 'boolean', default: false },
+    out: { type: 'string' },
   },
 });
 const RUNS = Number(opt.runs);
@@ -167,6 +174,10 @@ async function runOnce(): Promise<RunResult> {
   }
 }
 
+const load = () => loadavg().map((x) => +x.toFixed(2));
+const loadBefore = load();
+const date = new Date().toISOString();
+console.log(`controllers-endpoints: ${N} pods at ${RATE}/s, ${RUNS} run(s), node ${process.version}; load average ${loadBefore.join(' ')}`);
 const rows: { run: number; ep50: number; ep99: number; epMax: number; sl50: number; sl99: number; slMax: number; w99: number; secs: number; cpu: number }[] = [];
 for (let r = 1; r <= RUNS; r++) {
   const res = await runOnce();
@@ -194,4 +205,9 @@ console.log(`endpoints propagation, median of ${RUNS} run(s), ${opt['only-endpoi
 console.log(`  Endpoints       p50 ${fmt(m('ep50'))} ms   p99 ${fmt(m('ep99'))} ms   max ${fmt(m('epMax'))} ms`);
 console.log(`  EndpointSlices  p50 ${fmt(m('sl50'))} ms   p99 ${fmt(m('sl99'))} ms   max ${fmt(m('slMax'))} ms`);
 console.log(`  flips took ${fmt(m('secs'))} s (${fmt(N / m('secs'))}/s achieved); process CPU ${fmt(m('cpu'))} ms per pod flipped (server, controllers and this load generator)`);
+const out = opt.out ?? join(import.meta.dirname, 'results', `controllers-endpoints-${date.slice(0, 19).replace(/:/g, '-')}.json`);
+mkdirSync(join(out, '..'), { recursive: true });
+const medians = Object.fromEntries((['ep50', 'ep99', 'epMax', 'sl50', 'sl99', 'slMax', 'w99', 'secs', 'cpu'] as const).map((k) => [k, m(k)]));
+writeFileSync(out, JSON.stringify({ date, pods: N, rate: RATE, controllers: opt['only-endpoints'] ? 'endpoints, endpointslice' : 'cluster controllers', node: process.version, loadavgBefore: loadBefore, loadavgAfter: load(), medians, runs: rows }, null, 1) + '\n');
+console.log(`load average after: ${load().join(' ')}; written: ${out}`);
 process.exit(0);

@@ -8,24 +8,41 @@
 // Figures:
 //   scale   a Deployment of 0 replicas scaled to 1,000: time until 1,000 pods exist (seen on a
 //           pod watch), and until the Deployment's status reports 1,000 replicas;
-//   many    100 Deployments of 10 replicas created at once: time until their 1,000 pods exist.
+//   many    100 Deployments of 10 replicas created at once: time until their 1,000 pods exist;
+//   idle    the controller-manager's CPU while idle with 1,000 pods: `rudder server --disable-agent
+//           --disable-scheduler --disable-controller-manager` and, beside it, `rudder controller-manager`
+//           (every controller, as `rudder server` runs them) as its own process over HTTPS; a
+//           Deployment of 1,000 replicas (pods stay Pending: no scheduler, no nodes), then, 10 s after
+//           its status reports 1,000 replicas, the cores each process used over --idle-seconds (default
+//           60), from /proc/PID/stat. Once, not per run (it is a long window already).
+//
+// --out FILE writes the figures as JSON (default bench/results/controllers-scale-<date>.json).
 import { parseArgs } from 'node:util';
 import { startTestApiServer } from '../src/apiserver/testing.ts';
 import { Client } from '../src/client/client.ts';
 import { startControllerManager } from '../src/controllers/manager.ts';
 import { TEST_CONFIG } from '../src/controllers/testing.ts';
 import { workloadControllers } from '../src/controllers/workloads.ts';
+import { httpsTransportFromKubeconfig } from '../src/client/https.ts';
+import { spawn } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
+import { join } from 'node:path';
+import { CLI, NODE, ROOT, cleanupAll, cpuSeconds, startRudder, track } from './processes.ts';
 
 const { values: opt } = parseArgs({
   options: {
     runs: { type: 'string', default: '3' },
     only: { type: 'string' },
     pods: { type: 'string', default: '1000' },
+    'idle-seconds': { type: 'string', default: '60' },
+    out: { type: 'string' },
   },
 });
 const RUNS = Number(opt.runs);
 const N = Number(opt.pods);
-const parts = opt.only ? opt.only.split(',') : ['scale', 'many'];
+const parts = opt.only ? opt.only.split(',') : ['scale', 'many', 'idle'];
+const IDLE_SECONDS = Number(opt['idle-seconds']);
 
 function deployment(name: string, replicas: number) {
   return {
@@ -134,11 +151,61 @@ async function manyRun(): Promise<{ podsMs: number }> {
   }
 }
 
+/** The idle figure: separate processes, so the controller-manager's CPU is its own. */
+async function idleRun(): Promise<Record<string, unknown>> {
+  const server = await startRudder({ apiOnly: true });
+  const kubeconfig = join(server.dataDir, 'kubeconfig.yaml');
+  const cm = track(spawn(NODE, ['--disable-warning=ExperimentalWarning', CLI, 'controller-manager', '--kubeconfig', kubeconfig, '--data-dir', server.dataDir], { stdio: ['ignore', 'ignore', 'pipe'] }));
+  let cmLog = '';
+  cm.stderr!.on('data', (c: Buffer) => (cmLog = (cmLog + c.toString()).slice(-20_000)));
+  const { transport } = httpsTransportFromKubeconfig(kubeconfig, { userAgent: 'bench' });
+  const admin = new Client(transport);
+  try {
+    for (let t = performance.now(); !/controller-manager: running/.test(cmLog); ) {
+      if (performance.now() - t > 60_000) throw new Error(`controller-manager not running after 60 s:\n${cmLog}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    // the serviceaccount controller makes `default`; pods need it
+    for (;;) {
+      const ok = await admin.resource('', 'serviceaccounts').namespace('default').get('default').then(() => true, () => false);
+      if (ok) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const counter = await podCounter(admin, 'default', N);
+    const t0 = performance.now();
+    await admin.resource('apps', 'deployments').namespace('default').create(deployment('idle', N));
+    const tPods = await counter.done;
+    counter.close();
+    await untilStatus(admin, 'default', 'idle', N);
+    await new Promise((r) => setTimeout(r, 10_000));
+    const load = loadavg().map((x) => +x.toFixed(2));
+    const cm0 = cpuSeconds(cm.pid!);
+    const api0 = cpuSeconds(server.pid);
+    const w0 = performance.now();
+    await new Promise((r) => setTimeout(r, IDLE_SECONDS * 1000));
+    const wall = (performance.now() - w0) / 1000;
+    return {
+      podsMsOverHttps: tPods - t0,
+      idleSeconds: +wall.toFixed(1),
+      controllerManagerCores: +((cpuSeconds(cm.pid!) - cm0) / wall).toFixed(4),
+      apiServerCores: +((cpuSeconds(server.pid) - api0) / wall).toFixed(4),
+      loadavgBefore: load,
+      loadavgAfter: loadavg().map((x) => +x.toFixed(2)),
+    };
+  } finally {
+    await transport.close();
+    cm.kill('SIGTERM');
+    await new Promise((r) => (cm.exitCode !== null ? r(undefined) : cm.once('exit', r)));
+    await server.stop();
+  }
+}
+
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const fmt = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
 
-console.log(`controllers-scale: ${N} pods, ${RUNS} run(s) each, node ${process.version}`);
-const results: Record<string, unknown> = {};
+console.log(`controllers-scale: ${N} pods, ${RUNS} run(s) each, node ${process.version}; load average ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+process.on('exit', cleanupAll);
+const results: Record<string, unknown> = { date: new Date().toISOString(), pods: N, runs: RUNS, loadavgBefore: loadavg().map((x) => +x.toFixed(2)) };
 if (parts.includes('scale')) {
   const runs: { podsMs: number; statusMs: number }[] = [];
   for (let i = 0; i < RUNS; i++) runs.push(await scaleRun());
@@ -154,4 +221,14 @@ if (parts.includes('many')) {
   results.many = { runs, medianPodsMs: pods };
   console.log(`${N / 10} Deployments x 10 created at once: ${N} pods exist after ${fmt(pods)} (runs: ${runs.map((r) => fmt(r.podsMs)).join(', ')})`);
 }
-console.log(JSON.stringify(results));
+if (parts.includes('idle')) {
+  const r = await idleRun();
+  results.idle = r;
+  console.log(`idle with ${N} pods over ${r.idleSeconds} s: controller-manager ${((r.controllerManagerCores as number) * 100).toFixed(2)}% of a core, API server ${((r.apiServerCores as number) * 100).toFixed(2)}%   [target < 2%]`);
+}
+results.loadavgAfter = loadavg().map((x) => +x.toFixed(2));
+const out = opt.out ?? join(ROOT, 'bench', 'results', `controllers-scale-${new Date().toISOString().slice(0, 19).replace(/:/g, '-')}.json`);
+mkdirSync(join(out, '..'), { recursive: true });
+writeFileSync(out, JSON.stringify(results, null, 1) + '\n');
+console.log(`written: ${out}`);
+process.exit(0);

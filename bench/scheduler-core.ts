@@ -9,11 +9,13 @@
 //   node bench/scheduler-core.ts [--nodes 5000] [--pods 10000] [--init 1000] [--runs 3]
 //                                [--shape basic|anti-affinity|spread] [--profile]
 //
-// --profile runs once more under the V8 profiler and prints where the time went.
+// --profile runs once more under the V8 profiler and prints where the time went. The runs, the
+// load average before and after, and the medians go to --out FILE (default
+// bench/results/scheduler-core-<shape>-<date>.json).
 
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadSchedulerConfig } from '../src/scheduler/config.ts';
@@ -30,6 +32,7 @@ const { values: opts } = parseArgs({
     shape: { type: 'string', default: 'basic' },
     profile: { type: 'boolean', default: false },
     child: { type: 'boolean', default: false },
+    out: { type: 'string' },
   },
 });
 
@@ -165,7 +168,10 @@ async function main(): Promise<void> {
     console.log(JSON.stringify(r));
     return;
   }
-  console.log(`scheduler core, ${SHAPE}: ${NODES} nodes, ${INIT} pods placed first, ${PODS} measured (node ${process.version})`);
+  const load = () => loadavg().map((x) => +x.toFixed(2));
+  const loadBefore = load();
+  const date = new Date().toISOString();
+  console.log(`scheduler core, ${SHAPE}: ${NODES} nodes, ${INIT} pods placed first, ${PODS} measured (node ${process.version}); load average ${loadBefore.join(' ')}`);
   const results: RunResult[] = [];
   for (let i = 0; i < Number(opts.runs); i++) {
     const r = await runOnce();
@@ -175,7 +181,14 @@ async function main(): Promise<void> {
     );
   }
   const median = (xs: number[]) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-  console.log(`median: ${median(results.map((r) => r.podsPerSecond)).toFixed(0)} pods/s wall, ${median(results.map((r) => r.podsPerCpuSecond)).toFixed(0)} pods per CPU-second`);
+  const wall = median(results.map((r) => r.podsPerSecond));
+  const perCpu = median(results.map((r) => r.podsPerCpuSecond));
+  console.log(`median: ${wall.toFixed(0)} pods/s wall, ${perCpu.toFixed(0)} pods per CPU-second; load average ${load().join(' ')}`);
+  const out = opts.out ?? join(import.meta.dirname, 'results', `scheduler-core-${SHAPE}-${date.slice(0, 19).replace(/:/g, '-')}.json`);
+  mkdirSync(join(out, '..'), { recursive: true });
+  const doc = { date, shape: SHAPE, nodes: NODES, init: INIT, measured: PODS, node: process.version, loadavgBefore: loadBefore, loadavgAfter: load(), medianPodsPerSecond: wall, medianPodsPerCpuSecond: perCpu, runs: results };
+  writeFileSync(out, JSON.stringify(doc, null, 1) + '\n');
+  console.log(`written: ${out}`);
 
   if (opts.profile) {
     const dir = mkdtempSync(join(tmpdir(), 'rudder-sched-prof-'));
