@@ -91,13 +91,53 @@ export function updateManagedFields(opts: UpdateManagedFieldsOptions): JsonObjec
   const next = withoutManagedFields(opts.next as JsonObject);
   try {
     if (managed.fields.size === 0 && old !== undefined) return next;
+    if (old === undefined && managed.fields.size === 0) return withManagedFields(next, createdEntries(ctx, next, opts.manager));
     const live = old !== undefined ? withoutManagedFields(old) : ctx.type.model.zero(ctx.type.ref);
     const result = innerUpdate(ctx, live, next, managed, opts.manager);
     return withManagedFields(next, encodeManaged(result));
   } catch {
     const keep = old ? metadataOf(old)?.managedFields : undefined;
-    return keep === undefined ? next : withManagedFields(next, keep);
+    return keep === undefined ? next : withManagedFields(next, deepClone(keep));
   }
+}
+
+/**
+ * The general path (innerUpdate against the type's zero value) specialized to a create that
+ * brings no managedFields of its own: nobody else owns anything, so nothing moves between
+ * managers and the creator's set is simply what the object adds to or changes from the zero
+ * value. Produces exactly the general path's entries (managedfields.test.ts compares them).
+ */
+function createdEntries(ctx: Ctx, next: JsonObject, manager: string): JsonValue | undefined {
+  const { model, ref } = ctx.type;
+  const c = compare(model, ref, zeroFilled(model, ref), model.withZero(ref, next));
+  const set = filterReset(ctx, c.added.union(c.modified)).difference(STRIP);
+  if (set.empty()) return undefined;
+  const e: ManagedFieldsEntry = { manager: manager || 'unknown', operation: 'Update', apiVersion: ctx.apiVersion, time: ctx.now, fieldsType: 'FieldsV1', fieldsV1: set.toFieldsV1() };
+  if (ctx.subresource) e.subresource = ctx.subresource;
+  return [e] as unknown as JsonValue;
+}
+
+const zeroCache = new WeakMap<object, Map<string, JsonValue>>();
+
+/** withZero(zero) of a type, computed once per model and type; shared, never mutated. */
+function zeroFilled(model: ObjectType['model'], ref: ObjectType['ref']): JsonValue {
+  if (ref.named === undefined) return model.withZero(ref, model.zero(ref));
+  let m = zeroCache.get(model);
+  if (!m) zeroCache.set(model, (m = new Map()));
+  let z = m.get(ref.named);
+  if (z === undefined) m.set(ref.named, (z = model.withZero(ref, model.zero(ref))));
+  return z;
+}
+
+/** The general path of updateManagedFields, for tests that check the specialized ones against it. */
+export function updateManagedFieldsGeneral(opts: UpdateManagedFieldsOptions): JsonObject {
+  const ctx = makeCtx(opts);
+  const old = opts.old as JsonObject | undefined;
+  const managed = decodeLiveOrNew(old, opts.next as JsonObject, ctx.subresource !== '');
+  const next = withoutManagedFields(opts.next as JsonObject);
+  if (managed.fields.size === 0 && old !== undefined) return next;
+  const live = old !== undefined ? withoutManagedFields(old) : ctx.type.model.zero(ctx.type.ref);
+  return withManagedFields(next, encodeManaged(innerUpdate(ctx, live, next, managed, opts.manager)));
 }
 
 export interface ServerSideApplyOptions {
@@ -230,8 +270,9 @@ function withManagedFields(obj: JsonObject, entries: JsonValue | undefined): Jso
     out.metadata = {};
   }
   const md = out.metadata as JsonObject;
+  // Entries are always freshly built (or copied by the caller): no copy here.
   if (entries === undefined) delete md.managedFields;
-  else md.managedFields = deepClone(entries);
+  else md.managedFields = entries;
   return out;
 }
 

@@ -252,56 +252,110 @@ export interface Comparison {
 /** upstream's TypedValue.Compare: leaf-level changes, plus added and removed non-leaf nodes. */
 export function compare(model: TypeModel, ref: TypeRef, lhs: JsonValue, rhs: JsonValue): Comparison {
   const c: Comparison = { added: new FieldSet(), modified: new FieldSet(), removed: new FieldSet() };
-  compareNode(model, ref, lhs, rhs, [], c);
+  const root: Cursor = { parent: undefined, pe: { index: 0 }, id: '', added: c.added, modified: c.modified, removed: c.removed };
+  compareNode(model, ref, lhs, rhs, root);
   return c;
 }
 
-function compareNode(model: TypeModel, ref: TypeRef, lhs: V, rhs: V, path: Path, c: Comparison): void {
+/**
+ * A position in the walk: the path to it as a chain of parents, with each element's set key
+ * computed once and the set node at this path in each of the three results, created on the first
+ * insertion below it (so no set ever holds an empty child, as with FieldSet.insert). Inserting a
+ * path is then one map write instead of serializing every element of the path again.
+ */
+interface Cursor {
+  parent: Cursor | undefined;
+  pe: PathElement;
+  id: string;
+  added?: FieldSet;
+  modified?: FieldSet;
+  removed?: FieldSet;
+}
+
+type Which = 'added' | 'modified' | 'removed';
+
+function child(parent: Cursor, pe: PathElement, id: string): Cursor {
+  return { parent, pe, id, added: undefined, modified: undefined, removed: undefined };
+}
+
+function nodeAt(cur: Cursor, which: Which): FieldSet {
+  let n = cur[which];
+  if (n) return n;
+  const up = nodeAt(cur.parent!, which);
+  let ch = up.children.get(cur.id);
+  if (!ch) {
+    ch = { pe: cur.pe, set: new FieldSet() };
+    up.children.set(cur.id, ch);
+  }
+  n = ch.set;
+  cur[which] = n;
+  return n;
+}
+
+function insertAt(cur: Cursor, which: Which): void {
+  if (cur.parent === undefined) return; // the empty path is never a member
+  nodeAt(cur.parent, which).members.set(cur.id, cur.pe);
+}
+
+function compareNode(model: TypeModel, ref: TypeRef, lhs: V, rhs: V, cur: Cursor): void {
   const atom = resolve(model, ref);
   if (!atom) return;
   const al = deduce(atom, lhs);
   const ar = deduce(atom, rhs);
   const state = { inLeaf: false };
-  if (rhs === undefined) compareAtom(model, al, lhs, rhs, path, c, state);
-  else if (lhs === undefined || sameAtom(al, ar)) compareAtom(model, ar, lhs, rhs, path, c, state);
+  if (rhs === undefined) compareAtom(model, al, lhs, rhs, cur, state);
+  else if (lhs === undefined || sameAtom(al, ar)) compareAtom(model, ar, lhs, rhs, cur, state);
   else {
-    compareAtom(model, al, lhs, rhs, path, c, { inLeaf: false });
-    compareAtom(model, ar, lhs, rhs, path, c, state);
+    compareAtom(model, al, lhs, rhs, cur, { inLeaf: false });
+    compareAtom(model, ar, lhs, rhs, cur, state);
   }
   if (!state.inLeaf) {
-    if (lhs === undefined) c.added.insert(path);
-    else if (rhs === undefined) c.removed.insert(path);
+    if (lhs === undefined) insertAt(cur, 'added');
+    else if (rhs === undefined) insertAt(cur, 'removed');
   }
 }
 
-function compareLeaf(lhs: V, rhs: V, path: Path, c: Comparison, state: { inLeaf: boolean }): void {
+function compareLeaf(lhs: V, rhs: V, cur: Cursor, state: { inLeaf: boolean }): void {
   if (state.inLeaf) return;
   state.inLeaf = true;
-  if (lhs === undefined) c.added.insert(path);
-  else if (rhs === undefined) c.removed.insert(path);
-  else if (!deepEqual(lhs, rhs)) c.modified.insert(path);
+  if (lhs === undefined) insertAt(cur, 'added');
+  else if (rhs === undefined) insertAt(cur, 'removed');
+  else if (!deepEqual(lhs, rhs)) insertAt(cur, 'modified');
 }
 
-function compareAtom(model: TypeModel, atom: Atom, lhs: V, rhs: V, path: Path, c: Comparison, state: { inLeaf: boolean }): void {
+function hasKeys(o: JsonObject | undefined): boolean {
+  if (o) for (const _ in o) return true;
+  return false;
+}
+
+function compareAtom(model: TypeModel, atom: Atom, lhs: V, rhs: V, cur: Cursor, state: { inLeaf: boolean }): void {
   if (atom.map) {
     const l = asMap(lhs);
     const r = asMap(rhs);
-    const empty = (!l || Object.keys(l).length === 0) && (!r || Object.keys(r).length === 0);
-    if (atom.map.relationship === 'atomic' || empty) return compareLeaf(lhs, rhs, path, c, state);
-    const keys = new Set([...Object.keys(l ?? {}), ...Object.keys(r ?? {})]);
-    for (const k of keys) compareNode(model, memberType(atom.map, k), l?.[k], r?.[k], [...path, { field: k }], c);
+    const empty = !hasKeys(l) && !hasKeys(r);
+    if (atom.map.relationship === 'atomic' || empty) return compareLeaf(lhs, rhs, cur, state);
+    const m = atom.map;
+    if (l) {
+      for (const k in l) compareNode(model, memberType(m, k), l[k], r?.[k], child(cur, { field: k }, 'f:' + k));
+    }
+    if (r) {
+      for (const k in r) {
+        if (l && Object.hasOwn(l, k)) continue;
+        compareNode(model, memberType(m, k), undefined, r[k], child(cur, { field: k }, 'f:' + k));
+      }
+    }
     return;
   }
   if (atom.scalar) {
     if (scalarErrors(atom.scalar, lhs, '').length > 0 && scalarErrors(atom.scalar, rhs, '').length > 0) return;
-    return compareLeaf(lhs, rhs, path, c, state);
+    return compareLeaf(lhs, rhs, cur, state);
   }
   if (atom.list) {
     const l = asList(lhs);
     const r = asList(rhs);
     const empty = (!l || l.length === 0) && (!r || r.length === 0);
-    if (atom.list.relationship === 'atomic' || empty) return compareLeaf(lhs, rhs, path, c, state);
-    compareListItems(model, atom.list, l ?? [], r ?? [], path, c);
+    if (atom.list.relationship === 'atomic' || empty) return compareLeaf(lhs, rhs, cur, state);
+    compareListItems(model, atom.list, l ?? [], r ?? [], cur);
   }
 }
 
@@ -318,30 +372,29 @@ function indexItems(model: TypeModel, list: ListAtom, items: JsonValue[]): Map<s
   return out;
 }
 
-function compareListItems(model: TypeModel, list: ListAtom, lhs: JsonValue[], rhs: JsonValue[], path: Path, c: Comparison): void {
+function compareListItems(model: TypeModel, list: ListAtom, lhs: JsonValue[], rhs: JsonValue[], cur: Cursor): void {
   const lv = indexItems(model, list, lhs);
   const rv = indexItems(model, list, rhs);
-  const ids = new Set([...lv.keys(), ...rv.keys()]);
-  for (const id of ids) {
-    const l = lv.get(id);
-    const r = rv.get(id);
+  const visit = (id: string, l: { pe: PathElement; values: JsonValue[] } | undefined, r: { pe: PathElement; values: JsonValue[] } | undefined) => {
     const pe = (l ?? r)!.pe;
     const ln = l?.values.length ?? 0;
     const rn = r?.values.length ?? 0;
-    const p = [...path, pe];
+    const p = child(cur, pe, id);
     if (ln <= 1 && rn <= 1) {
-      compareNode(model, list.elementType, l?.values[0], r?.values[0], p, c);
+      compareNode(model, list.elementType, l?.values[0], r?.values[0], p);
     } else if (ln >= 2 && rn >= 2) {
       // duplicates on both sides compare as one atomic value
-      if (!deepEqual(l!.values, r!.values)) c.modified.insert(p);
+      if (!deepEqual(l!.values, r!.values)) insertAt(p, 'modified');
     } else if (ln >= 2) {
-      if (rn !== 0) compareNode(model, list.elementType, undefined, r!.values[0], p, c);
-      c.removed.insert(p);
+      if (rn !== 0) compareNode(model, list.elementType, undefined, r!.values[0], p);
+      insertAt(p, 'removed');
     } else {
-      if (ln !== 0) compareNode(model, list.elementType, l!.values[0], undefined, p, c);
-      c.added.insert(p);
+      if (ln !== 0) compareNode(model, list.elementType, l!.values[0], undefined, p);
+      insertAt(p, 'added');
     }
-  }
+  };
+  for (const [id, l] of lv) visit(id, l, rv.get(id));
+  for (const [id, r] of rv) if (!lv.has(id)) visit(id, undefined, r);
 }
 
 // ---------------------------------------------------------------------------------------------
