@@ -110,11 +110,50 @@ export function updateManagedFields(opts: UpdateManagedFieldsOptions): JsonObjec
 function createdEntries(ctx: Ctx, next: JsonObject, manager: string): JsonValue | undefined {
   const { model, ref } = ctx.type;
   const c = compare(model, ref, zeroFilled(model, ref), model.withZero(ref, next));
-  const set = filterReset(ctx, c.added.union(c.modified)).difference(STRIP);
+  // The comparison's sets are private: combine and trim them in place instead of copying.
+  const set = c.added;
+  addInPlace(set, c.modified);
+  if (ctx.reset) removeRecursiveInPlace(set, ctx.reset);
+  removeInPlace(set, STRIP);
   if (set.empty()) return undefined;
   const e: ManagedFieldsEntry = { manager: manager || 'unknown', operation: 'Update', apiVersion: ctx.apiVersion, time: ctx.now, fieldsType: 'FieldsV1', fieldsV1: set.toFieldsV1() };
   if (ctx.subresource) e.subresource = ctx.subresource;
   return [e] as unknown as JsonValue;
+}
+
+/** a ∪= b; b's subtrees are shared into a where a has none (neither is used again). */
+function addInPlace(a: FieldSet, b: FieldSet): void {
+  for (const [id, pe] of b.members) a.members.set(id, pe);
+  for (const [id, c] of b.children) {
+    const mine = a.children.get(id);
+    if (mine) addInPlace(mine.set, c.set);
+    else a.children.set(id, c);
+  }
+}
+
+/** a.recursiveDifference(o), in place. */
+function removeRecursiveInPlace(a: FieldSet, o: FieldSet): void {
+  for (const id of o.members.keys()) {
+    a.members.delete(id);
+    a.children.delete(id);
+  }
+  for (const [id, c] of o.children) {
+    const mine = a.children.get(id);
+    if (!mine) continue;
+    removeRecursiveInPlace(mine.set, c.set);
+    if (mine.set.empty()) a.children.delete(id);
+  }
+}
+
+/** a.difference(o), in place. */
+function removeInPlace(a: FieldSet, o: FieldSet): void {
+  for (const id of o.members.keys()) a.members.delete(id);
+  for (const [id, c] of o.children) {
+    const mine = a.children.get(id);
+    if (!mine) continue;
+    removeInPlace(mine.set, c.set);
+    if (mine.set.empty()) a.children.delete(id);
+  }
 }
 
 const zeroCache = new WeakMap<object, Map<string, JsonValue>>();

@@ -192,6 +192,9 @@ export class OpenAPIModel implements TypeModel {
   withZero(ref: TypeRef, v: JsonValue): JsonValue {
     const atom = this.resolve(ref);
     if (!atom) return v;
+    // Nothing below this type has a zero member to add: the value is its own filled form (callers
+    // only read it), and copying it would cost as much as the rest of a create's bookkeeping.
+    if (!this.#fills(ref, atom)) return v;
     if (atom.map && isObject(v)) {
       const out: JsonObject = {};
       for (const [k, child] of Object.entries(v)) {
@@ -205,6 +208,43 @@ export class OpenAPIModel implements TypeModel {
     }
     if (atom.list && Array.isArray(v)) return v.map((x) => this.withZero(atom.list!.elementType, x));
     return v;
+  }
+
+  readonly #fillsByName = new Map<string, boolean>();
+
+  /** Whether withZero can add anything to a value of this type, at any depth. */
+  #fills(ref: TypeRef, atom: Atom): boolean {
+    if (ref.named === undefined) return this.#atomFills(atom, new Set());
+    return this.#fillsByName.get(ref.named) ?? this.#namedFills(ref.named, new Set());
+  }
+
+  #namedFills(name: string, visiting: Set<string>): boolean {
+    const known = this.#fillsByName.get(name);
+    if (known !== undefined) return known;
+    // A type that refers back to itself adds nothing through that reference that it does not
+    // add already; the answer is cached only once the outermost walk has completed.
+    if (visiting.has(name)) return false;
+    const atom = this.resolve({ named: name });
+    if (!atom) return false;
+    visiting.add(name);
+    const own = atom.map !== undefined && atom.map.fields.size > 0 && Object.keys(this.#zeroOf(name, 0)).length > 0;
+    const out = own || this.#atomFills(atom, visiting);
+    visiting.delete(name);
+    if (visiting.size === 0 || out) this.#fillsByName.set(name, out);
+    return out;
+  }
+
+  #atomFills(atom: Atom, visiting: Set<string>): boolean {
+    const refFills = (r: TypeRef): boolean => {
+      if (r.named !== undefined) return this.#namedFills(r.named, visiting);
+      return r.inlined ? this.#atomFills(r.inlined, visiting) : false;
+    };
+    if (atom.map) {
+      for (const f of atom.map.fields.values()) if (refFills(f.type)) return true;
+      if (atom.map.elementType && refFills(atom.map.elementType)) return true;
+    }
+    if (atom.list && refFills(atom.list.elementType)) return true;
+    return false;
   }
 
   #named(name: string): Atom | undefined {
