@@ -251,7 +251,10 @@ export async function startKubeletServer(o: KubeletServerOptions): Promise<Kubel
           signal: ac.signal,
           write: async (chunk) => {
             start();
-            if (!res.write(chunk)) await new Promise<void>((r) => {
+            // A response that already closed emits neither 'drain' nor 'close' again: waiting on
+            // it would hold the follower (and its file watch) forever.
+            if (res.destroyed) return;
+            if (!res.write(chunk) && !res.destroyed) await new Promise<void>((r) => {
               res.once('drain', r);
               res.once('close', r);
             });
