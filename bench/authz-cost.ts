@@ -12,17 +12,23 @@
 // (and rbac/off); the rudder process's CPU time per create is reported too (steadier than the rate when the
 // CPU a process gets varies). Not a test: it prints, writes JSON and asserts nothing.
 //
+// --profile instead runs one `on` server under `node --cpu-prof` through one create load and
+// reports the share of its busy CPU time spent inside each file of src/apiserver/auth/ and in
+// src/apiserver/audit.ts (a sample counts for a file when any frame on its stack is in it): an
+// attribution that does not depend on what else the machine is doing.
+//
 //   node bench/authz-cost.ts [--rounds 5] [--count 3000] [--concurrency 16,64] [--backend sqlite|etcd] [--out FILE]
+//   node bench/authz-cost.ts --profile [--count 5000]
 
 import { fork, type ChildProcess } from 'node:child_process';
-import { mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ensurePki } from '../src/apiserver/pki.ts';
 import type { Job, LoadResult, Target } from './loadgen.ts';
-import { NODE, ROOT, cleanupAll, cpuMeter, newDir, startEtcdDefault, startRudder, track, type Creds, type Etcd, type Rudder } from './processes.ts';
+import { NODE, ROOT, cleanupAll, cpuMeter, newDir, newestFile, startEtcdDefault, startRudder, track, type Creds, type Etcd, type Rudder } from './processes.ts';
 import { fmt, median } from './stats.ts';
 
 const { values: opt } = parseArgs({
@@ -32,6 +38,7 @@ const { values: opt } = parseArgs({
     concurrency: { type: 'string', default: '16,64' },
     backend: { type: 'string', default: 'sqlite' },
     out: { type: 'string' },
+    profile: { type: 'boolean', default: false },
   },
 });
 const PAIRS = Number(opt.rounds);
@@ -64,7 +71,7 @@ function adminRequest(r: Rudder, method: string, path: string, body: unknown): P
   });
 }
 
-async function setUp(side: Side, etcd: Etcd | undefined): Promise<{ server: Rudder; user: Creds; auditLog?: string }> {
+async function setUp(side: Side, etcd: Etcd | undefined, cpuProfDir?: string): Promise<{ server: Rudder; user: Creds; auditLog?: string }> {
   const dir = newDir(`rudder-${side}`);
   const extraArgs: string[] = [];
   let auditLog: string | undefined;
@@ -75,7 +82,7 @@ async function setUp(side: Side, etcd: Etcd | undefined): Promise<{ server: Rudd
     auditLog = join(dir, 'audit.log');
     extraArgs.push('--audit-policy-file', policy, '--audit-log-path', auditLog);
   }
-  const server = await startRudder({ dataDir: join(dir, 'data'), datastore: etcd?.url, apiOnly: true, extraArgs });
+  const server = await startRudder({ dataDir: join(dir, 'data'), datastore: etcd?.url, apiOnly: true, extraArgs, cpuProfDir });
   const pki = await ensurePki(join(server.dataDir, 'server', 'tls'), { sans: [] });
   const cert = await pki.signClientCert('bench-user', []);
   const ns = await adminRequest(server, 'POST', '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'bench' } });
@@ -203,8 +210,77 @@ async function main() {
   }
 }
 
+/** Busy ms in the window, and per file of interest the ms of samples with a frame in that file. */
+function shares(file: string, window: [number, number]): { busyMs: number; files: Record<string, number>; auditLeaves: Record<string, number> } {
+  const p = JSON.parse(readFileSync(file, 'utf8')) as { nodes: { id: number; callFrame: { functionName: string; url: string }; children?: number[] }[]; startTime: number; samples: number[]; timeDeltas: number[] };
+  const byId = new Map(p.nodes.map((n) => [n.id, n]));
+  const parent = new Map<number, number>();
+  for (const n of p.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+  const interesting = (url: string) => {
+    const m = /\/src\/apiserver\/(auth\/[^/]+\.ts|audit\.ts)$/.exec(url);
+    return m?.[1];
+  };
+  const files: Record<string, number> = {};
+  /** Where the audit's time goes: the sampled leaf function of stacks through audit.ts. */
+  const auditLeaves: Record<string, number> = {};
+  let busy = 0;
+  let t = p.startTime;
+  for (let i = 0; i < p.samples.length; i++) {
+    t += p.timeDeltas[i]!;
+    if (t < window[0] || t > window[1]) continue;
+    const leaf = byId.get(p.samples[i]!)!;
+    if (leaf.callFrame.functionName === '(idle)') continue;
+    const dt = p.timeDeltas[i]! / 1000;
+    busy += dt;
+    const seen = new Set<string>();
+    for (let id: number | undefined = leaf.id; id !== undefined; id = parent.get(id)) {
+      const f = interesting(byId.get(id)!.callFrame.url);
+      if (f && !seen.has(f)) {
+        seen.add(f);
+        files[f] = (files[f] ?? 0) + dt;
+      }
+    }
+    if (seen.has('audit.ts')) {
+      const where = leaf.callFrame.url ? leaf.callFrame.url.replace(/^.*\/(src|node:)/, '$1') : '(native)';
+      const k = `${leaf.callFrame.functionName || '(anonymous)'} ${where}`;
+      auditLeaves[k] = (auditLeaves[k] ?? 0) + dt;
+    }
+  }
+  return { busyMs: busy, files, auditLeaves };
+}
+
+async function profile() {
+  const lg = new LoadGen();
+  const profDir = newDir('cpuprof');
+  let side: Awaited<ReturnType<typeof setUp>> | undefined;
+  try {
+    side = await setUp('on', undefined, profDir);
+    const target: Target = { url: side.server.url, creds: side.user };
+    await lg.call<LoadResult>({ kind: 'create', target, namespace: 'bench', prefix: 'warm', count: 1000, concurrency: 16, proto: 'h2' });
+    const r = await lg.call<LoadResult>({ kind: 'create', target, namespace: 'bench', prefix: 'p', count: COUNT, concurrency: 64, proto: 'h2' });
+    log(`${r.n} creates at c=64 under the profiler: ${Math.round(r.rate)}/s, ${r.errors} errors`);
+    await side.server.stop();
+    const file = newestFile(profDir, '.cpuprofile');
+    if (!file) throw new Error('no .cpuprofile written');
+    const s = shares(file, r.monoWindow);
+    const perCreate = (ms: number) => ((ms * 1000) / r.n).toFixed(1);
+    process.stdout.write(`\nbusy ${Math.round(s.busyMs)} ms over ${r.n} creates (${perCreate(s.busyMs)} µs of sampled CPU per create); inclusive time per file:\n`);
+    for (const [f, ms] of Object.entries(s.files).sort((a, b) => b[1] - a[1])) {
+      process.stdout.write(`  ${((100 * ms) / s.busyMs).toFixed(2).padStart(6)}%  ${perCreate(ms).padStart(6)} µs/create  src/apiserver/${f}\n`);
+    }
+    process.stdout.write('the audit\'s time by sampled leaf function:\n');
+    for (const [f, ms] of Object.entries(s.auditLeaves).sort((a, b) => b[1] - a[1]).slice(0, 8)) {
+      process.stdout.write(`  ${((100 * ms) / s.busyMs).toFixed(2).padStart(6)}%  ${perCreate(ms).padStart(6)} µs/create  ${f}\n`);
+    }
+  } finally {
+    await lg.close().catch(() => {});
+    await side?.server.stop().catch(() => {});
+    cleanupAll();
+  }
+}
+
 process.on('SIGINT', () => {
   cleanupAll();
   process.exit(130);
 });
-await main();
+await (opt.profile ? profile() : main());
