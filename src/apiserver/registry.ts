@@ -176,16 +176,49 @@ export class ResourceRegistry {
 
   /** A consistent read of one object (the cache brought up to the store's current revision). */
   async get(namespace: string, name: string, resourceVersion?: string): Promise<Entry> {
-    if (resourceVersion !== '0' || !this.reg.watchCache.revision) await this.syncCache(resourceVersion);
-    const e = this.cache.get(this.key(namespace, name));
+    let e: Entry | undefined;
+    if (!resourceVersion) e = await this.current(namespace, name); // as upstream: a quorum read, never a wait
+    else {
+      if (resourceVersion !== '0' || !this.reg.watchCache.revision) await this.syncCache(resourceVersion);
+      e = this.cache.get(this.key(namespace, name));
+    }
     if (!e) throw notFound(this.gr, name);
     return e;
   }
 
-  /** The current entry or undefined, after a consistent sync. */
+  /**
+   * The current entry or undefined: a consistent read. From the cache when it has caught up with
+   * the store's current revision, else from the store itself: a lagging watch (etcd under load)
+   * makes this read cost a store round trip, never a wait for the cache or its 3 s failure.
+   */
   async current(namespace: string, name: string): Promise<Entry | undefined> {
-    await this.reg.watchCache.sync();
-    return this.cache.get(this.key(namespace, name));
+    const rev = await this.store.currentRevision();
+    if (this.reg.watchCache.revision >= rev) return this.cache.get(this.key(namespace, name));
+    return this.readLive(namespace, name);
+  }
+
+  /** One object read from the store (not the cache): upstream's live lookup behind a lister. */
+  async readLive(namespace: string, name: string): Promise<Entry | undefined> {
+    const key = this.key(namespace, name);
+    const kv = await this.store.get(key);
+    if (!kv) return undefined;
+    return { key, namespace: this.decl.namespaced ? namespace : '', name, obj: deepFreeze(this.reg.decode(kv.key, kv.value, kv.modRevision)), rev: kv.modRevision };
+  }
+
+  /** A namespace's objects read from the store (not the cache), in key order. */
+  async listLive(namespace: string): Promise<Entry[]> {
+    const prefix = this.key(namespace, '');
+    const out: Entry[] = [];
+    let startKey: string | undefined;
+    for (;;) {
+      const page = await this.store.list(prefix, { limit: 1000, startKey });
+      for (const kv of page.kvs) {
+        const name = kv.key.slice(prefix.length);
+        out.push({ key: kv.key, namespace, name, obj: deepFreeze(this.reg.decode(kv.key, kv.value, kv.modRevision)), rev: kv.modRevision });
+      }
+      if (!page.more || page.kvs.length === 0) return out;
+      startKey = page.kvs[page.kvs.length - 1]!.key + '\0';
+    }
   }
 
   private async syncCache(resourceVersion?: string): Promise<number> {

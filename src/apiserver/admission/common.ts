@@ -46,9 +46,10 @@ export function isPodCreateOrUpdate(a: AdmissionAttributes): boolean {
 
 /**
  * A namespace's objects of one kind as an informer lister sees them, with upstream's live
- * lookup on an empty answer: when the cache holds none, the cache is brought up to the store's
- * current revision once (at most every `ttlMs` per namespace) and read again, so an object
- * created just before is not missed while the common empty case costs nothing.
+ * lookup on an empty answer: when the cache holds none, the store itself is listed once (at
+ * most every `ttlMs` per namespace), so an object created just before is not missed while the
+ * common empty case costs nothing. The live lookup never waits for the watch cache: under a
+ * lagging etcd watch, admission must not fail a write because the cache is behind.
  */
 export class NamespacedLister {
   private readonly lookedUp = new Map<string, number>();
@@ -64,22 +65,21 @@ export class NamespacedLister {
 
   async list(reg: Registry, namespace: string): Promise<Entry[]> {
     const r = reg.must(this.group, this.plural);
-    let items = r.cache.list(namespace);
+    const items = r.cache.list(namespace);
     if (items.length > 0) return items;
     const now = Date.now();
     const until = this.lookedUp.get(namespace);
     if (until !== undefined && until > now) return items;
-    await reg.watchCache.sync();
-    items = r.cache.list(namespace);
+    const live = await r.listLive(namespace);
     if (this.lookedUp.size > 10_000) this.lookedUp.clear();
     this.lookedUp.set(namespace, now + this.ttlMs);
-    return items;
+    return live;
   }
 }
 
-/** An object from the cache, or from a consistent read when the cache does not hold it yet. */
+/** An object from the cache, or read from the store when the cache does not hold it (yet). */
 export async function getLive(r: ResourceRegistry, namespace: string, name: string): Promise<KObject | undefined> {
-  const e = r.cache.get(r.key(namespace, name)) ?? (await r.current(namespace, name));
+  const e = r.cache.get(r.key(namespace, name)) ?? (await r.readLive(namespace, name));
   return e?.obj;
 }
 
