@@ -5,6 +5,7 @@
 // limits have their own tests (audit, encryption, cis, test/apiserver/overload).
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
+import { request as httpsRequest } from 'node:https';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { ensurePki, type Pki } from '../../src/apiserver/pki.ts';
@@ -223,5 +224,33 @@ describe('PodSecurity', () => {
     const r = await s.kubectl(['label', 'namespace', 'warned', 'pod-security.kubernetes.io/enforce=baseline']);
     assert.equal(ok(r).trim(), 'namespace/warned labeled');
     assert.equal(r.stderr.trim(), 'Warning: existing pods in namespace "warned" violate the new PodSecurity enforce level "baseline:latest"\nWarning: priv: privileged');
+  });
+});
+
+describe('--authorization-mode=AlwaysAllow (the benchmarks\' baseline, never a cluster\'s)', () => {
+  let open: TestServer;
+  before(async () => {
+    open = await startServer({ extraArgs: ['--authorization-mode', 'AlwaysAllow'] });
+  });
+  after(async () => {
+    await open?.stop();
+  });
+
+  test('any authenticated user may do anything; anonymous requests are still refused', async () => {
+    const opki = await ensurePki(join(open.dataDir, 'server', 'tls'), { sans: [] });
+    const c = await opki.signClientCert('nobody-special', [], 1);
+    const as = (method: string, path: string, body?: object, creds?: { cert: string; key: string }) =>
+      new Promise<number>((resolve, reject) => {
+        const b = body ? Buffer.from(JSON.stringify(body)) : undefined;
+        const req = httpsRequest(open.url + path, { method, ca: open.creds.ca, ...(creds ?? {}), headers: b ? { 'content-type': 'application/json', 'content-length': String(b.length) } : {} }, (res) => {
+          res.resume();
+          res.on('end', () => resolve(res.statusCode ?? 0));
+        });
+        req.on('error', reject);
+        req.end(b);
+      });
+    assert.equal(await as('GET', '/api/v1/namespaces/kube-system/secrets', undefined, c), 200);
+    assert.equal(await as('POST', '/api/v1/namespaces/default/configmaps', { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'anyone' } }, c), 201);
+    assert.equal(await as('GET', '/api/v1/namespaces/kube-system/secrets'), 401);
   });
 });
