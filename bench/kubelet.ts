@@ -52,9 +52,11 @@ const stamp = when.slice(0, 19).replace(/[:T]/g, '-');
 
 const clusters = new Set<E2ECluster>();
 let interrupted = false;
+/** Set on SIGINT: every cluster being removed; the process exits when it settles. */
+let teardown: Promise<void> | undefined;
 process.once('SIGINT', () => {
   interrupted = true;
-  void Promise.all([...clusters].map((c) => c.destroy().catch(() => undefined))).then(() => process.exit(130));
+  teardown = Promise.all([...clusters].map((c) => c.destroy().catch(() => undefined))).then(() => process.exit(130));
 });
 
 const log = (m: string) => process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${m}\n`);
@@ -186,6 +188,9 @@ async function realNode(doStartup: boolean, doRss: boolean): Promise<Record<stri
 
 // ---- hollow nodes -------------------------------------------------------------------------------
 
+/** What sim() has measured so far: kept in the JSON if a later step fails (e.g. the fill times out). */
+const simSoFar: Record<string, unknown> = {};
+
 async function sim(): Promise<Record<string, unknown>> {
   return withCluster(async (c) => {
     const env: Record<string, string> = profDir ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${join(profDir, 'sim')}` } : {};
@@ -206,7 +211,9 @@ async function sim(): Promise<Record<string, unknown>> {
       log(`  ${what}: sim RSS ${fmt(r.simRssMiB)} MiB (peak ${fmt(r.simHwmMiB)}), ${fmt(r.simCores)} cores; server RSS ${fmt(r.serverRssMiB)} MiB, ${fmt(r.serverCores)} cores`);
       return r;
     };
+    Object.assign(simSoFar, { mode: simMode, nodes: simNodes, podsPerNode: simPods, joinedMs });
     const nodesOnly = await idleWindow(`${simNodes} nodes, no pods`);
+    simSoFar.nodesOnly = nodesOnly;
     const names = Array.from({ length: simNodes }, (_, i) => hollowNodeName('hollow-node', i, simNodes));
     const cpu0 = cpuSeconds(pid);
     const fill = await drive<{ pods: number; createdMs: number; allRunningMs: number; p50: number; p99: number }>(c, 'fill', { nodes: names, perNode: simPods, concurrency: 64 }, 3_600_000);
@@ -238,14 +245,27 @@ const result: Record<string, unknown> = {
   burst,
 };
 const lines: string[] = [];
+// A part that fails is recorded and the others still run; the JSON is written either way.
+const errors: Record<string, string> = {};
+async function attempt<T>(name: string, f: () => Promise<T>): Promise<T | undefined> {
+  try {
+    return await f();
+  } catch (e) {
+    // On Ctrl-C the parts fail as their cluster goes away: wait for the SIGINT teardown, which exits.
+    if (interrupted) await teardown;
+    errors[name] = String((e as Error)?.stack ?? e);
+    log(`${name} FAILED: ${errors[name]}`);
+    return undefined;
+  }
+}
 try {
   let f: Floor | undefined;
   if (parts.has('floor')) {
-    f = await floor();
+    f = await attempt('floor', floor);
     result.floor = f;
   }
-  if (parts.has('startup') || parts.has('rss')) {
-    const r = await realNode(parts.has('startup'), parts.has('rss'));
+  const r = parts.has('startup') || parts.has('rss') ? await attempt('realNode', () => realNode(parts.has('startup'), parts.has('rss'))) : undefined;
+  if (r) {
     result.realNode = r;
     const st = r.startup as { single: Batch[]; bursts: Batch[] } | undefined;
     if (st) {
@@ -280,8 +300,9 @@ try {
       lines.push(`agent RSS with 10 running pods: ${fmt(m('totalMiB'))} MiB = agent ${fmt(m('agentMiB'))} + containerd ${fmt(m('containerdMiB'))} (target ≤ 150 MB; shims excluded: ${rss.samples[0]!.shims} using ${fmt(m('shimsMiB'))} MiB); with no pods ${fmt(idle.totalMiB)} MiB; agent peak ${fmt(rss.hwmMiB)} MiB; ${fmt(rss.agentCoresIdle10Pods)} cores idle`);
     }
   }
-  if (parts.has('sim')) {
-    const s = await sim();
+  const s = parts.has('sim') ? await attempt('sim', sim) : undefined;
+  if (!s && parts.has('sim')) result.sim = simSoFar;
+  if (s) {
     result.sim = s;
     const w = s.withPods as { simRssMiB: number; simHwmMiB: number; simCores: number };
     const n = s.nodesOnly as { simRssMiB: number; simCores: number };
@@ -290,6 +311,11 @@ try {
     lines.push(`  with ${simPods} pods each (${fl.pods} Running after ${fmt(fl.allRunningMs / 1000)} s): RSS ${fmt(w.simRssMiB)} MiB (peak ${fmt(w.simHwmMiB)}; target ≤ 2 GB), ${fmt(w.simCores)} cores idle`);
   }
   result.loadAfter = loadavg();
+  if (Object.keys(errors).length) {
+    result.errors = errors;
+    lines.push(`FAILED: ${Object.keys(errors).join(', ')} (see above)`);
+    process.exitCode = 1;
+  }
   console.log(lines.join('\n'));
   for (const p of [(result.realNode as { profile?: string } | undefined)?.profile, (result.sim as { profile?: string } | undefined)?.profile]) if (p) console.log(`\n${p}`);
   const out = values.out ?? join(ROOT, 'bench', 'results', `kubelet-${stamp}.json`);

@@ -12,6 +12,8 @@
 // --measured N (override upstream's counts)  --profile SHAPES (one more run of each under the
 // server's --cpu-prof; the summary goes to <out>-<shape>-profile.txt)  --timeout S (per phase, default 600)
 // --wait-load L --wait-idle S (first wait up to S s for the 1-minute load average to drop below L)
+// --baseline (per shape, the same creates against the API server alone, --disable-scheduler: the
+// server CPU a create costs without the scheduler, the "of which the create alone" column)
 // --out FILE.
 //
 // Each run starts a fresh `rudder server --disable-agent --disable-controller-manager` (the API
