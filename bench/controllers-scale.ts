@@ -21,7 +21,7 @@ import { parseArgs } from 'node:util';
 import { startTestApiServer } from '../src/apiserver/testing.ts';
 import { Client } from '../src/client/client.ts';
 import { startControllerManager } from '../src/controllers/manager.ts';
-import { TEST_CONFIG } from '../src/controllers/testing.ts';
+import { TEST_CONFIG, controllerIdentities } from '../src/controllers/testing.ts';
 import { workloadControllers } from '../src/controllers/workloads.ts';
 import { httpsTransportFromKubeconfig } from '../src/client/https.ts';
 import { spawn } from 'node:child_process';
@@ -68,8 +68,10 @@ interface Env {
 async function start(): Promise<Env> {
   const api = await startTestApiServer();
   const admin = new Client(api.server.localTransport({ name: 'system:admin', groups: ['system:masters', 'system:authenticated'] }, 'bench'));
+  // Each controller acts as its kube-system service account, as `rudder server` runs them: RBAC
+  // grants the manager's own identity only what it needs itself (leases, events).
   const m = startControllerManager({
-    transport: api.server.localTransport({ name: 'system:kube-controller-manager', groups: ['system:authenticated'] }, 'kube-controller-manager'),
+    ...controllerIdentities(api.server),
     config: TEST_CONFIG,
     controllers: workloadControllers(),
     leaderElect: false,
