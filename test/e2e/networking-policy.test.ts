@@ -15,11 +15,11 @@ const BUSYBOX = 'docker.io/library/busybox:1.36';
 const TESTSERVER = 'registry.rudder.test/testserver:1';
 const NS = 'np';
 
-function clientPod(name: string, role: string, node: string): string {
+function clientPod(name: string, role: string, node: string, namespace = NS): string {
   return JSON.stringify({
     apiVersion: 'v1',
     kind: 'Pod',
-    metadata: { name, namespace: NS, labels: { role } },
+    metadata: { name, namespace, labels: { role } },
     spec: { nodeName: node, terminationGracePeriodSeconds: 1, containers: [{ name: 'main', image: BUSYBOX, command: ['sleep', '3600'] }] },
   });
 }
@@ -28,7 +28,7 @@ function policy(name: string, spec: Record<string, unknown>): string {
   return JSON.stringify({ apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { name, namespace: NS }, spec });
 }
 
-describe('NetworkPolicy across two nodes: default deny, a later allow rule by pod and port, replies, egress deny', () => {
+describe('NetworkPolicy across two nodes: default deny, a later allow rule by pod and port, replies, namespaceSelector, ipBlock, egress deny', () => {
   let c: E2ECluster;
   let web: PodJson;
   let webVip: string;
@@ -144,6 +144,41 @@ describe('NetworkPolicy across two nodes: default deny, a later allow rule by po
     await c.k(['delete', 'networkpolicy', '-n', NS, 'web-from-frontend']);
     await waitReach('other', ip, 8080, true);
     assert.equal(await get('other', ip, 8081), web.metadata.name);
+  });
+
+  it('peers by namespaceSelector admit a client of a labelled namespace only; an ipBlock with except admits its range but the excepted pod', async () => {
+    const ip = web.status.podIP!;
+    await c.k(['create', 'namespace', 'np-ext']);
+    await c.k(['label', 'namespace', 'np-ext', 'team=ext']);
+    await until('the default ServiceAccount of np-ext', 30_000, async () => ((await c.kubectl(['get', 'serviceaccount', 'default', '-n', 'np-ext'])).code === 0 ? true : undefined));
+    await c.k(['apply', '-f', '-'], { input: clientPod('outsider', 'frontend', 'n1', 'np-ext') });
+    await waitPod(c, 'outsider', isReady, 90_000, 'np-ext');
+    const fromExt = async (host: string, port: number) => {
+      const r = await c.kubectl(['exec', '-n', 'np-ext', 'outsider', '--', 'timeout', '3', 'wget', '-q', '-O-', `http://${host}:${port}/hostname`]);
+      return r.code === 0 ? r.stdout : undefined;
+    };
+    assert.equal(await fromExt(ip, 8080), web.metadata.name);
+    // namespaceSelector alone: every pod of the labelled namespaces, none of the policy's own
+    await c.k(['apply', '-f', '-'], {
+      input: policy('web-from-ext', { podSelector: { matchLabels: { app: 'web' } }, ingress: [{ from: [{ namespaceSelector: { matchLabels: { team: 'ext' } } }] }] }),
+    });
+    await waitReach('frontend', ip, 8080, false);
+    assert.equal(await fromExt(ip, 8080), web.metadata.name);
+    assert.equal(await fromExt(ip, 8081), web.metadata.name, 'no ports: every port');
+    assert.equal(await get('other', ip, 8080), undefined);
+
+    // ipBlock: n1's pod CIDR (all three clients live there) except the other pod's address
+    const podCidr = (await getJson(c, ['node', 'n1'])).spec.podCIDR as string;
+    const otherIp = (await waitPod(c, 'other', isReady, 10_000, NS)).status.podIP!;
+    await c.k(['apply', '-f', '-'], {
+      input: policy('web-from-ext', { podSelector: { matchLabels: { app: 'web' } }, ingress: [{ from: [{ ipBlock: { cidr: podCidr, except: [`${otherIp}/32`] } }], ports: [{ port: 8080 }] }] }),
+    });
+    await waitReach('frontend', ip, 8080, true);
+    assert.equal(await fromExt(ip, 8080), web.metadata.name);
+    assert.equal(await get('other', ip, 8080), undefined, 'the excepted address passed');
+    assert.equal(await get('frontend', ip, 8081), undefined, 'a port outside the rule passed');
+    await c.k(['delete', 'networkpolicy', '-n', NS, 'web-from-ext']);
+    await waitReach('other', ip, 8080, true);
   });
 
   it('an egress policy on the client blocks its outgoing connections; removing it lets them through again', async () => {
