@@ -210,6 +210,8 @@ export function createResourceHandler(d: HandlerDeps): (ctx: Ctx) => Promise<voi
       subresource: sub,
       userAgent: ctx.req.headers['user-agent'],
       warnings: ctx.warnings,
+      // An HTTP answer only serializes the written object; an in-process caller keeps it.
+      handOff: !ctx.local,
     };
   };
 

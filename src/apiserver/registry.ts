@@ -87,6 +87,12 @@ export interface WriteOptions {
   applied?: boolean;
   /** Where admission's warnings go (the request's Warning headers). */
   warnings?: string[];
+  /**
+   * The caller only reads the written object and drops it (it answers a request and is done):
+   * the watch cache may take that very object, frozen, instead of decoding the stored bytes
+   * again. Never set for callers that may change what a write returns.
+   */
+  handOff?: boolean;
 }
 
 export interface DeleteOptions extends WriteOptions {
@@ -480,13 +486,17 @@ export class ResourceRegistry {
         this.strategy.afterCreateFailed?.(obj, this.reg);
         return obj;
       }
-      rev = await this.store.create(key, this.encodeValue(key, obj));
+      const value = this.encodeValue(key, obj);
+      if (opts.handOff) this.reg.offerWritten(key, value, obj);
+      rev = await this.store.create(key, value);
     } catch (e) {
+      this.reg.withdrawWritten(key, obj);
       this.strategy.afterCreateFailed?.(obj, this.reg);
       if (e instanceof StoreError && e.code === 'KeyExists') throw alreadyExists(this.gr, m.name!);
       throw translateStoreError(e, this.gr, m.name!);
     }
-    m.resourceVersion = String(rev);
+    // Frozen already when the watch cache took the object (it set the same resourceVersion).
+    if (m.resourceVersion !== String(rev)) m.resourceVersion = String(rev);
     this.strategy.afterWrite?.(obj, this.reg);
     return obj;
   }
@@ -636,11 +646,15 @@ export class ResourceRegistry {
       }
     }
     try {
-      const rev = await this.store.update(cur.key, this.seal(cur.key, value), cur.rev);
-      m.resourceVersion = String(rev);
+      const sealed = this.seal(cur.key, value);
+      if (opts.handOff) this.reg.offerWritten(cur.key, sealed, obj);
+      const rev = await this.store.update(cur.key, sealed, cur.rev);
+      // Frozen already when the watch cache took the object (it set the same resourceVersion).
+      if (m.resourceVersion !== String(rev)) m.resourceVersion = String(rev);
       this.strategy.afterWrite?.(obj, this.reg);
       return obj;
     } catch (e) {
+      this.reg.withdrawWritten(cur.key, obj);
       this.strategy.afterCreateFailed?.(obj, this.reg);
       if (e instanceof StoreError && (e.code === 'Conflict' || e.code === 'NotFound')) {
         if (clientRV) throw conflict(this.gr, m.name!, OBJECT_MODIFIED);
@@ -839,10 +853,21 @@ const ALPHANUMS = 'bcdfghjklmnpqrstvwxz2456789';
 /** upstream's utilrand.String: consonants and digits that never spell words. */
 export function randomSuffix(n: number): string {
   let s = '';
-  const b = new Uint8Array(n);
-  crypto.getRandomValues(b);
-  for (let i = 0; i < n; i++) s += ALPHANUMS[b[i]! % ALPHANUMS.length];
+  for (let i = 0; i < n; i++) s += ALPHANUMS[randomByte() % ALPHANUMS.length];
   return s;
+}
+
+// Random bytes drawn from a pool refilled 4 KiB at a time: one getRandomValues call per pod for
+// its token volume's name cost as much as a few percent of a create.
+const pool = new Uint8Array(4096);
+let poolAt = pool.length;
+
+function randomByte(): number {
+  if (poolAt >= pool.length) {
+    crypto.getRandomValues(pool);
+    poolAt = 0;
+  }
+  return pool[poolAt++]!;
 }
 
 /** The whole set of resources, the store, the cache and the shared hooks. */
@@ -866,7 +891,35 @@ export class Registry {
     this.hooks = hooks;
   }
 
+  /** Objects being written by requests that only read them afterwards (WriteOptions.handOff), by key. */
+  private readonly written = new Map<string, { value: Uint8Array; obj: KObject }>();
+
+  /**
+   * Offers the watch cache the object whose encoding `value` is being written under `key`, so
+   * that decoding that value yields the object itself (frozen by the cache) instead of a parse
+   * of the same bytes. From here on only its resourceVersion may change.
+   */
+  offerWritten(key: string, value: Uint8Array, obj: KObject): void {
+    this.written.set(key, { value, obj });
+  }
+
+  /** Takes back an offer whose write failed (a later value under the key is decoded as usual). */
+  withdrawWritten(key: string, obj: KObject): void {
+    if (this.written.get(key)?.obj === obj) this.written.delete(key);
+  }
+
   decode(key: string, value: Uint8Array, rev: number): KObject {
+    const w = this.written.get(key);
+    if (w !== undefined) {
+      // Whatever decodes this key first settles the offer: the same bytes (a store may hand back
+      // its own copy) are the offered object; anything else is another write's value.
+      this.written.delete(key);
+      if (w.value === value || Buffer.from(value.buffer, value.byteOffset, value.byteLength).equals(w.value)) {
+        const m = w.obj.metadata;
+        if (!Object.isFrozen(m)) m.resourceVersion = String(rev);
+        if (m.resourceVersion === String(rev)) return w.obj;
+      }
+    }
     let buf = Buffer.from(value.buffer, value.byteOffset, value.byteLength);
     // Sealed values start with "k8s:enc:"; plain JSON with "{".
     if (buf[0] === 0x6b && this.encryption) buf = this.encryption.decrypt(this.encryptionResourceOf(key), key, buf);
