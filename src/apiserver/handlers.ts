@@ -23,6 +23,7 @@ import {
   negotiate,
   readBody,
   setWarnings,
+  writeJsonParts,
   writeObject,
   type AcceptChoice,
   type Ctx,
@@ -284,7 +285,7 @@ export function createResourceHandler(d: HandlerDeps): (ctx: Ctx) => Promise<voi
         parts.push(presentEntryJson(r, decl, version, e));
       });
       parts.push(CLOSE);
-      return send(ctx, 200, Buffer.concat(parts), choice);
+      return writeJsonParts(ctx, 200, parts, choice);
     }
     return send(ctx, 200, { kind: listKind, apiVersion, metadata: meta, items: page.items.map((e) => present(r, decl, version, e.obj)) }, choice);
   };
