@@ -145,10 +145,11 @@ describe('cluster DNS across two nodes: kubectl run nslookup, resolv.conf by dns
   it('kubectl run -it --rm … -- nslookup kubernetes.default.svc.cluster.local prints the kubernetes Service\'s ClusterIP, and the pod is removed afterwards', async () => {
     const kubernetesIp = (await getJson(c, ['service', 'kubernetes'])).spec.clusterIP as string;
     // script(1) gives kubectl a terminal, as a user at a shell has: -t asks for one in the container.
-    // The lookup waits 2 s so that kubectl attaches while it runs: an attach that races the
-    // container's exit can hang for good (seen about once in three runs of a bare `-- nslookup …`;
-    // the attach is upgraded, then no output and no close — the kubelet/containerd attach path,
-    // cf. containerd#8443), which is not what this test is about.
+    // The lookup waits 2 s so that kubectl attaches while it runs. With a bare `-- nslookup …` the
+    // container usually exits before the attach and kubectl falls back to its log, as upstream;
+    // but an attach that lands as the container exits hangs for good (2 of 9 tries: the WebSocket
+    // is upgraded, then neither output nor close — in the kubelet's attach bridge or containerd's
+    // attach, cf. containerd#8443). That is a streaming bug, not what this test is about.
     const cmd = [
       '/usr/bin/kubectl',
       '--kubeconfig',
