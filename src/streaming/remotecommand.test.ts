@@ -190,6 +190,20 @@ describe('v5.channel.k8s.io WebSocket bridged to SPDY', () => {
     assert.equal(exitCodeFromErrorStream(Buffer.from(r.out[Channel.error]!)), 2);
   });
 
+  it('a runtime that resets each stream as it arrives (an attach meeting the container\'s exit) still ends the exchange', async () => {
+    const o = { stdin: true, stdout: true, stderr: false, tty: true };
+    nextStreams = async () => {
+      const { client, server: srv } = await spdyPair(tcp, accepted);
+      // Replied to, then reset at once: the client sees each reset while still opening the next
+      // stream, before the bridge has taken the streams.
+      srv.on('stream', (st: SpdyStream) => setImmediate(() => st.reset()));
+      return openSpdyRemoteCommand(client, o);
+    };
+    const r = await v5Client(() => {});
+    assert.equal(r.code, 1000);
+    assert.equal(r.out[Channel.error], undefined);
+  });
+
   it('a runtime that cannot be reached becomes a Failure status on the error channel', async () => {
     nextStreams = () => Promise.reject(new Error('dial tcp 127.0.0.1:1: connect: connection refused'));
     const r = await v5Client(() => {});

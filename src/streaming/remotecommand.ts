@@ -261,9 +261,24 @@ export function bridgeV5WebSocketToSpdy(ws: WebSocket, streams: Promise<RemoteCo
         const ended = () => {
           if (--pending === 0) finish();
         };
+        // A stream is over at its end, or at its close without one: a runtime may reset its
+        // streams (containerd does for an attach that meets the container's exit), and a reset
+        // stream closes without 'end' — possibly already while the later streams were still being
+        // opened, before these listeners existed. Waiting for 'end' alone held the client forever.
+        const whenOver = (st: Duplex, then: () => void) => {
+          let over = false;
+          const once = () => {
+            if (over) return;
+            over = true;
+            then();
+          };
+          if (st.destroyed || st.readableEnded) queueMicrotask(once);
+          st.once('end', once);
+          st.once('close', once);
+        };
         const errBytes: Buffer[] = [];
         got.error.on('data', (d: Buffer) => errBytes.push(d));
-        got.error.once('end', () => {
+        whenOver(got.error, () => {
           const b = Buffer.concat(errBytes);
           if (b.length) send(Channel.error, b);
           ended();
@@ -272,7 +287,7 @@ export function bridgeV5WebSocketToSpdy(ws: WebSocket, streams: Promise<RemoteCo
         for (const [ch, st] of [[Channel.stdout, got.stdout], [Channel.stderr, got.stderr]] as const) {
           if (!st) continue;
           st.on('data', (d: Buffer) => send(ch, d, st));
-          st.once('end', ended);
+          whenOver(st, ended);
           st.on('error', () => {});
         }
         for (const st of [got.stdin, got.resize]) st?.on('error', () => {});
