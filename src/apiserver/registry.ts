@@ -900,6 +900,8 @@ export class Registry {
    * of the same bytes. From here on only its resourceVersion may change.
    */
   offerWritten(key: string, value: Uint8Array, obj: KObject): void {
+    // Offers are settled by the watch; should it stall, they are only an optimization to drop.
+    if (this.written.size >= 10_000) this.written.clear();
     this.written.set(key, { value, obj });
   }
 
