@@ -410,13 +410,7 @@ export class ResourceRegistry {
 
   /** Encodes an object as plaintext: storage version, no resourceVersion, size-checked. */
   encode(obj: KObject): Buffer {
-    // Empty metadata collections are omitted, as Go's omitempty does (a removed last finalizer
-    // leaves no `finalizers: []` behind).
-    const meta = obj.metadata as Record<string, unknown>;
-    for (const f of ['labels', 'annotations', 'finalizers', 'ownerReferences', 'managedFields']) {
-      const v = meta[f];
-      if (v !== undefined && (Array.isArray(v) ? v.length === 0 : v !== null && typeof v === 'object' && Object.keys(v).length === 0)) delete meta[f];
-    }
+    pruneEmptyMetadata(obj);
     const rv = obj.metadata.resourceVersion;
     if (rv !== undefined) delete obj.metadata.resourceVersion;
     const b = Buffer.from(JSON.stringify(obj));
@@ -424,6 +418,42 @@ export class ResourceRegistry {
     if (b.length > MAX_OBJECT_BYTES) throw requestEntityTooLarge('Request entity too large: limit is 3145728');
     return b;
   }
+
+  /**
+   * What encode returns for an object without a resourceVersion (a create's), plus the byte
+   * offset of its metadata's closing brace: where a resourceVersion set afterwards lands in
+   * JSON.stringify of the object (a key added last comes last).
+   */
+  private encodeNew(obj: KObject): { plain: Buffer; metaEnd: number } {
+    pruneEmptyMetadata(obj);
+    // As encode, but not put back: the create sets the new one, last.
+    if (obj.metadata.resourceVersion !== undefined) delete obj.metadata.resourceVersion;
+    const { json, metaEnd } = stringifySplit(obj);
+    const plain = Buffer.from(json);
+    if (plain.length > MAX_OBJECT_BYTES) throw requestEntityTooLarge('Request entity too large: limit is 3145728');
+    // Byte offset: the text before the brace may hold multi-byte characters.
+    return { plain, metaEnd: plain.length === json.length ? metaEnd : Buffer.byteLength(json.slice(0, metaEnd)) };
+  }
+
+  /**
+   * The JSON of an object create() just returned, as byte ranges to be sent in order, when it is
+   * byte-for-byte JSON.stringify of that object in its storage version: the plaintext stored
+   * (before any encryption) with the resourceVersion put where the object has it. Taken once;
+   * undefined when not recorded (in-process callers, dry runs) or when the object's
+   * resourceVersion is not the one recorded. The caller must not have changed the object since.
+   */
+  takeCreatedJson(obj: KObject): Buffer[] | undefined {
+    const c = this.createdJson.get(obj);
+    if (!c) return undefined;
+    this.createdJson.delete(obj);
+    if (obj.metadata.resourceVersion !== c.rv || c.metaEnd < 0) return undefined;
+    const { plain, metaEnd } = c;
+    // `{` just before the brace: metadata was empty, the resourceVersion is its only key.
+    const rvPart = Buffer.from(`${plain[metaEnd - 1] === 0x7b ? '' : ','}"resourceVersion":${JSON.stringify(c.rv)}`);
+    return [plain.subarray(0, metaEnd), rvPart, plain.subarray(metaEnd)];
+  }
+
+  private readonly createdJson = new WeakMap<KObject, { plain: Buffer; metaEnd: number; rv: string }>();
 
   private checkName(obj: KObject): void {
     if (!obj.metadata.name) {
@@ -478,6 +508,7 @@ export class ResourceRegistry {
     if (serverErrs.length) throw invalid({ group: this.decl.group, kind: this.decl.kind }, m.name ?? '', serverErrs);
     const key = this.key(m.namespace ?? '', m.name!);
     let rev: number;
+    let encoded: { plain: Buffer; metaEnd: number };
     try {
       await this.strategy.beforeCreate?.(obj, this.reg, !!opts.dryRun);
       if (!opts.applied) this.reg.managedFields?.(this, undefined, obj, opts);
@@ -486,7 +517,10 @@ export class ResourceRegistry {
         this.strategy.afterCreateFailed?.(obj, this.reg);
         return obj;
       }
-      const value = this.encodeValue(key, obj);
+      // No resourceVersion here (deleted above): the response's JSON is the stored plaintext's.
+      const { plain, metaEnd } = this.encodeNew(obj);
+      encoded = { plain, metaEnd };
+      const value = this.seal(key, plain);
       if (opts.handOff) this.reg.offerWritten(key, value, obj);
       rev = await this.store.create(key, value);
     } catch (e) {
@@ -498,6 +532,9 @@ export class ResourceRegistry {
     // Frozen already when the watch cache took the object (it set the same resourceVersion).
     if (m.resourceVersion !== String(rev)) m.resourceVersion = String(rev);
     this.strategy.afterWrite?.(obj, this.reg);
+    // Only an HTTP answer serializes the object; nothing but the resourceVersion changed it
+    // since it was encoded (afterWrite hooks only read it).
+    if (opts.handOff) this.createdJson.set(obj, { ...encoded, rv: m.resourceVersion! });
     return obj;
   }
 
@@ -953,3 +990,30 @@ export class Registry {
 }
 
 export { forbidden, entryJson };
+
+/** Empty metadata collections are omitted, as Go's omitempty does (a removed last finalizer leaves no `finalizers: []` behind). */
+function pruneEmptyMetadata(obj: KObject): void {
+  const meta = obj.metadata as Record<string, unknown>;
+  for (const f of ['labels', 'annotations', 'finalizers', 'ownerReferences', 'managedFields']) {
+    const v = meta[f];
+    if (v !== undefined && (Array.isArray(v) ? v.length === 0 : v !== null && typeof v === 'object' && Object.keys(v).length === 0)) delete meta[f];
+  }
+}
+
+/**
+ * JSON.stringify(obj), the same text, built member by member at the top level so that the
+ * offset (in UTF-16 units) of the closing brace of its `metadata` object is known; -1 without one.
+ * Members whose value has no JSON form (undefined, functions) are left out, as JSON.stringify does.
+ */
+export function stringifySplit(obj: object): { json: string; metaEnd: number } {
+  let json = '{';
+  let metaEnd = -1;
+  for (const k of Object.keys(obj)) {
+    const v = JSON.stringify((obj as Record<string, unknown>)[k]);
+    if (v === undefined) continue;
+    if (json.length > 1) json += ',';
+    json += JSON.stringify(k) + ':' + v;
+    if (k === 'metadata' && v[0] === '{') metaEnd = json.length - 1;
+  }
+  return { json: json + '}', metaEnd };
+}
