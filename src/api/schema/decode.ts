@@ -74,13 +74,26 @@ interface Walk {
   struct: string;
 }
 
+/**
+ * What a check learns on the side: `unsure` once it meets a key the struct does not declare, or a
+ * value it does not look into where field validation and pruning would (preserve-unknown-fields,
+ * too deep). A check that ends with an error or `unsure` proves nothing.
+ */
+interface Seen {
+  unsure: boolean;
+}
+
 function typeError(value: unknown, node: SchemaNode, w: Walk): string {
   const where = w.struct || w.path.length ? ` into Go struct field ${w.struct}.${w.path.join('.')}` : ' into Go value';
   return `json: cannot unmarshal ${jsonKind(value)}${where} of type ${goType(node)}`;
 }
 
-function check(value: unknown, node: SchemaNode, w: Walk, depth: number): string | undefined {
-  if (depth > 200 || value === null || value === undefined) return undefined;
+function check(value: unknown, node: SchemaNode, w: Walk, depth: number, seen: Seen): string | undefined {
+  if (value === null || value === undefined) return undefined;
+  if (depth > 200) {
+    if (typeof value === 'object') seen.unsure = true;
+    return undefined;
+  }
   const named = namedType(node);
   if (named === QUANTITY) {
     if (typeof value === 'string') return QUANTITY_RE.test(value.trim()) ? undefined : QUANTITY_ERROR;
@@ -99,7 +112,10 @@ function check(value: unknown, node: SchemaNode, w: Walk, depth: number): string
   }
   if (named === RAW_EXTENSION || named === FIELDS_V1) return undefined;
   const n = resolveRef(node);
-  if (n['x-kubernetes-preserve-unknown-fields'] || n['x-kubernetes-int-or-string']) return undefined;
+  if (n['x-kubernetes-preserve-unknown-fields'] || n['x-kubernetes-int-or-string']) {
+    if (typeof value === 'object') seen.unsure = true;
+    return undefined;
+  }
   switch (n.type) {
     case 'integer':
       if (typeof value !== 'number') return typeError(value, node, w);
@@ -124,7 +140,7 @@ function check(value: unknown, node: SchemaNode, w: Walk, depth: number): string
       const items = n.items as SchemaNode | undefined;
       if (!items) return undefined;
       for (const v of value) {
-        const e = check(v, items, w, depth + 1);
+        const e = check(v, items, w, depth + 1, seen);
         if (e) return e;
       }
       return undefined;
@@ -139,16 +155,19 @@ function check(value: unknown, node: SchemaNode, w: Walk, depth: number): string
       const vs = n.additionalProperties as SchemaNode | undefined;
       if (!vs || typeof vs !== 'object') return undefined;
       for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
-        const e = check(v, vs, { path: [...w.path, k], struct: w.struct }, depth + 1);
+        const e = check(v, vs, { path: [...w.path, k], struct: w.struct }, depth + 1, seen);
         if (e) return e;
       }
       return undefined;
     }
     const sname = structName(node) || w.struct;
+    const props = n.properties;
     for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
       const ps = propertySchema(node, k);
+      // Field validation knows own properties only ("constructor" is unknown to it).
+      if (!ps || !props || !Object.hasOwn(props, k)) seen.unsure = true;
       if (!ps) continue; // unknown fields are strict validation's business
-      const e = check(v, ps, { path: [...w.path, k], struct: sname }, depth + 1);
+      const e = check(v, ps, { path: [...w.path, k], struct: sname }, depth + 1, seen);
       if (e) return e;
     }
   }
@@ -162,5 +181,28 @@ function check(value: unknown, node: SchemaNode, w: Walk, depth: number): string
 export function decodeTypeError(group: string, version: string, kind: string, obj: unknown): string | undefined {
   const root = schemaForGVK(group, version, kind);
   if (!root) return undefined;
-  return check(obj, root, { path: [], struct: '' }, 0);
+  const seen: Seen = { unsure: false };
+  const e = check(obj, root, { path: [], struct: '' }, 0, seen);
+  if (e === undefined && !seen.unsure && obj !== null && typeof obj === 'object') noUnknownFields.set(obj, root);
+  return e;
+}
+
+/**
+ * Objects a decodeTypeError call found free of unknown fields, with the schema it checked them
+ * against: every key of every struct it reached is a declared property, and it reached every
+ * value field validation and pruning look into. Valid only while the object is unchanged.
+ */
+const noUnknownFields = new WeakMap<object, SchemaNode>();
+
+/**
+ * Whether the last decodeTypeError of `obj` (without an error) proved it has no unknown fields
+ * under `root`. The proof is taken: a second call answers false. Contract: the caller has not
+ * changed the object since that decodeTypeError (the API server checks types, then strictness,
+ * of the same decoded body).
+ */
+export function takeNoUnknownFieldsProof(obj: object, root: SchemaNode): boolean {
+  const r = noUnknownFields.get(obj);
+  if (r === undefined) return false;
+  noUnknownFields.delete(obj);
+  return r === root;
 }

@@ -29,6 +29,7 @@ import {
   type GroupVersionKind,
   type SchemaNode,
 } from './index.ts';
+import { takeNoUnknownFieldsProof } from './decode.ts';
 
 export type FieldValidation = 'Ignore' | 'Warn' | 'Strict';
 
@@ -269,6 +270,66 @@ export function jsonStrictErrors(root: SchemaRoot, text: string): string[] {
   return out.list;
 }
 
+/**
+ * True when no object of a JSON text repeats a key, as far as a scan of the text can tell: keys
+ * are compared as written, so a key written with an escape answers false (it might equal another
+ * once unescaped). For a text JSON.parse accepts (outside strings there are no quotes, so the
+ * scan stays in step with the strings); other text may answer either way.
+ */
+export function jsonKeysUnique(text: string): boolean {
+  // The keys of each open object; null for arrays. Small objects keep an array, big ones a Set.
+  const stack: (string[] | Set<string> | null)[] = [];
+  let cur: string[] | Set<string> | null = null;
+  const n = text.length;
+  let i = 0;
+  while (i < n) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22) {
+      const start = ++i;
+      let escaped = false;
+      while (i < n) {
+        const d = text.charCodeAt(i);
+        if (d === 0x5c) {
+          escaped = true;
+          i += 2;
+        } else if (d === 0x22) break;
+        else i++;
+      }
+      const end = i++;
+      let j = i;
+      while (j < n) {
+        const d = text.charCodeAt(j);
+        if (d !== 0x20 && d !== 0x0a && d !== 0x0d && d !== 0x09) break;
+        j++;
+      }
+      if (text.charCodeAt(j) !== 0x3a) continue; // a value, not a key
+      if (escaped || cur === null) return false;
+      const k = text.slice(start, end);
+      if (Array.isArray(cur)) {
+        if (cur.includes(k)) return false;
+        cur.push(k);
+        if (cur.length > 16) cur = new Set(cur);
+      } else {
+        if (cur.has(k)) return false;
+        cur.add(k);
+      }
+      i = j + 1;
+      continue;
+    }
+    if (c === 0x7b) {
+      stack.push(cur);
+      cur = [];
+    } else if (c === 0x5b) {
+      stack.push(cur);
+      cur = null;
+    } else if (c === 0x7d || c === 0x5d) {
+      cur = stack.pop() ?? null;
+    }
+    i++;
+  }
+  return true;
+}
+
 // ---------------------------------------------------------------------------------------------
 // YAML text
 
@@ -507,6 +568,15 @@ function pruneInPlace(v: unknown, s: SchemaNode | undefined): void {
  * rules; without it, a text starting with "{" is taken for JSON.
  */
 export function fieldProblems(root: SchemaRoot, obj: Record<string, unknown>, body?: { text: string; mediaType?: string }): string[] {
+  // decodeTypeError's walk of this object may already have proved it has no unknown fields: then
+  // nothing is left to prune, a decoded object has no problems, and a JSON text has none unless
+  // it repeats a key (which the decoded object cannot show).
+  const s = rootOf(root);
+  if (s !== undefined && takeNoUnknownFieldsProof(obj, s)) {
+    if (body === undefined) return [];
+    const mt = (body.mediaType ?? (/^\s*\{/.test(body.text) ? 'application/json' : 'application/yaml')).split(';')[0]!.trim().toLowerCase();
+    if ((mt === 'application/json' || mt === '') && jsonKeysUnique(body.text)) return [];
+  }
   let problems: string[];
   if (body === undefined) problems = objectStrictErrors(root, obj);
   else {
