@@ -148,3 +148,20 @@ test('stringifySplit is JSON.stringify and marks the end of metadata', () => {
     }
   }
 });
+
+test('only a create that asks for it keeps its stored JSON, and hands it out once', async () => {
+  const r = server.registry.must('', 'configmaps');
+  const cm = (name: string) => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name }, data: { k: 'v' } }) as never;
+  const user = { name: 'system:admin', groups: ['system:masters'] };
+  // what a PUT that creates or an apply that creates passes: handOff without keepJson
+  const plain = await r.create('default', cm('no-keep'), { user, handOff: true });
+  assert.equal(r.takeCreatedJson(plain), undefined);
+  const kept = await r.create('default', cm('keep'), { user, handOff: true, keepJson: true });
+  const parts = r.takeCreatedJson(kept);
+  assert.ok(parts);
+  assert.equal(Buffer.concat(parts).toString(), JSON.stringify(kept));
+  assert.equal(r.takeCreatedJson(kept), undefined);
+  // in-process callers (no handOff) never get it
+  const local = await r.create('default', cm('local'), { user, keepJson: true });
+  assert.equal(r.takeCreatedJson(local), undefined);
+});

@@ -484,12 +484,13 @@ export function createResourceHandler(d: HandlerDeps): (ctx: Ctx) => Promise<voi
 
   const create = async (ctx: Ctx, r: ResourceRegistry, decl: ResourceDecl) => {
     const obj = await decodeObject(ctx, decl, r);
-    const out = await r.create(ctx.info.namespace, obj, writeOptions(ctx));
+    const out = await r.create(ctx.info.namespace, obj, { ...writeOptions(ctx), keepJson: true });
+    // A JSON answer of the object as stored reuses the stored JSON instead of encoding it again;
+    // a converted object, YAML or protobuf is encoded from the object. (Taken first: it must not
+    // outlive this request.)
+    const stored = r.takeCreatedJson(out);
     const shown = present(r, decl, ctx.info.version, out);
     const choice = choose(ctx, false);
-    // A JSON answer of the object as stored reuses the stored JSON instead of encoding it again;
-    // a converted object, YAML or protobuf is encoded from the object.
-    const stored = r.takeCreatedJson(out);
     if (stored && shown === out && choice.type === 'json' && !choice.as) return writeJsonParts(ctx, 201, stored, choice);
     send(ctx, 201, shown, choice);
   };

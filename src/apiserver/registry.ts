@@ -93,6 +93,11 @@ export interface WriteOptions {
    * again. Never set for callers that may change what a write returns.
    */
   handOff?: boolean;
+  /**
+   * create() keeps the JSON it stored for takeCreatedJson (with handOff; the caller must take it,
+   * or it lives as long as the object).
+   */
+  keepJson?: boolean;
 }
 
 export interface DeleteOptions extends WriteOptions {
@@ -439,7 +444,7 @@ export class ResourceRegistry {
    * The JSON of an object create() just returned, as byte ranges to be sent in order, when it is
    * byte-for-byte JSON.stringify of that object in its storage version: the plaintext stored
    * (before any encryption) with the resourceVersion put where the object has it. Taken once;
-   * undefined when not recorded (in-process callers, dry runs) or when the object's
+   * undefined when not recorded (without keepJson, in-process callers, dry runs) or when the object's
    * resourceVersion is not the one recorded. The caller must not have changed the object since.
    */
   takeCreatedJson(obj: KObject): Buffer[] | undefined {
@@ -534,7 +539,7 @@ export class ResourceRegistry {
     this.strategy.afterWrite?.(obj, this.reg);
     // Only an HTTP answer serializes the object; nothing but the resourceVersion changed it
     // since it was encoded (afterWrite hooks only read it).
-    if (opts.handOff) this.createdJson.set(obj, { ...encoded, rv: m.resourceVersion! });
+    if (opts.handOff && opts.keepJson) this.createdJson.set(obj, { ...encoded, rv: m.resourceVersion! });
     return obj;
   }
 
