@@ -69,9 +69,17 @@ function computeStructName(node: SchemaNode | undefined): string {
   return parts[parts.length - 1]!;
 }
 
+/** Where a check is: the keys from the root, as a chain built only when an error names it. */
 interface Walk {
-  path: string[];
+  up: Walk | undefined;
+  key: string;
   struct: string;
+}
+
+function pathOf(w: Walk): string[] {
+  const p: string[] = [];
+  for (let x: Walk | undefined = w; x?.up !== undefined; x = x.up) p.push(x.key);
+  return p.reverse();
 }
 
 /**
@@ -84,7 +92,7 @@ interface Seen {
 }
 
 function typeError(value: unknown, node: SchemaNode, w: Walk): string {
-  const where = w.struct || w.path.length ? ` into Go struct field ${w.struct}.${w.path.join('.')}` : ' into Go value';
+  const where = w.struct || w.up !== undefined ? ` into Go struct field ${w.struct}.${pathOf(w).join('.')}` : ' into Go value';
   return `json: cannot unmarshal ${jsonKind(value)}${where} of type ${goType(node)}`;
 }
 
@@ -119,9 +127,9 @@ function check(value: unknown, node: SchemaNode, w: Walk, depth: number, seen: S
   switch (n.type) {
     case 'integer':
       if (typeof value !== 'number') return typeError(value, node, w);
-      if (!Number.isInteger(value)) return `json: cannot unmarshal number ${value}${w.struct ? ` into Go struct field ${w.struct}.${w.path.join('.')}` : ' into Go value'} of type ${goType(node)}`;
+      if (!Number.isInteger(value)) return `json: cannot unmarshal number ${value}${w.struct ? ` into Go struct field ${w.struct}.${pathOf(w).join('.')}` : ' into Go value'} of type ${goType(node)}`;
       if (n.format !== 'int64' && (value > 2147483647 || value < -2147483648)) {
-        return `json: cannot unmarshal number ${value}${w.struct ? ` into Go struct field ${w.struct}.${w.path.join('.')}` : ' into Go value'} of type int32`;
+        return `json: cannot unmarshal number ${value}${w.struct ? ` into Go struct field ${w.struct}.${pathOf(w).join('.')}` : ' into Go value'} of type int32`;
       }
       return undefined;
     case 'number':
@@ -155,7 +163,7 @@ function check(value: unknown, node: SchemaNode, w: Walk, depth: number, seen: S
       const vs = n.additionalProperties as SchemaNode | undefined;
       if (!vs || typeof vs !== 'object') return undefined;
       for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
-        const e = check(v, vs, { path: [...w.path, k], struct: w.struct }, depth + 1, seen);
+        const e = check(v, vs, { up: w, key: k, struct: w.struct }, depth + 1, seen);
         if (e) return e;
       }
       return undefined;
@@ -167,7 +175,7 @@ function check(value: unknown, node: SchemaNode, w: Walk, depth: number, seen: S
       // Field validation knows own properties only ("constructor" is unknown to it).
       if (!ps || !props || !Object.hasOwn(props, k)) seen.unsure = true;
       if (!ps) continue; // unknown fields are strict validation's business
-      const e = check(v, ps, { path: [...w.path, k], struct: sname }, depth + 1, seen);
+      const e = check(v, ps, { up: w, key: k, struct: sname }, depth + 1, seen);
       if (e) return e;
     }
   }
@@ -182,7 +190,7 @@ export function decodeTypeError(group: string, version: string, kind: string, ob
   const root = schemaForGVK(group, version, kind);
   if (!root) return undefined;
   const seen: Seen = { unsure: false };
-  const e = check(obj, root, { path: [], struct: '' }, 0, seen);
+  const e = check(obj, root, { up: undefined, key: '', struct: '' }, 0, seen);
   if (e === undefined && !seen.unsure && obj !== null && typeof obj === 'object') noUnknownFields.set(obj, root);
   return e;
 }
