@@ -3,7 +3,7 @@
 // encoding/json reports it (`json: cannot unmarshal string into Go struct field
 // DeploymentSpec.spec.replicas of type int32`); malformed quantities, times and base64 bytes fail
 // with the messages of their own decoders.
-import { QUANTITY, INT_OR_STRING, TIME, MICRO_TIME, RAW_EXTENSION, FIELDS_V1, namedType, propertySchema, resolveRef, schemaForGVK, shapeOf, type SchemaNode } from './index.ts';
+import { QUANTITY, INT_OR_STRING, TIME, MICRO_TIME, RAW_EXTENSION, FIELDS_V1, namedType, resolveRef, schemaForGVK, shapeOf, type SchemaNode } from './index.ts';
 
 const QUANTITY_RE = /^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$/;
 export const QUANTITY_ERROR = "quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'";
@@ -91,8 +91,13 @@ interface Seen {
   unsure: boolean;
 }
 
+/** Go's error context: a struct field once the walk is inside one, else the value itself. */
+function into(w: Walk): string {
+  return w.up !== undefined ? ` into Go struct field ${w.struct}.${pathOf(w).join('.')}` : ' into Go value';
+}
+
 function typeError(value: unknown, node: SchemaNode, w: Walk): string {
-  const where = w.struct || w.up !== undefined ? ` into Go struct field ${w.struct}.${pathOf(w).join('.')}` : ' into Go value';
+  const where = into(w);
   return `json: cannot unmarshal ${jsonKind(value)}${where} of type ${goType(node)}`;
 }
 
@@ -127,9 +132,9 @@ function check(value: unknown, node: SchemaNode, w: Walk, depth: number, seen: S
   switch (n.type) {
     case 'integer':
       if (typeof value !== 'number') return typeError(value, node, w);
-      if (!Number.isInteger(value)) return `json: cannot unmarshal number ${value}${w.struct ? ` into Go struct field ${w.struct}.${pathOf(w).join('.')}` : ' into Go value'} of type ${goType(node)}`;
+      if (!Number.isInteger(value)) return `json: cannot unmarshal number ${value}${into(w)} of type ${goType(node)}`;
       if (n.format !== 'int64' && (value > 2147483647 || value < -2147483648)) {
-        return `json: cannot unmarshal number ${value}${w.struct ? ` into Go struct field ${w.struct}.${pathOf(w).join('.')}` : ' into Go value'} of type int32`;
+        return `json: cannot unmarshal number ${value}${into(w)} of type int32`;
       }
       return undefined;
     case 'number':
@@ -162,19 +167,25 @@ function check(value: unknown, node: SchemaNode, w: Walk, depth: number, seen: S
     if (shape === 'map') {
       const vs = n.additionalProperties as SchemaNode | undefined;
       if (!vs || typeof vs !== 'object') return undefined;
-      for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
-        const e = check(v, vs, { up: w, key: k, struct: w.struct }, depth + 1, seen);
+      // Go's decoder names struct fields only: a map's keys are not part of the path, and the
+      // struct stays the one that holds the map.
+      for (const v of Object.values(value as Record<string, unknown>)) {
+        const e = check(v, vs, w, depth + 1, seen);
         if (e) return e;
       }
       return undefined;
     }
+    // The struct Go names is the innermost one holding the field: this node's own type (kept by
+    // reaching properties through their $ref), or the walk's root kind.
     const sname = structName(node) || w.struct;
     const props = n.properties;
     for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
-      const ps = propertySchema(node, k);
-      // Field validation knows own properties only ("constructor" is unknown to it).
-      if (!ps || !props || !Object.hasOwn(props, k)) seen.unsure = true;
-      if (!ps) continue; // unknown fields are strict validation's business
+      // Own properties only ("constructor" is no field of any kind).
+      const ps = props !== undefined && Object.hasOwn(props, k) ? props[k] : undefined;
+      if (!ps) {
+        seen.unsure = true;
+        continue; // unknown fields are strict validation's business
+      }
       const e = check(v, ps, { up: w, key: k, struct: sname }, depth + 1, seen);
       if (e) return e;
     }
@@ -190,7 +201,7 @@ export function decodeTypeError(group: string, version: string, kind: string, ob
   const root = schemaForGVK(group, version, kind);
   if (!root) return undefined;
   const seen: Seen = { unsure: false };
-  const e = check(obj, root, { up: undefined, key: '', struct: '' }, 0, seen);
+  const e = check(obj, root, { up: undefined, key: '', struct: kind }, 0, seen);
   if (e === undefined && !seen.unsure && obj !== null && typeof obj === 'object') noUnknownFields.set(obj, root);
   return e;
 }
