@@ -114,6 +114,8 @@ export async function startServer(o: StartOptions = {}): Promise<TestServer> {
         clearTimeout(t);
         res({ code: code ?? -1, stdout: so, stderr: se });
       });
+      // A program that exits without reading its input closes the pipe first (EPIPE): its exit code says how it went.
+      p.stdin.on('error', () => {});
       p.stdin.end(ko.input ?? '');
     });
 

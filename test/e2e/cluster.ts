@@ -165,6 +165,8 @@ export function runIn(ns: string, cmd: string, args: string[], o: { env?: Record
       clearTimeout(t);
       resolve({ code, stdout, stderr });
     });
+    // A program that exits without reading its input closes the pipe first (EPIPE): its exit code says how it went.
+    p.stdin.on('error', () => {});
     p.stdin.end(o.input ?? '');
   });
 }

@@ -65,6 +65,8 @@ describe('kubectl streaming end to end (real containerd)', () => {
         clearTimeout(t);
         resolve({ code: code ?? -1, stdout: so, stderr: se });
       });
+      // A program that exits without reading its input closes the pipe first (EPIPE): its exit code says how it went.
+      p.stdin.on('error', () => {});
       p.stdin.end(o.input ?? '');
     });
 
