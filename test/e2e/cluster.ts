@@ -19,12 +19,12 @@
 // a real pull that never leaves the machine.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, readdirSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { CriClient } from '../../src/kubelet/cri/client.ts';
 import { agentPaths } from '../../src/kubelet/runtime/agent-runtime.ts';
 import { containerdPaths } from '../../src/kubelet/runtime/containerd.ts';
-import { mountsUnder, pidsWithArgs, testImageTarballs } from '../../src/kubelet/runtime/testenv.ts';
+import { mountsUnder, pidsWithArgs, removeCgroupTree, testImageTarballs } from '../../src/kubelet/runtime/testenv.ts';
 
 export const ROOT = resolve(import.meta.dirname, '..', '..');
 export const RUDDER = join(ROOT, 'bin', 'rudder');
@@ -542,33 +542,6 @@ export class E2ECluster {
       rmSync(this.dir, { recursive: true, force: true });
     });
     if (errors.length) throw new Error(`e2e cleanup: ${errors.join('; ')}`);
-  }
-}
-
-/** Removes a cgroup tree named `name` (at the top of each hierarchy), deepest first. */
-function removeCgroupTree(name: string): void {
-  if (!existsSync('/sys/fs/cgroup')) return;
-  const roots = [...readdirSync('/sys/fs/cgroup').map((h) => join('/sys/fs/cgroup', h)), '/sys/fs/cgroup'];
-  for (const root of roots) {
-    const top = join(root, name);
-    if (!existsSync(top)) continue;
-    const dirs: string[] = [];
-    const walk = (d: string): void => {
-      dirs.push(d);
-      for (const e of readdirSync(d, { withFileTypes: true })) if (e.isDirectory()) walk(join(d, e.name));
-    };
-    try {
-      walk(top);
-    } catch {
-      continue;
-    }
-    for (const d of dirs.sort((a, b) => b.length - a.length)) {
-      try {
-        rmdirSync(d);
-      } catch {
-        // busy or gone
-      }
-    }
   }
 }
 

@@ -84,7 +84,8 @@ export function pidsWithArgs(...args: string[]): number[] {
   return pids;
 }
 
-function removeCgroupTree(name: string): void {
+/** Removes a cgroup tree named `name` (at the top of each hierarchy), deepest first. */
+export function removeCgroupTree(name: string): void {
   if (!existsSync('/sys/fs/cgroup')) return;
   const roots = readdirSync('/sys/fs/cgroup').map((h) => join('/sys/fs/cgroup', h));
   roots.push('/sys/fs/cgroup');
