@@ -204,6 +204,28 @@ describe('v5.channel.k8s.io WebSocket bridged to SPDY', () => {
     assert.equal(r.out[Channel.error], undefined);
   });
 
+  it('the status reaches the client after all output, even when the runtime ends its error stream first', async () => {
+    const o = { stdin: false, stdout: true, stderr: false, tty: false };
+    nextStreams = async () => {
+      const { client, server: srv } = await spdyPair(tcp, accepted);
+      void (async () => {
+        const s = await acceptSpdyRemoteCommand(srv, o, 5000);
+        s.error.end(JSON.stringify(exitStatus(1, ['cmd'])));
+        await new Promise((r) => setTimeout(r, 50));
+        s.stdout!.end('late output\n');
+      })();
+      return openSpdyRemoteCommand(client, o);
+    };
+    const order: number[] = [];
+    await new Promise<void>((resolve, reject) => {
+      const ws = new WebSocket(`ws://127.0.0.1:${port}/`, [STREAM_PROTOCOL_V5]);
+      ws.on('message', (d: Buffer) => order.push(parseChannelMessage(d)!.channel));
+      ws.on('close', () => resolve());
+      ws.on('error', reject);
+    });
+    assert.deepEqual(order, [Channel.stdout, Channel.error]);
+  });
+
   it('a runtime that cannot be reached becomes a Failure status on the error channel', async () => {
     nextStreams = () => Promise.reject(new Error('dial tcp 127.0.0.1:1: connect: connection refused'));
     const r = await v5Client(() => {});

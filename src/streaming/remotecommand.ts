@@ -194,9 +194,8 @@ const WS_HIGH_WATER = 1 << 20;
  * `streams` becomes a Failure status on the error channel.
  *
  * Contract with the client (client-go's v5 executor): stdout/stderr data are forwarded as they
- * come; the error stream's Status is sent once, when the runtime ends that stream; the WebSocket
- * closes normally (1000) once the error stream and every output stream have ended, which is what
- * tells the client that all output has arrived.
+ * come; the error stream's Status is sent once, after the runtime has ended that stream and every
+ * output stream; then the WebSocket closes normally (1000).
  */
 export function bridgeV5WebSocketToSpdy(ws: WebSocket, streams: Promise<RemoteCommandStreams>, onEnd?: () => void): Promise<void> {
   return new Promise<void>((resolveBridge) => {
@@ -258,8 +257,14 @@ export function bridgeV5WebSocketToSpdy(ws: WebSocket, streams: Promise<RemoteCo
         }
         s = got;
         let pending = 1 + (got.stdout ? 1 : 0) + (got.stderr ? 1 : 0);
+        const errBytes: Buffer[] = [];
+        // The status goes last, after every byte of output: a v5 client is done with the exchange
+        // once it has the status, and drops output that arrives after it.
         const ended = () => {
-          if (--pending === 0) finish();
+          if (--pending !== 0) return;
+          const b = Buffer.concat(errBytes);
+          if (b.length) send(Channel.error, b);
+          finish();
         };
         // A stream is over at its end, or at its close without one: a runtime may reset its
         // streams (containerd does for an attach that meets the container's exit), and a reset
@@ -276,13 +281,8 @@ export function bridgeV5WebSocketToSpdy(ws: WebSocket, streams: Promise<RemoteCo
           st.once('end', once);
           st.once('close', once);
         };
-        const errBytes: Buffer[] = [];
         got.error.on('data', (d: Buffer) => errBytes.push(d));
-        whenOver(got.error, () => {
-          const b = Buffer.concat(errBytes);
-          if (b.length) send(Channel.error, b);
-          ended();
-        });
+        whenOver(got.error, ended);
         got.error.on('error', () => {});
         for (const [ch, st] of [[Channel.stdout, got.stdout], [Channel.stderr, got.stderr]] as const) {
           if (!st) continue;
