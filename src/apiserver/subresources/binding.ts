@@ -56,6 +56,9 @@ export async function bindPod(reg: Registry, namespace: string, binding: Json, d
       subresource: 'binding',
       uid,
       dryRun,
+      copyOnWrite: true,
+      // Both handlers answer with a Status and drop the pod.
+      handOff: true,
       apply(pod) {
         const p = pod as Json;
         if (rv && rv !== p.metadata.resourceVersion) {
@@ -64,10 +67,16 @@ export async function bindPod(reg: Registry, namespace: string, binding: Json, d
         if (p.metadata.deletionTimestamp) throw new BindRefused(`pod ${p.metadata.name} is being deleted, cannot be assigned to a host`);
         if (p.spec?.nodeName) throw new BindRefused(`pod ${p.metadata.name} is already assigned to node "${p.spec.nodeName}"`);
         if ((p.spec?.schedulingGates ?? []).length) throw new BindRefused(`pod ${p.metadata.name} has non-empty .spec.schedulingGates`);
-        (p.spec ??= {}).nodeName = binding.target.name;
-        p.metadata.annotations = { ...(p.metadata.annotations ?? {}), ...(binding.metadata?.annotations ?? {}) };
-        setPodCondition(p, { type: 'PodScheduled', status: 'True' }, reg.now());
-        return p;
+        // The pod is the cache's (frozen): only what the binding changes is copied.
+        const status = { ...(p.status ?? {}), conditions: [...(p.status?.conditions ?? [])] };
+        const bound: Json = {
+          ...p,
+          metadata: { ...p.metadata, annotations: { ...(p.metadata.annotations ?? {}), ...(binding.metadata?.annotations ?? {}) } },
+          spec: { ...(p.spec ?? {}), nodeName: binding.target.name },
+          status,
+        };
+        setPodCondition(bound, { type: 'PodScheduled', status: 'True' }, reg.now());
+        return bound;
       },
     });
     return obj;

@@ -17,8 +17,19 @@ import { translateStoreError, type Registry, type ResourceRegistry, type UserInf
 
 export interface StrategyUpdate {
   subresource: string;
-  /** Builds the object to store from a private copy of the current one; may throw a StatusError. */
+  /**
+   * Builds the object to store from a private copy of the current one; may throw a StatusError.
+   * With copyOnWrite it is given the current object itself (frozen, shared with the cache) and
+   * returns a new one that shares what it leaves unchanged and copies what it changes.
+   */
   apply(current: KObject): KObject;
+  /** apply copies only what it changes (see apply); the metadata is always copied here. */
+  copyOnWrite?: boolean;
+  /**
+   * The caller drops the written object (it answers the request with something else): the watch
+   * cache may take that very object instead of decoding the stored bytes (WriteOptions.handOff).
+   */
+  handOff?: boolean;
   /** Field validation of the result against the stored object. */
   validate?(obj: KObject, old: KObject): FieldError[];
   /** Runs UPDATE admission for the subresource (upstream does for finalize and approval, not for binding's storage write). */
@@ -47,8 +58,10 @@ export async function updateWithStrategy(reg: Registry, r: ResourceRegistry, nam
     }
     if (u.resourceVersion && u.resourceVersion !== String(cur.rev)) throw conflict(r.gr, name, OBJECT_MODIFIED);
     const old = cur.obj;
-    const obj = u.apply(clone(old));
-    const m = (obj.metadata ??= {});
+    const obj = u.apply(u.copyOnWrite ? old : clone(old));
+    if (obj === old) throw new Error(`${u.subresource}: a copy-on-write apply must return a new object`);
+    // The system fields below are set on the result's own metadata, never on the cached one.
+    const m = u.copyOnWrite ? (obj.metadata = { ...obj.metadata }) : (obj.metadata ??= {});
     if (m.name !== undefined && m.name !== name) {
       throw invalid({ group: r.decl.group, kind: r.decl.kind }, name, [field.invalid('metadata.name', m.name, 'field is immutable')]);
     }
@@ -74,17 +87,21 @@ export async function updateWithStrategy(reg: Registry, r: ResourceRegistry, nam
     const value = r.encode(obj);
     const remove = u.deleteIf?.(obj) ?? false;
     if (u.dryRun) return { obj, deleted: remove };
-    if (!remove && value.equals(r.encode(clone(old)))) return { obj: old, deleted: false };
+    if (!remove && value.equals(r.encodeStored(old))) return { obj: old, deleted: false };
     try {
       if (remove) {
         const res = await reg.store.delete(cur.key, cur.rev);
         m.resourceVersion = String(res.revision);
         return { obj, deleted: true };
       }
-      const rev = await reg.store.update(cur.key, r.seal(cur.key, value), cur.rev);
-      m.resourceVersion = String(rev);
+      const sealed = r.seal(cur.key, value);
+      if (u.handOff) reg.offerWritten(cur.key, sealed, obj);
+      const rev = await reg.store.update(cur.key, sealed, cur.rev);
+      // Frozen already when the watch cache took the object (it set the same resourceVersion).
+      if (m.resourceVersion !== String(rev)) m.resourceVersion = String(rev);
       return { obj, deleted: false };
     } catch (e) {
+      if (u.handOff) reg.withdrawWritten(cur.key, obj);
       if (e instanceof StoreError && (e.code === 'Conflict' || e.code === 'NotFound')) {
         if (u.resourceVersion || attempt >= 20) throw conflict(r.gr, name, OBJECT_MODIFIED);
         continue;

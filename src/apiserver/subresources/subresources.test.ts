@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import type { Transport } from '../../api/transport.ts';
+import type { Transport, WatchHandle } from '../../api/transport.ts';
 import { defaultAdmissionPlugins } from '../admission/plugins.ts';
 import { ensureServiceAccountKey } from '../auth/service-account-key.ts';
 import { serviceAccountAuthenticator } from '../auth/service-account-tokens.ts';
@@ -69,6 +69,36 @@ describe('pods/binding', () => {
     assert.equal(cond.status, 'True');
     assert.equal(cond.lastProbeTime, null);
     assert.match(cond.lastTransitionTime, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+  });
+
+  test('a watcher and a GET see the bound pod exactly as stored, and an object read before the binding keeps its old state', async () => {
+    assert.equal((await post(PODS, podManifest('b5'))).status, 201);
+    const before = (await getPod('b5')).body as any;
+    const seen: any[] = [];
+    let w: WatchHandle | undefined;
+    const got = new Promise<void>((resolve, reject) => {
+      w = t.watch({ method: 'GET', path: PODS, query: { watch: 'true', resourceVersion: before.metadata.resourceVersion, fieldSelector: 'metadata.name=b5' } }, {
+        onEvent: (e: any) => {
+          seen.push(e);
+          resolve();
+        },
+        onClose: (err) => reject(err ?? new Error('the watch ended')),
+      });
+    });
+    assert.equal((await post(`${PODS}/b5/binding`, { apiVersion: 'v1', kind: 'Binding', metadata: { name: 'b5' }, target: { name: 'n3' } })).status, 201);
+    await got;
+    w?.close();
+    const pod = (await getPod('b5')).body as any;
+    const kv = await chain.registry.store.get('/registry/pods/sub/b5');
+    const stored = JSON.parse(Buffer.from(kv!.value).toString('utf8'));
+    stored.metadata.resourceVersion = String(kv!.modRevision);
+    assert.deepEqual(pod, stored, 'the cached pod is the stored one');
+    assert.deepEqual(seen[0].object, stored, 'the watch event carries the stored pod');
+    assert.equal(seen[0].type, 'MODIFIED');
+    assert.equal(before.spec.nodeName, undefined, 'the earlier read is not changed by the binding');
+    assert.equal(before.status.conditions, undefined);
+    const again = await post(`${PODS}/b5/binding`, { apiVersion: 'v1', kind: 'Binding', metadata: { name: 'b5' }, target: { name: 'n4' } });
+    assert.equal(again.status, 409, 'a second binding sees the first');
   });
 
   test('a pod already bound is a 409 with upstream\'s message', async () => {
