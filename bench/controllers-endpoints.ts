@@ -46,8 +46,17 @@ interface RunResult {
   slices: number[];
   writes: number[];
   flipSeconds: number;
+  /** From the first flip sent to the last one sent (the achieved send rate is N over this). */
+  sendSeconds: number;
+  /** How late each flip was sent against its schedule, ms. */
+  lateness: number[];
+  /** Writes of the Service's Endpoints object and of its slices seen while the flips propagated. */
+  endpointsWrites: number;
+  sliceWrites: number;
   /** CPU (user+system) of the whole process from the first flip until every address was seen ready, per pod. */
   cpuMsPerPod: number;
+  /** The measured window on CLOCK_MONOTONIC in µs (the clock of a --cpu-prof profile's samples). */
+  monoWindow: [number, number];
 }
 
 async function runOnce(): Promise<RunResult> {
@@ -113,6 +122,7 @@ async function runOnce(): Promise<RunResult> {
 
     // t0: when the API acknowledged a pod's Ready write; seen: when a watch first shows it ready
     const acked = new Map<string, number>();
+    let inflightCount = 0;
     const seenEp = new Map<string, number>();
     const seenSl = new Map<string, number>();
     let resolveAll!: () => void;
@@ -131,8 +141,11 @@ async function runOnce(): Promise<RunResult> {
       });
       watches.push(h);
     };
+    let endpointsWrites = 0;
+    let sliceWrites = 0;
     await watch('', 'endpoints', (o, t) => {
       if (o.metadata.name !== 'bench') return;
+      if (acked.size > 0 || inflightCount > 0) endpointsWrites++;
       for (const s of (o.subsets as { addresses?: { ip: string }[] }[] | undefined) ?? []) {
         for (const a of s.addresses ?? []) if (!seenEp.has(a.ip)) seenEp.set(a.ip, t);
       }
@@ -140,6 +153,7 @@ async function runOnce(): Promise<RunResult> {
     });
     await watch('discovery.k8s.io', 'endpointslices', (o, t) => {
       if (o.metadata.labels?.['kubernetes.io/service-name'] !== 'bench') return;
+      if (acked.size > 0 || inflightCount > 0) sliceWrites++;
       for (const e of (o.endpoints as { addresses: string[]; conditions: { ready?: boolean } }[] | undefined) ?? []) {
         if (e.conditions?.ready && !seenSl.has(e.addresses[0]!)) seenSl.set(e.addresses[0]!, t);
       }
@@ -148,11 +162,19 @@ async function runOnce(): Promise<RunResult> {
 
     const writes: number[] = [];
     const cpu0 = process.cpuUsage();
+    const mono0 = Number(process.hrtime.bigint() / 1000n);
     const start = nowMs();
     const inflight: Promise<void>[] = [];
+    const lateness: number[] = [];
     for (let i = 0; i < N; i++) {
-      await sleepUntil(start + (i * 1000) / RATE);
+      // Open loop: a flip is sent at its scheduled time, or at once when the schedule has slipped.
+      // Sleeping (even 0 ms) before each overdue flip would yield one flip per turn of the event
+      // loop, so the load would follow the system's speed rather than the asked rate.
+      const due = start + (i * 1000) / RATE;
+      if (nowMs() < due) await sleepUntil(due);
       const sent = nowMs();
+      lateness.push(sent - due);
+      inflightCount++;
       inflight.push(
         pods.patch(`bench-${i}`, 'merge', status(i, true), { subresource: 'status' }).then(() => {
           const t = nowMs();
@@ -161,12 +183,14 @@ async function runOnce(): Promise<RunResult> {
         }),
       );
     }
+    const sendSeconds = (nowMs() - start) / 1000;
     await Promise.all(inflight);
     const flipSeconds = (nowMs() - start) / 1000;
     await Promise.race([all, new Promise((_, rej) => setTimeout(() => rej(new Error(`only ${seenEp.size} endpoints and ${seenSl.size} slice endpoints became ready`)), 60_000))]);
     const cpu = process.cpuUsage(cpu0);
+    const mono1 = Number(process.hrtime.bigint() / 1000n);
     const lat = (seen: Map<string, number>) => [...acked].map(([ip, t]) => Math.max(0, seen.get(ip)! - t));
-    return { endpoints: lat(seenEp), slices: lat(seenSl), writes, flipSeconds, cpuMsPerPod: (cpu.user + cpu.system) / 1000 / N };
+    return { endpoints: lat(seenEp), slices: lat(seenSl), writes, flipSeconds, sendSeconds, lateness, endpointsWrites, sliceWrites, cpuMsPerPod: (cpu.user + cpu.system) / 1000 / N, monoWindow: [mono0, mono1] };
   } finally {
     for (const w of watches) w.close();
     await manager.stop();
@@ -178,7 +202,7 @@ const load = () => loadavg().map((x) => +x.toFixed(2));
 const loadBefore = load();
 const date = new Date().toISOString();
 console.log(`controllers-endpoints: ${N} pods at ${RATE}/s, ${RUNS} run(s), node ${process.version}; load average ${loadBefore.join(' ')}`);
-const rows: { run: number; ep50: number; ep99: number; epMax: number; sl50: number; sl99: number; slMax: number; w99: number; secs: number; cpu: number }[] = [];
+const rows: { run: number; ep50: number; ep99: number; epMax: number; sl50: number; sl99: number; slMax: number; w99: number; secs: number; sendSecs: number; late99: number; lateMax: number; epWrites: number; slWrites: number; cpu: number; monoWindow: [number, number] }[] = [];
 for (let r = 1; r <= RUNS; r++) {
   const res = await runOnce();
   const row = {
@@ -191,12 +215,20 @@ for (let r = 1; r <= RUNS; r++) {
     slMax: Math.max(...res.slices),
     w99: quantile(res.writes, 0.99),
     secs: res.flipSeconds,
+    sendSecs: res.sendSeconds,
+    late99: quantile(res.lateness, 0.99),
+    lateMax: Math.max(...res.lateness),
+    epWrites: res.endpointsWrites,
+    slWrites: res.sliceWrites,
     cpu: res.cpuMsPerPod,
+    monoWindow: res.monoWindow,
   };
   rows.push(row);
   console.log(
     `run ${r}: ${N} pods Ready at ${RATE}/s over ${fmt(row.secs)} s — Endpoints p50 ${fmt(row.ep50)} ms p99 ${fmt(row.ep99)} ms max ${fmt(row.epMax)} ms; ` +
-      `EndpointSlices p50 ${fmt(row.sl50)} ms p99 ${fmt(row.sl99)} ms max ${fmt(row.slMax)} ms; status write p99 ${fmt(row.w99)} ms; CPU ${fmt(row.cpu)} ms per pod`,
+      `EndpointSlices p50 ${fmt(row.sl50)} ms p99 ${fmt(row.sl99)} ms max ${fmt(row.slMax)} ms; status write p99 ${fmt(row.w99)} ms; ` +
+      `sent in ${fmt(row.sendSecs)} s (${fmt(N / row.sendSecs)}/s; lateness p99 ${fmt(row.late99)} ms max ${fmt(row.lateMax)} ms); ` +
+      `${row.epWrites} Endpoints and ${row.slWrites} slice writes; CPU ${fmt(row.cpu)} ms per pod`,
   );
 }
 const m = (k: keyof (typeof rows)[number]) => median(rows.map((x) => x[k] as number));
@@ -204,10 +236,11 @@ console.log('');
 console.log(`endpoints propagation, median of ${RUNS} run(s), ${opt['only-endpoints'] ? 'endpoint controllers only' : 'all cluster controllers'} (target p99 <= 100 ms):`);
 console.log(`  Endpoints       p50 ${fmt(m('ep50'))} ms   p99 ${fmt(m('ep99'))} ms   max ${fmt(m('epMax'))} ms`);
 console.log(`  EndpointSlices  p50 ${fmt(m('sl50'))} ms   p99 ${fmt(m('sl99'))} ms   max ${fmt(m('slMax'))} ms`);
-console.log(`  flips took ${fmt(m('secs'))} s (${fmt(N / m('secs'))}/s achieved); process CPU ${fmt(m('cpu'))} ms per pod flipped (server, controllers and this load generator)`);
+console.log(`  flips sent in ${fmt(m('sendSecs'))} s (${fmt(N / m('sendSecs'))}/s achieved; sent late by p99 ${fmt(m('late99'))} ms, max ${fmt(m('lateMax'))} ms), all acknowledged after ${fmt(m('secs'))} s`);
+console.log(`  ${fmt(m('epWrites'))} Endpoints writes and ${fmt(m('slWrites'))} EndpointSlice writes for ${N} flips; process CPU ${fmt(m('cpu'))} ms per pod flipped (server, controllers and this load generator)`);
 const out = opt.out ?? join(import.meta.dirname, 'results', `controllers-endpoints-${date.slice(0, 19).replace(/:/g, '-')}.json`);
 mkdirSync(join(out, '..'), { recursive: true });
-const medians = Object.fromEntries((['ep50', 'ep99', 'epMax', 'sl50', 'sl99', 'slMax', 'w99', 'secs', 'cpu'] as const).map((k) => [k, m(k)]));
+const medians = Object.fromEntries((['ep50', 'ep99', 'epMax', 'sl50', 'sl99', 'slMax', 'w99', 'secs', 'sendSecs', 'late99', 'lateMax', 'epWrites', 'slWrites', 'cpu'] as const).map((k) => [k, m(k)]));
 writeFileSync(out, JSON.stringify({ date, pods: N, rate: RATE, controllers: opt['only-endpoints'] ? 'endpoints, endpointslice' : 'cluster controllers', node: process.version, loadavgBefore: loadBefore, loadavgAfter: load(), medians, runs: rows }, null, 1) + '\n');
 console.log(`load average after: ${load().join(' ')}; written: ${out}`);
 process.exit(0);
