@@ -5,7 +5,7 @@ import { readyNode, setPodReady, startControllerTest, type ControllerTestEnv } f
 import { waitFor } from '../cluster/wait.ts';
 import { ensureServiceAccount } from '../cluster/fixtures.ts';
 import { computeSubsets, endpointsController, truncateSubsets } from './endpoints.ts';
-import { repackSubsets, type EndpointSubset } from './subsets.ts';
+import { repackSubsets, subsetsEqual, type EndpointSubset } from './subsets.ts';
 
 const svc = (o: Partial<{ ports: unknown[]; publishNotReadyAddresses: boolean; clusterIP: string }> = {}): KObject => ({
   apiVersion: 'v1',
@@ -58,6 +58,41 @@ test('repacking merges subsets that share their ports and lets not-ready win', (
     { addresses: [b], notReadyAddresses: [a], ports: [p81] },
     { addresses: [a, b], ports: [p80] },
   ]);
+});
+
+test('pods serving different ports are grouped per port set, as repacking their single-address subsets would', () => {
+  const s = svc({ ports: [{ name: 'http', port: 80, protocol: 'TCP', targetPort: 'http' }, { name: 'metrics', port: 9090, protocol: 'TCP', targetPort: 'metrics' }] });
+  const withMetrics = (p: KObject): KObject => ({ ...p, spec: { ...(p.spec as object), containers: [{ name: 'c', ports: [{ name: 'http', containerPort: 8080, protocol: 'TCP' }, { name: 'metrics', containerPort: 9100, protocol: 'TCP' }] }] } });
+  const pods = [withMetrics(pod('a', '10.42.0.1', true)), pod('b', '10.42.0.2', true), withMetrics(pod('c', '10.42.0.3', false))];
+  const subsets = computeSubsets(s, pods);
+  assert.deepEqual(
+    subsets.map((x) => [x.ports!.map((p) => p.port), (x.addresses ?? []).map((a) => a.ip), (x.notReadyAddresses ?? []).map((a) => a.ip)]),
+    [
+      [[8080], ['10.42.0.1', '10.42.0.2'], ['10.42.0.3']],
+      [[9100], ['10.42.0.1'], ['10.42.0.3']],
+    ],
+  );
+  // with every pod serving both ports: one subset, the same as repacking gives
+  const uniform = [withMetrics(pod('b', '10.42.0.2', true)), withMetrics(pod('a', '10.42.0.1', true)), withMetrics(pod('c', '10.42.0.3', false))];
+  const fast = computeSubsets(s, uniform);
+  assert.equal(fast.length, 1);
+  const a = fast[0]!.addresses!;
+  const n = fast[0]!.notReadyAddresses!;
+  const single = [...a.map((x) => ({ addresses: [x], ports: fast[0]!.ports })), ...n.map((x) => ({ notReadyAddresses: [x], ports: fast[0]!.ports }))].reverse();
+  assert.deepEqual(fast, repackSubsets(single));
+  assert.deepEqual(a.map((x) => x.ip), ['10.42.0.1', '10.42.0.2']);
+});
+
+test('subsets compare equal regardless of target resourceVersions and empty versus absent lists, and differ on readiness', () => {
+  const ref = { kind: 'Pod', namespace: 'default', name: 'a', uid: 'u' };
+  const a: EndpointSubset[] = [{ addresses: [{ ip: '10.0.0.1', nodeName: 'n1', targetRef: ref }], notReadyAddresses: [], ports: [{ name: 'http', port: 80, protocol: 'TCP' }] }];
+  const b: EndpointSubset[] = [{ addresses: [{ ip: '10.0.0.1', nodeName: 'n1', targetRef: { ...ref, resourceVersion: '42' } }], ports: [{ name: 'http', port: 80, protocol: 'TCP' }] }];
+  assert.equal(subsetsEqual(a, b), true);
+  assert.equal(subsetsEqual(undefined, []), true);
+  const c: EndpointSubset[] = [{ notReadyAddresses: [{ ip: '10.0.0.1', nodeName: 'n1', targetRef: ref }], ports: [{ name: 'http', port: 80, protocol: 'TCP' }] }];
+  assert.equal(subsetsEqual(a, c), false);
+  assert.equal(subsetsEqual(a, [{ ...b[0]!, ports: [{ name: 'http', port: 81, protocol: 'TCP' }] }]), false);
+  assert.equal(subsetsEqual(a, [{ ...b[0]!, addresses: [{ ip: '10.0.0.1', nodeName: 'n2', targetRef: ref }] }]), false);
 });
 
 test('more than 1000 addresses are truncated, ready ones kept first', () => {

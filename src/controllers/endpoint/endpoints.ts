@@ -11,7 +11,7 @@ import { WorkQueue } from '../../client/workqueue.ts';
 import { runWorkers, keyOf, splitKey, type Controller, type ControllerContext } from '../controller.ts';
 import { hasStatusCause, isForbidden, isNotFound, NAMESPACE_TERMINATING_CAUSE } from '../cluster/errors.ts';
 import { findPort, isIPv6, isServiceIPSet, podIPs, podReady, rfc3339Nano, serviceSpec, servicesForLabels, servicesToUpdateOnPodChange, shouldPodBeInEndpoints, shouldSetHostname, TriggerTimeTracker, WrittenVersions } from './pods.ts';
-import { repackSubsets, subsetsEqual, type EndpointAddress, type EndpointPort, type EndpointSubset } from './subsets.ts';
+import { packSamePorts, repackSubsets, subsetsEqual, type EndpointAddress, type EndpointPort, type EndpointSubset } from './subsets.ts';
 
 export const LABEL_HEADLESS = 'service.kubernetes.io/headless';
 export const ANNOTATION_TRIGGER_TIME = 'endpoints.kubernetes.io/last-change-trigger-time';
@@ -37,20 +37,32 @@ export function podToEndpointAddress(svc: KObject, pod: KObject): EndpointAddres
   return addr;
 }
 
-/** The single-address subsets one pod contributes to a service (before repacking). */
-function podSubsets(svc: KObject, pod: KObject): EndpointSubset[] {
+/**
+ * What one pod contributes to a service's Endpoints: its address, under `addresses` or
+ * `notReadyAddresses`, for each service port that resolves on it (none when it is left out).
+ */
+interface PodContribution {
+  /** The service object this was computed for. */
+  svc: KObject;
+  addr?: EndpointAddress;
+  ready: boolean;
+  ports: EndpointPort[];
+  /** The ports' identity, to tell whether every pod serves the same ones. */
+  portsKey: string;
+}
+
+function podContribution(svc: KObject, pod: KObject): PodContribution {
   const spec = serviceSpec(svc);
   const tolerateUnready = !!spec.publishNotReadyAddresses;
-  const out: EndpointSubset[] = [];
-  if (!shouldPodBeInEndpoints(pod, tolerateUnready)) return out;
+  const none: PodContribution = { svc, ready: false, ports: [], portsKey: '' };
+  if (!shouldPodBeInEndpoints(pod, tolerateUnready)) return none;
   const addr = podToEndpointAddress(svc, pod);
-  if (!addr) return out;
+  if (!addr) return none;
   const ready = tolerateUnready || podReady(pod);
-  const add = (ports: EndpointPort[]) => out.push(ready ? { addresses: [addr], ports } : { notReadyAddresses: [addr], ports });
+  const ports: EndpointPort[] = [];
   if (!spec.ports?.length) {
     // a headless service may have no ports
-    if (spec.clusterIP === 'None') add([]);
-    return out;
+    return spec.clusterIP === 'None' ? { svc, addr, ready, ports, portsKey: '' } : none;
   }
   for (const sp of spec.ports) {
     const port = findPort(pod, sp);
@@ -58,24 +70,44 @@ function podSubsets(svc: KObject, pod: KObject): EndpointSubset[] {
     const ep: EndpointPort = { name: sp.name ?? '', port, protocol: sp.protocol ?? 'TCP' };
     if (sp.appProtocol) ep.appProtocol = sp.appProtocol;
     if (!ep.name) delete ep.name;
-    add([ep]);
+    ports.push(ep);
   }
-  return out;
+  if (!ports.length) return none;
+  return { svc, addr, ready, ports, portsKey: JSON.stringify(ports.map((p) => [p.name ?? '', p.port, p.protocol ?? '', p.appProtocol ?? ''])) };
 }
 
-/** Per pod object, its subsets for the service object they were computed for (both are immutable). */
-export type SubsetMemo = WeakMap<KObject, { svc: KObject; subsets: EndpointSubset[] }>;
+/** Per pod object, its contribution to the service object it was computed for (both are immutable). */
+export type SubsetMemo = WeakMap<KObject, PodContribution>;
 
-/** The repacked subsets of a service's Endpoints from the pods its selector matches. */
+/**
+ * The repacked subsets of a service's Endpoints from the pods its selector matches. When every
+ * pod serves the same ports (the usual case) that is one subset, built without repacking.
+ */
 export function computeSubsets(svc: KObject, pods: readonly KObject[], memo?: SubsetMemo): EndpointSubset[] {
-  const subsets: EndpointSubset[] = [];
+  const contributions: PodContribution[] = [];
+  let samePorts = true;
   for (const pod of pods) {
     let m = memo?.get(pod);
     if (!m || m.svc !== svc) {
-      m = { svc, subsets: podSubsets(svc, pod) };
+      m = podContribution(svc, pod);
       memo?.set(pod, m);
     }
-    for (const s of m.subsets) subsets.push(s);
+    if (!m.addr) continue;
+    if (contributions.length && m.portsKey !== contributions[0]!.portsKey) samePorts = false;
+    contributions.push(m);
+  }
+  if (samePorts) {
+    const ready: EndpointAddress[] = [];
+    const notReady: EndpointAddress[] = [];
+    for (const c of contributions) (c.ready ? ready : notReady).push(c.addr!);
+    return packSamePorts(ready, notReady, contributions[0]?.ports ?? []);
+  }
+  const subsets: EndpointSubset[] = [];
+  for (const c of contributions) {
+    const list = [c.addr!];
+    const one = (ports: EndpointPort[]) => subsets.push(c.ready ? { addresses: list, ports } : { notReadyAddresses: list, ports });
+    if (!c.ports.length) one([]);
+    else for (const p of c.ports) one([p]);
   }
   return repackSubsets(subsets);
 }
@@ -201,7 +233,8 @@ export const endpointsController: Controller = {
       ) {
         return;
       }
-      const next: KObject = cur ? structuredClone(cur) : { apiVersion: 'v1', kind: 'Endpoints', metadata: { name, namespace } };
+      // a shallow copy: every part that changes is replaced, never modified (cur is the informer's)
+      const next: KObject = cur ? { ...cur, metadata: { ...cur.metadata } } : { apiVersion: 'v1', kind: 'Endpoints', metadata: { name, namespace } };
       const annotations = { ...(next.metadata.annotations ?? {}) };
       if (triggerTime) annotations[ANNOTATION_TRIGGER_TIME] = rfc3339Nano(triggerTime);
       else delete annotations[ANNOTATION_TRIGGER_TIME];

@@ -87,25 +87,56 @@ export function repackSubsets(subsets: readonly EndpointSubset[]): EndpointSubse
   });
 }
 
-/** Equal subsets, ignoring target references' resourceVersion (upstream's semanticIgnoreResourceVersion). */
-export function subsetsEqual(a: readonly EndpointSubset[] | undefined, b: readonly EndpointSubset[] | undefined): boolean {
-  return normalized(a) === normalized(b);
-}
-
-/** Normal forms of subset lists read from caches (frozen, so computed once). */
-const normalForms = new WeakMap<readonly EndpointSubset[], string>();
-
-function normalized(l: readonly EndpointSubset[] | undefined): string {
-  if (!l) return '[]';
-  let s = normalForms.get(l);
-  if (s === undefined) {
-    s = JSON.stringify(normalize(l));
-    if (Object.isFrozen(l)) normalForms.set(l, s);
+/**
+ * repackSubsets for the common case of addresses that all serve the same ports (each address once):
+ * a single subset, so no grouping is needed. `ports` may be empty (a headless service without
+ * ports). The arrays are sorted in place and become the subset's.
+ */
+export function packSamePorts(ready: EndpointAddress[], notReady: EndpointAddress[], ports: readonly EndpointPort[]): EndpointSubset[] {
+  if (ready.length === 0 && notReady.length === 0) return [];
+  const s: EndpointSubset = {};
+  if (ready.length) s.addresses = ready.sort(compareAddr);
+  if (notReady.length) s.notReadyAddresses = notReady.sort(compareAddr);
+  if (ports.length) {
+    const byKey = new Map<string, EndpointPort>();
+    for (const p of ports) if (!byKey.has(portKey(p))) byKey.set(portKey(p), p);
+    s.ports = [...byKey.values()].sort(comparePort);
   }
-  return s;
+  return [s];
 }
 
-function normalize(subsets: readonly EndpointSubset[]): unknown {
-  const addr = (a: EndpointAddress) => [a.ip, a.hostname ?? '', a.nodeName ?? '', a.targetRef ? [a.targetRef.kind ?? '', a.targetRef.namespace ?? '', a.targetRef.name ?? '', a.targetRef.uid ?? ''] : null];
-  return subsets.map((s) => [(s.addresses ?? []).map(addr), (s.notReadyAddresses ?? []).map(addr), (s.ports ?? []).map((p) => [p.name ?? '', p.port, p.protocol ?? '', p.appProtocol ?? ''])]);
+/**
+ * Equal subsets, ignoring target references' resourceVersion (upstream's semanticIgnoreResourceVersion);
+ * absent and empty lists, and absent and empty strings, are the same.
+ */
+export function subsetsEqual(a: readonly EndpointSubset[] | undefined, b: readonly EndpointSubset[] | undefined): boolean {
+  const x = a ?? [];
+  const y = b ?? [];
+  if (x.length !== y.length) return false;
+  for (let i = 0; i < x.length; i++) {
+    const s = x[i]!;
+    const t = y[i]!;
+    if (!listEqual(s.addresses, t.addresses, addrEqual) || !listEqual(s.notReadyAddresses, t.notReadyAddresses, addrEqual) || !listEqual(s.ports, t.ports, portEqual)) return false;
+  }
+  return true;
+}
+
+function listEqual<T>(a: readonly T[] | undefined, b: readonly T[] | undefined, eq: (x: T, y: T) => boolean): boolean {
+  const n = a?.length ?? 0;
+  if (n !== (b?.length ?? 0)) return false;
+  for (let i = 0; i < n; i++) if (!eq(a![i]!, b![i]!)) return false;
+  return true;
+}
+
+function addrEqual(a: EndpointAddress, b: EndpointAddress): boolean {
+  if (a === b) return true;
+  if (a.ip !== b.ip || (a.hostname ?? '') !== (b.hostname ?? '') || (a.nodeName ?? '') !== (b.nodeName ?? '')) return false;
+  const r = a.targetRef;
+  const q = b.targetRef;
+  if (!r || !q) return !r && !q;
+  return (r.kind ?? '') === (q.kind ?? '') && (r.namespace ?? '') === (q.namespace ?? '') && (r.name ?? '') === (q.name ?? '') && (r.uid ?? '') === (q.uid ?? '');
+}
+
+function portEqual(a: EndpointPort, b: EndpointPort): boolean {
+  return (a.name ?? '') === (b.name ?? '') && a.port === b.port && (a.protocol ?? '') === (b.protocol ?? '') && (a.appProtocol ?? '') === (b.appProtocol ?? '');
 }

@@ -167,6 +167,15 @@ export interface SliceChanges {
 }
 
 /**
+ * A copy of a (cached, immutable) slice to write: its own metadata and endpoint list, sharing the
+ * rest. Callers replace what they change (labels, annotations, endpoints) and never modify the
+ * shared parts.
+ */
+function copyForUpdate(s: EndpointSlice): EndpointSlice {
+  return { ...s, metadata: { ...s.metadata }, endpoints: [...(s.endpoints ?? [])] };
+}
+
+/**
  * Fits `desired` (key → endpoint, in preference order) into the existing slices of one port set
  * (upstream's reconcileByPortMapping). `labelsFor` gives a slice's labels and whether they changed.
  */
@@ -197,14 +206,14 @@ export function reconcileByPortMapping(
     if (updated || (s.endpoints ?? []).length !== kept.length) {
       if (kept.length === 0) toDelete.add(s.metadata.name!);
       else {
-        const copy = structuredClone(s) as EndpointSlice;
+        const copy = copyForUpdate(s);
         copy.endpoints = kept;
         copy.metadata.labels = labels;
         byName.set(s.metadata.name!, copy);
         toUpdate.add(s.metadata.name!);
       }
     } else if (changed) {
-      const copy = structuredClone(s) as EndpointSlice;
+      const copy = copyForUpdate(s);
       copy.metadata.labels = labels;
       byName.set(s.metadata.name!, copy);
       toUpdate.add(s.metadata.name!);
@@ -233,7 +242,7 @@ export function reconcileByPortMapping(
         }
       }
       if (fill) {
-        fill = structuredClone(fill) as EndpointSlice;
+        fill = copyForUpdate(fill);
         byName.set(fill.metadata.name!, fill);
       }
     }
