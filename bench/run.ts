@@ -497,7 +497,7 @@ async function partStartup() {
 
 /** CPU profiles (node --cpu-prof) of the server over exactly the create load and the list load. */
 async function partProfile(lg: LoadGen) {
-  const out: Record<string, { create: ProfileSummary; listUnpaged: ProfileSummary; listPaged: ProfileSummary; file: string }> = {};
+  const out: Record<string, { create: ProfileSummary; listUnpaged: ProfileSummary; listPaged: ProfileSummary; watch: ProfileSummary; file: string }> = {};
   const etcd = backends.includes('etcd') ? await startEtcdDefault() : undefined;
   const texts: string[] = [];
   try {
@@ -507,6 +507,7 @@ async function partProfile(lg: LoadGen) {
       let create: LoadResult;
       let lu: ListResult;
       let lp: ListResult;
+      let w: WatchResult;
       try {
         const t = target(r);
         await lg.call({ kind: 'namespace', waitForController: !API_ONLY, target: t, name: 'bench' });
@@ -519,6 +520,9 @@ async function partProfile(lg: LoadGen) {
         await lg.call({ kind: 'list', target: t, namespace: 'bench-list', reps: 2 });
         lu = await lg.call<ListResult>({ kind: 'list', target: t, namespace: 'bench-list', reps: 10 });
         lp = await lg.call<ListResult>({ kind: 'list', target: t, namespace: 'bench-list', reps: 5, limit: 500 });
+        log(`profile ${b}: watch, 100 watchers at 200 creates/s`);
+        await lg.call({ kind: 'namespace', waitForController: !API_ONLY, target: t, name: 'bench-watch' });
+        w = await lg.call<WatchResult>({ kind: 'watch', target: t, namespace: 'bench-watch', watchers: 100, sessions: 100, rate: 200, seconds: WATCH_SECONDS });
       } finally {
         await lg.call({ kind: 'close' });
         await r.stop();
@@ -531,12 +535,14 @@ async function partProfile(lg: LoadGen) {
         create: summarizeProfile(file, ROOT, create.monoWindow),
         listUnpaged: summarizeProfile(file, ROOT, lu.monoWindow),
         listPaged: summarizeProfile(file, ROOT, lp.monoWindow),
+        watch: summarizeProfile(file, ROOT, w.monoWindow),
         file: relative(ROOT, kept),
       };
       texts.push(
         formatProfile(`${b}: ${create.n} creates at c=64 (${Math.round(create.rate)}/s under the profiler)`, res.create),
         formatProfile(`${b}: ${lu.times.length} unpaged LISTs of ${lu.items} pods (p50 ${median(lu.times).toFixed(0)} ms under the profiler)`, res.listUnpaged),
         formatProfile(`${b}: ${lp.times.length} LIST pages of 500 (p50 ${quantile(lp.times, 0.5).toFixed(1)} ms under the profiler)`, res.listPaged),
+        formatProfile(`${b}: watch, 100 watchers, ${w.events} creates at ${Math.round(w.achievedRate)}/s (delivery p50/p99 ${fmt(w.fromSend.p50)}/${fmt(w.fromSend.p99)} ms under the profiler)`, res.watch),
       );
       out[b] = res;
     }

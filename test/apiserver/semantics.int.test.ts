@@ -2,6 +2,7 @@
 // allocation, status and scale subresources, graceful deletion, propagation policies,
 // deletecollection, dry runs, preconditions, multi-version kinds and resourceVersion rules.
 import assert from 'node:assert/strict';
+import { connect } from 'node:http2';
 import { after, before, describe, test } from 'node:test';
 import { eventually, startServer, type TestServer } from '../harness.ts';
 
@@ -268,5 +269,74 @@ describe('dry runs and versions', () => {
     const r = (await s.request('GET', `/api/v1/namespaces/default/configmaps?resourceVersion=${c.metadata.resourceVersion}&resourceVersionMatch=Exact&fieldSelector=metadata.name%3Dhist`)).json();
     assert.equal(r.metadata.resourceVersion, c.metadata.resourceVersion);
     assert.deepEqual(r.items.map((i: any) => i.data.v), ['old']);
+  });
+});
+
+describe('watch streams', () => {
+  /** One watch over its own HTTP/2 session, as the admin; collects the raw bytes until `until` says so. */
+  function watchBytes(path: string, accept: string, until: (b: Buffer) => boolean): { done: Promise<Buffer>; ready: Promise<void> } {
+    const session = connect(s.url, { ca: s.creds.ca, cert: s.creds.cert, key: s.creds.key });
+    const req = session.request({ ':method': 'GET', ':path': path, accept });
+    const chunks: Buffer[] = [];
+    const ready = new Promise<void>((resolve, reject) => {
+      req.on('response', (h) => (h[':status'] === 200 ? resolve() : reject(new Error(`watch: ${h[':status']}`))));
+      req.on('error', reject);
+    });
+    const done = new Promise<Buffer>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`watch ${accept}: not complete after 10 s: ${Buffer.concat(chunks).length} bytes`)), 10_000);
+      req.on('data', (c: Buffer) => {
+        chunks.push(c);
+        const all = Buffer.concat(chunks);
+        if (until(all)) {
+          clearTimeout(timer);
+          req.close();
+          session.close();
+          resolve(all);
+        }
+      });
+      req.on('error', reject);
+    });
+    return { done, ready };
+  }
+
+  /** Splits a protobuf watch stream into its frames (each a 4-byte big-endian length and its event). */
+  function frames(b: Buffer): Buffer[] {
+    const out: Buffer[] = [];
+    for (let at = 0; at + 4 <= b.length; ) {
+      const n = b.readUInt32BE(at);
+      if (at + 4 + n > b.length) break;
+      out.push(b.subarray(at, at + 4 + n));
+      at += 4 + n;
+    }
+    return out;
+  }
+
+  test('JSON and protobuf watchers of one resource each get every event once, in order, with the same objects', async () => {
+    const { decodeWatchEvent } = await import('../../src/api/protobuf/codec.ts');
+    await s.request('POST', '/api/v1/namespaces', { body: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'watched' } } });
+    const path = '/api/v1/namespaces/watched/configmaps?watch=true';
+    const lines = (b: Buffer) => b.toString().split('\n').filter(Boolean);
+    const json = [0, 1, 2].map(() => watchBytes(path, 'application/json', (b) => lines(b).length >= 5));
+    const pb = [0, 1].map(() => watchBytes(path, 'application/vnd.kubernetes.protobuf;stream=watch', (b) => frames(b).length >= 5));
+    await Promise.all([...json, ...pb].map((w) => w.ready));
+    for (const i of [1, 2, 3]) {
+      assert.equal((await s.request('POST', '/api/v1/namespaces/watched/configmaps', { body: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: `w${i}` }, data: { i: String(i) } } })).status, 201);
+    }
+    assert.equal((await s.request('PATCH', '/api/v1/namespaces/watched/configmaps/w2', { body: { data: { i: 'two' } }, headers: { 'content-type': 'application/merge-patch+json' } })).status, 200);
+    assert.equal((await s.request('DELETE', '/api/v1/namespaces/watched/configmaps/w1')).status, 200);
+    const expected = ['ADDED w1 1', 'ADDED w2 2', 'ADDED w3 3', 'MODIFIED w2 two', 'DELETED w1 1'];
+    const seen: unknown[][] = [];
+    for (const w of json) {
+      const evs = lines(await w.done).map((l) => JSON.parse(l));
+      assert.deepEqual(evs.map((e) => `${e.type} ${e.object.metadata.name} ${e.object.data.i}`), expected);
+      seen.push(evs.map((e) => e.object));
+    }
+    for (const w of pb) {
+      const evs = frames(await w.done).map((f) => decodeWatchEvent(f));
+      assert.deepEqual(evs.map((e: any) => `${e.type} ${e.object.metadata.name} ${e.object.data.i}`), expected);
+      assert.deepEqual(evs.map((e: any) => e.object.metadata.resourceVersion), (seen[0] as any[]).map((o) => o.metadata.resourceVersion));
+    }
+    assert.deepEqual(seen[1], seen[0]);
+    assert.deepEqual(seen[2], seen[0]);
   });
 });
