@@ -45,7 +45,9 @@ const keys = new WeakMap<SliceEndpoint, string>();
 export function endpointKey(ep: SliceEndpoint): string {
   let k = keys.get(ep);
   if (k === undefined) {
-    k = JSON.stringify([[...ep.addresses].sort(), ep.hostname ?? '', ep.targetRef?.namespace ?? '', ep.targetRef?.name ?? '']);
+    // NUL cannot occur in any of these fields (addresses, DNS labels, object names): the join is unambiguous
+    const addrs = ep.addresses.length === 1 ? ep.addresses[0]! : [...ep.addresses].sort().join('\u0001');
+    k = `${addrs}\u0000${ep.hostname ?? ''}\u0000${ep.targetRef?.namespace ?? ''}\u0000${ep.targetRef?.name ?? ''}`;
     keys.set(ep, k);
   }
   return k;
