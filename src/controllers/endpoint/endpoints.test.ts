@@ -157,6 +157,30 @@ describe('Endpoints follow pods through the API', () => {
     await waitFor('b gone', async () => ips(await eps().get('shop'), 'addresses').length === 0);
   });
 
+  it('a Service change that leaves the addresses as they were does not rewrite its Endpoints', async () => {
+    const svcs = env.client.resource('', 'services').namespace('default');
+    await svcs.create({ apiVersion: 'v1', kind: 'Service', metadata: { name: 'calm' }, spec: { selector: { app: 'shop' }, ports: [{ name: 'http', port: 80, targetPort: 'http' }] } });
+    const settled = await waitFor('Endpoints calm with shop-a', async () => {
+      const x = await eps().get('calm').catch(() => undefined);
+      return x && ips(x, 'notReadyAddresses').join() === '10.42.0.11' ? x : undefined;
+    });
+    const writes: KObject[] = [];
+    const w = eps().watch({ resourceVersion: settled.metadata.resourceVersion, fieldSelector: 'metadata.name=calm' }, { onEvent: (ev) => writes.push(ev.object as KObject), onClose: () => undefined });
+    try {
+      const s = await svcs.get('calm');
+      await svcs.update({ ...s, metadata: { ...s.metadata, annotations: { note: 'unrelated' } } });
+      await new Promise((r) => setTimeout(r, 300));
+      // a change that does alter them: once it shows, the controller has synced past the annotation
+      const s2 = await svcs.get('calm');
+      await svcs.update({ ...s2, metadata: { ...s2.metadata, labels: { tier: 'back' } } });
+      await waitFor('Endpoints calm relabelled', async () => writes.some((e) => e.metadata.labels?.tier === 'back'));
+      assert.equal(writes.length, 1);
+      assert.deepEqual(writes[0]!.subsets, settled.subsets);
+    } finally {
+      w.close();
+    }
+  });
+
   it('services without a selector keep their hand-written Endpoints, and the kubernetes endpoints stay the API server\'s', async () => {
     const before = await eps().get('kubernetes');
     await env.client.resource('', 'services').namespace('default').create({ apiVersion: 'v1', kind: 'Service', metadata: { name: 'external' }, spec: { ports: [{ port: 5432 }] } });
