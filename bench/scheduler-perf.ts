@@ -14,6 +14,8 @@
 // --wait-load L --wait-idle S (first wait up to S s for the 1-minute load average to drop below L)
 // --baseline (per shape, the same creates against the API server alone, --disable-scheduler: the
 // server CPU a create costs without the scheduler, the "of which the create alone" column)
+// --scheduler-process (the server runs with --disable-scheduler and the scheduler is its own
+// `rudder scheduler --kubeconfig` process over HTTPS/HTTP2; its CPU is reported beside the server's)
 // --out FILE.
 //
 // Each run starts a fresh `rudder server --disable-agent --disable-controller-manager` (the API
@@ -25,7 +27,7 @@
 // latency per pod = create sent → binding seen.
 
 import { fork, spawn, type ChildProcess } from 'node:child_process';
-import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release, totalmem } from 'node:os';
 import { join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -46,6 +48,7 @@ const { values: opt } = parseArgs({
     measured: { type: 'string' },
     profile: { type: 'string' },
     baseline: { type: 'boolean', default: false },
+    'scheduler-process': { type: 'boolean', default: false },
     timeout: { type: 'string', default: '600' },
     'wait-load': { type: 'string', default: '1' },
     'wait-idle': { type: 'string', default: '0' },
@@ -62,6 +65,7 @@ const WIRE = opt.wire as Wire;
 if (WIRE !== 'protobuf' && WIRE !== 'json') throw new Error('--wire: protobuf or json');
 const CONCURRENCY = Number(opt.concurrency);
 const TIMEOUT_MS = Number(opt.timeout) * 1000;
+const SCHED_PROC = opt['scheduler-process'];
 const sizes = {
   ...(opt.nodes ? { nodes: Number(opt.nodes) } : {}),
   ...(opt.init ? { init: Number(opt.init) } : {}),
@@ -77,20 +81,73 @@ const load1 = () => +loadavg()[0]!.toFixed(2);
 interface Server {
   target: Target;
   pid: number;
+  /** The scheduler's own process (--scheduler-process), else undefined: it runs inside the server. */
+  schedulerPid?: number;
   /** Scheduled events the scheduler's broadcaster dropped so far (its queue holds 1,000, as upstream's). */
   droppedEvents(): number;
   stop(): Promise<void>;
 }
 
+/** A child process whose output (stdout and stderr, the last 100-200 kB) is kept for matching. */
+function spawnLogged(args: string[]): { proc: ChildProcess; out(): string; waitFor(re: RegExp, what: string): Promise<RegExpExecArray> } {
+  const proc = track(spawn(NODE, args, { stdio: ['ignore', 'pipe', 'pipe'] }));
+  let out = '';
+  const keep = (c: Buffer) => {
+    out += c.toString();
+    if (out.length > 200_000) out = out.slice(-100_000);
+  };
+  proc.stdout!.on('data', keep);
+  proc.stderr!.on('data', keep);
+  const waitFor = (re: RegExp, what: string) =>
+    new Promise<RegExpExecArray>((resolve, reject) => {
+      const done = () => {
+        clearTimeout(t);
+        proc.stderr!.off('data', check);
+        proc.off('exit', onExit);
+      };
+      const t = setTimeout(() => {
+        done();
+        reject(new Error(`${what} not in 60 s:\n${out.slice(-3000)}`));
+      }, 60_000);
+      const check = () => {
+        const m = re.exec(out);
+        if (m) {
+          done();
+          resolve(m);
+        }
+      };
+      const onExit = (code: number | null) => {
+        done();
+        reject(new Error(`${what}: the process exited (${code}) before:\n${out.slice(-3000)}`));
+      };
+      proc.stderr!.on('data', check);
+      proc.once('exit', onExit);
+      check();
+    });
+  return { proc, out: () => out, waitFor };
+}
+
+/** SIGTERM (a clean exit, so --cpu-prof writes its profile); SIGKILL after 20 s. Our own child: its PID stays ours until we have seen it exit. */
+async function stopChild(proc: ChildProcess): Promise<void> {
+  if (proc.exitCode !== null || proc.signalCode !== null) return;
+  const done = new Promise<void>((r) => proc.once('exit', () => r()));
+  proc.kill('SIGTERM');
+  const k = setTimeout(() => proc.kill('SIGKILL'), 20_000);
+  await done;
+  clearTimeout(k);
+}
+
 /**
  * `rudder server` with only the API server and the scheduler; resolves once the scheduler leads.
- * Without the scheduler (the baseline), the API server alone.
+ * scheduler 'none' (the baseline): the API server alone. 'process': the server with
+ * --disable-scheduler and `rudder scheduler --kubeconfig` (the admin kubeconfig) as its own process.
  */
-async function startServer(cpuProfDir?: string, scheduler = true): Promise<Server> {
+async function startServer(cpuProfDir?: string, scheduler: 'embedded' | 'process' | 'none' = 'embedded'): Promise<Server> {
   const dataDir = newDir('rudder');
-  const args = [
+  const prof = cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`] : [];
+  const srv = spawnLogged([
     '--disable-warning=ExperimentalWarning',
-    ...(cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`] : []),
+    ...prof,
     CLI,
     'server',
     '--data-dir',
@@ -103,60 +160,47 @@ async function startServer(cpuProfDir?: string, scheduler = true): Promise<Serve
     '127.0.0.1',
     '--disable-agent',
     '--disable-controller-manager',
-    ...(scheduler ? [] : ['--disable-scheduler']),
-  ];
-  const proc = track(spawn(NODE, args, { stdio: ['ignore', 'pipe', 'pipe'] }));
-  let out = '';
-  const keep = (c: Buffer) => {
-    out += c.toString();
-    if (out.length > 200_000) out = out.slice(-100_000);
-  };
-  proc.stdout!.on('data', keep);
-  proc.stderr!.on('data', keep);
-  const port = await new Promise<number>((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`rudder server's scheduler not leading in 60 s:\n${out.slice(-3000)}`)), 60_000);
-    const check = () => {
-      const m = /API server ready at https:\/\/127\.0\.0\.1:(\d+)/.exec(out);
-      if (m && (!scheduler || /scheduler: scheduling with profiles/.test(out))) {
-        clearTimeout(t);
-        proc.stderr!.off('data', check);
-        proc.off('exit', onExit);
-        resolve(Number(m[1]));
-      }
-    };
-    const onExit = (code: number | null) => {
-      clearTimeout(t);
-      reject(new Error(`rudder server exited (${code}) before it was ready:\n${out.slice(-3000)}`));
-    };
-    proc.stderr!.on('data', check);
-    proc.once('exit', onExit);
-  });
+    ...(scheduler === 'embedded' ? [] : ['--disable-scheduler']),
+  ]);
+  const port = Number((await srv.waitFor(/API server ready at https:\/\/127\.0\.0\.1:(\d+)/, "rudder server's API"))[1]);
+  let sched: ReturnType<typeof spawnLogged> | undefined;
+  const schedOut = () => (scheduler === 'process' ? (sched?.out() ?? '') : srv.out());
+  try {
+    if (scheduler === 'embedded') await srv.waitFor(/scheduler: scheduling with profiles/, "rudder server's scheduler leading");
+    if (scheduler === 'process') {
+      const sprof = cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${join(cpuProfDir, 'scheduler')}`] : [];
+      sched = spawnLogged(['--disable-warning=ExperimentalWarning', ...sprof, CLI, 'scheduler', '--kubeconfig', join(dataDir, 'kubeconfig.yaml')]);
+      await sched.waitFor(/scheduler: scheduling with profiles/, 'rudder scheduler leading');
+    }
+  } catch (e) {
+    if (sched) await stopChild(sched.proc);
+    await stopChild(srv.proc);
+    throw e;
+  }
+  let stopped = false;
   return {
     target: { url: `https://127.0.0.1:${port}`, creds: readCreds(join(dataDir, 'kubeconfig.yaml')) },
-    pid: proc.pid!,
+    pid: srv.proc.pid!,
+    ...(sched ? { schedulerPid: sched.proc.pid! } : {}),
     droppedEvents() {
       let n = 0;
-      for (const m of out.matchAll(/unable to record event: too many queued events, dropped event \S+(?: \(and (\d+) more)?/g)) n += 1 + Number(m[1] ?? 0);
+      for (const m of schedOut().matchAll(/unable to record event: too many queued events, dropped event \S+(?: \(and (\d+) more)?/g)) n += 1 + Number(m[1] ?? 0);
       return n;
     },
     async stop() {
-      // Our own child: its PID stays ours until we have seen it exit. SIGTERM is a clean exit
-      // (so --cpu-prof writes its profile); SIGKILL after 20 s.
-      if (proc.exitCode !== null || proc.signalCode !== null) return;
-      const done = new Promise<void>((r) => proc.once('exit', () => r()));
-      proc.kill('SIGTERM');
-      const k = setTimeout(() => proc.kill('SIGKILL'), 20_000);
-      await done;
-      clearTimeout(k);
+      if (stopped) return;
+      stopped = true;
+      if (sched) await stopChild(sched.proc);
+      await stopChild(srv.proc);
       // What the scheduler logged (dropped events, failed bindings…), by kind, for the record.
       const kinds = new Map<string, number>();
-      for (const l of out.split('\n')) {
+      for (const l of schedOut().split('\n')) {
         const m = /scheduler: (.*)/.exec(l);
         if (!m || /scheduling with profiles|leader/.test(m[1]!)) continue;
         const k = m[1]!.replace(/[\w.-]+\/[\w.-]+/g, 'NS/NAME').replace(/\d+/g, 'N').slice(0, 160);
         kinds.set(k, (kinds.get(k) ?? 0) + 1);
       }
-      for (const [k, n] of kinds) log(`  server log: ${n} × ${k}`);
+      for (const [k, n] of kinds) log(`  scheduler log: ${n} × ${k}`);
     },
   };
 }
@@ -199,13 +243,36 @@ class LoadGen {
 
 // ---------------------------------------------------------------- one run
 
+/**
+ * CPU seconds of one process's threads: its main thread (the event loop: TID = PID) and its
+ * Node worker threads (comm "WorkerThread": the embedded scheduler's).
+ */
+function threadCpu(pid: number): { main: number; workers: number } {
+  const read = (tid: string) => {
+    const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) / 100;
+  };
+  let workers = 0;
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      if (readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim() === 'WorkerThread') workers += read(tid);
+    } catch {
+      // the thread ended
+    }
+  }
+  return { main: read(String(pid)), workers };
+}
+
 interface RunResult {
   shape: Shape;
   nodes: NodesResult;
   init: PodsResult;
   measured: Omit<PodsResult, 'perSecond'> & { perSecond: number[] };
   /** CPU seconds each process used during the measured phase, and cores (CPU s / wall s). */
-  cpu: { server: number; loadgen: number; serverCores: number; loadgenCores: number };
+  cpu: { server: number; loadgen: number; serverCores: number; loadgenCores: number; scheduler?: number; schedulerCores?: number; serverMainThread: number; serverWorkerThreads: number };
+  /** Where the scheduler ran: inside the server process, or its own (--scheduler-process). */
+  schedulerIn: 'server' | 'process';
   /** Measured pods per CPU-second of the server process (API server + scheduler). */
   podsPerServerCpuSecond: number;
   /** Scheduled events dropped by the scheduler's event broadcaster (init and measured phases). */
@@ -217,7 +284,8 @@ interface RunResult {
 
 async function runOnce(lg: LoadGen, w: Workload, shape: Shape, profileDir?: string): Promise<RunResult> {
   const loadBefore = load1();
-  const server = await startServer(profileDir);
+  const server = await startServer(profileDir, SCHED_PROC ? 'process' : 'embedded');
+  const sp = server.schedulerPid;
   try {
     const target = server.target;
     await lg.call({ kind: 'namespaces', target, names: w.namespaces });
@@ -226,30 +294,54 @@ async function runOnce(lg: LoadGen, w: Workload, shape: Shape, profileDir?: stri
     const phase = (p: Workload['init']) => lg.call<PodsResult>({ kind: 'pods', target, namespace: p.namespace, template: p.template, count: p.count, concurrency: CONCURRENCY, wire: WIRE, timeoutMs: TIMEOUT_MS });
     const init = await phase(w.init);
     log(`  init: ${init.bound}/${init.n} bound, ${fmt(init.throughput)} pods/s`);
-    const c0 = { server: cpuSeconds(server.pid), loadgen: cpuSeconds(lg.pid), t: performance.now() };
+    const c0 = { server: cpuSeconds(server.pid), loadgen: cpuSeconds(lg.pid), scheduler: sp ? cpuSeconds(sp) : 0, threads: threadCpu(server.pid), t: performance.now() };
     const measured = await phase(w.measured);
     const wall = (performance.now() - c0.t) / 1000;
-    const cpu = { server: cpuSeconds(server.pid) - c0.server, loadgen: cpuSeconds(lg.pid) - c0.loadgen };
+    const t1 = threadCpu(server.pid);
+    const cpu = {
+      server: cpuSeconds(server.pid) - c0.server,
+      loadgen: cpuSeconds(lg.pid) - c0.loadgen,
+      ...(sp ? { scheduler: cpuSeconds(sp) - c0.scheduler } : {}),
+      serverMainThread: t1.main - c0.threads.main,
+      serverWorkerThreads: t1.workers - c0.threads.workers,
+    };
     const r: RunResult = {
       shape,
       nodes,
       init,
       measured,
-      cpu: { ...cpu, serverCores: +(cpu.server / wall).toFixed(2), loadgenCores: +(cpu.loadgen / wall).toFixed(2) },
+      cpu: {
+        ...cpu,
+        serverCores: +(cpu.server / wall).toFixed(2),
+        loadgenCores: +(cpu.loadgen / wall).toFixed(2),
+        ...(cpu.scheduler !== undefined ? { schedulerCores: +(cpu.scheduler / wall).toFixed(2) } : {}),
+      },
+      schedulerIn: sp ? 'process' : 'server',
       podsPerServerCpuSecond: measured.bound / cpu.server,
       eventsDropped: server.droppedEvents(),
       loadBefore,
       loadAfter: load1(),
     };
     log(
-      `  measured: ${measured.bound}/${measured.n} bound in ${measured.seconds.toFixed(2)} s = ${fmt(measured.throughput)} pods/s; latency p50 ${fmt(measured.latency.p50)} ms p99 ${fmt(measured.latency.p99)} ms; creates ${fmt(measured.createRate)}/s; ${r.eventsDropped} Scheduled events dropped; server ${r.cpu.serverCores} cores, loadgen ${r.cpu.loadgenCores}; load ${loadBefore} → ${r.loadAfter}` +
+      `  measured: ${measured.bound}/${measured.n} bound in ${measured.seconds.toFixed(2)} s = ${fmt(measured.throughput)} pods/s; latency p50 ${fmt(measured.latency.p50)} ms p99 ${fmt(measured.latency.p99)} ms; creates ${fmt(measured.createRate)}/s; ${r.eventsDropped} Scheduled events dropped; server ${r.cpu.serverCores} cores (${fmt((1000 * cpu.server) / measured.bound)} ms/pod: main thread ${fmt((1000 * cpu.serverMainThread) / measured.bound)}, worker threads ${fmt((1000 * cpu.serverWorkerThreads) / measured.bound)})${cpu.scheduler !== undefined ? `, scheduler ${r.cpu.schedulerCores} cores (${fmt((1000 * cpu.scheduler) / measured.bound)} ms/pod)` : ''}, loadgen ${r.cpu.loadgenCores}; load ${loadBefore} → ${r.loadAfter}` +
         (measured.createErrors ? `; ${measured.createErrors} create errors, e.g. ${measured.firstError}` : ''),
     );
     if (profileDir) {
       await server.stop();
-      const file = newestFile(profileDir, '.cpuprofile');
-      if (!file) throw new Error('the server wrote no .cpuprofile');
-      r.profile = formatProfile(`rudder server during ${w.name} (measured phase: ${measured.n} pods)`, summarizeProfile(file, ROOT, measured.monoWindow, 40), 30);
+      // Node names them CPU.<date>.<time>.<pid>.<thread id>.<seq>.cpuprofile: thread 0 is the
+      // server's event loop, any other the embedded scheduler's worker thread.
+      const files = readdirSync(profileDir).filter((f) => f.endsWith('.cpuprofile'));
+      const main = files.find((f) => f.includes(`.${server.pid}.0.`));
+      if (!main) throw new Error('the server wrote no .cpuprofile');
+      r.profile = formatProfile(`rudder server's main thread during ${w.name} (measured phase: ${measured.n} pods)`, summarizeProfile(join(profileDir, main), ROOT, measured.monoWindow, 40), 30);
+      for (const f of files.filter((f) => f !== main)) {
+        r.profile += '\n\n' + formatProfile(`rudder server's worker thread (the scheduler) during ${w.name}`, summarizeProfile(join(profileDir, f), ROOT, measured.monoWindow, 40), 30);
+      }
+      if (sp) {
+        const sf = newestFile(join(profileDir, 'scheduler'), '.cpuprofile');
+        if (!sf) throw new Error('the scheduler wrote no .cpuprofile');
+        r.profile += '\n\n' + formatProfile(`rudder scheduler (its own process) during ${w.name}`, summarizeProfile(sf, ROOT, measured.monoWindow, 40), 30);
+      }
     }
     return r;
   } finally {
@@ -264,7 +356,7 @@ async function runOnce(lg: LoadGen, w: Workload, shape: Shape, profileDir?: stri
  */
 async function baselineOnce(lg: LoadGen, w: Workload): Promise<Baseline> {
   const loadBefore = load1();
-  const server = await startServer(undefined, false);
+  const server = await startServer(undefined, 'none');
   try {
     const target = server.target;
     await lg.call({ kind: 'namespaces', target, names: w.namespaces });
@@ -327,6 +419,11 @@ interface Summary {
   podsPerServerCpuSecond: number;
   /** Server CPU per measured pod, ms; and per create of the same pods without a scheduler. */
   serverCpuMsPerPod: number;
+  /** Of serverCpuMsPerPod: the server's main thread (its event loop), and its worker threads (the embedded scheduler's). */
+  serverMainThreadMsPerPod: number;
+  serverWorkerThreadsMsPerPod: number;
+  /** With --scheduler-process: the scheduler process's CPU per measured pod, ms. */
+  schedulerCpuMsPerPod?: number;
   baselineCpuMsPerCreate?: number;
   upstreamThreshold: string;
   target: number;
@@ -351,6 +448,9 @@ function summarize(shape: Shape, w: Workload, rs: RunResult[], b: Baseline | und
     serverCores: m((r) => r.cpu.serverCores),
     podsPerServerCpuSecond: m((r) => r.podsPerServerCpuSecond),
     serverCpuMsPerPod: m((r) => (1000 * r.cpu.server) / r.measured.bound),
+    serverMainThreadMsPerPod: m((r) => (1000 * r.cpu.serverMainThread) / r.measured.bound),
+    serverWorkerThreadsMsPerPod: m((r) => (1000 * r.cpu.serverWorkerThreads) / r.measured.bound),
+    ...(rs.every((r) => r.cpu.scheduler !== undefined) ? { schedulerCpuMsPerPod: m((r) => (1000 * r.cpu.scheduler!) / r.measured.bound) } : {}),
     ...(b ? { baselineCpuMsPerCreate: b.serverCpuMsPerCreate } : {}),
     upstreamThreshold: w.upstreamThreshold,
     target: w.target,
@@ -359,7 +459,7 @@ function summarize(shape: Shape, w: Workload, rs: RunResult[], b: Baseline | und
 }
 
 function table(ss: Summary[]): string {
-  const head = ['workload', 'pods/s (median)', 'runs', 'p50 ms', 'p99 ms', 'creates/s', 'server cores', 'server CPU ms/pod', 'of which the create alone', 'upstream threshold', 'rudder target'];
+  const head = ['workload', 'pods/s (median)', 'runs', 'p50 ms', 'p99 ms', 'creates/s', 'server cores', 'server CPU ms/pod', 'main thread', 'worker threads', 'scheduler process CPU ms/pod', 'of which the create alone', 'upstream threshold', 'rudder target'];
   const rows = ss.map((s) => [
     s.workload + (s.nodes !== 5000 || s.measured !== workload(s.shape).measured.count ? ` (${s.nodes} nodes, ${s.init}+${s.measured} pods)` : ''),
     fmt(s.throughput),
@@ -369,6 +469,9 @@ function table(ss: Summary[]): string {
     fmt(s.createRate),
     fmt(s.serverCores),
     fmt(s.serverCpuMsPerPod),
+    fmt(s.serverMainThreadMsPerPod),
+    fmt(s.serverWorkerThreadsMsPerPod),
+    s.schedulerCpuMsPerPod !== undefined ? fmt(s.schedulerCpuMsPerPod) : '-',
     s.baselineCpuMsPerCreate !== undefined ? fmt(s.baselineCpuMsPerCreate) : '-',
     s.upstreamThreshold,
     `≥ ${s.target} ${s.met ? 'met' : 'missed'}`,
@@ -413,7 +516,7 @@ async function main(): Promise<void> {
       const dir = newDir('cpuprof');
       const r = await runOnce(lg, w, shape as Shape, dir);
       runs.push(r);
-      profiles.push({ shape: shape as Shape, text: r.profile!, file: newestFile(dir, '.cpuprofile') });
+      profiles.push({ shape: shape as Shape, text: r.profile!, file: readdirSync(dir).filter((f) => /\.\d+\.0\.\d+\.cpuprofile$/.test(f)).map((f) => join(dir, f))[0] });
     }
   } finally {
     await lg.close();
@@ -421,7 +524,8 @@ async function main(): Promise<void> {
   const doc = {
     date: new Date().toISOString(),
     machine: info,
-    method: { wire: WIRE, createStreams: CONCURRENCY, percentageOfNodesToScore: 'adaptive (default configuration)', server: 'rudder server --disable-agent --disable-controller-manager (SQLite)' },
+    method: { wire: WIRE, createStreams: CONCURRENCY, percentageOfNodesToScore: 'adaptive (default configuration)', server: 'rudder server --disable-agent --disable-controller-manager (SQLite)',
+      scheduler: SCHED_PROC ? 'its own process: rudder scheduler --kubeconfig (HTTPS, HTTP/2, JSON), server with --disable-scheduler' : 'in the server process, on a worker thread of its own (the in-process transport answered on the main thread)' },
     loadAverage: loadavg(),
     summaries,
     baselines,
