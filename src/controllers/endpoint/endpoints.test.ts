@@ -5,6 +5,7 @@ import { readyNode, setPodReady, startControllerTest, type ControllerTestEnv } f
 import { waitFor } from '../cluster/wait.ts';
 import { ensureServiceAccount } from '../cluster/fixtures.ts';
 import { computeSubsets, endpointsController, truncateSubsets } from './endpoints.ts';
+import { TriggerTimeTracker } from './pods.ts';
 import { repackSubsets, subsetsEqual, type EndpointSubset } from './subsets.ts';
 
 const svc = (o: Partial<{ ports: unknown[]; publishNotReadyAddresses: boolean; clusterIP: string }> = {}): KObject => ({
@@ -93,6 +94,25 @@ test('subsets compare equal regardless of target resourceVersions and empty vers
   assert.equal(subsetsEqual(a, c), false);
   assert.equal(subsetsEqual(a, [{ ...b[0]!, ports: [{ name: 'http', port: 81, protocol: 'TCP' }] }]), false);
   assert.equal(subsetsEqual(a, [{ ...b[0]!, addresses: [{ ip: '10.0.0.1', nodeName: 'n2', targetRef: ref }] }]), false);
+});
+
+test('the trigger time is the earliest Ready transition changed since the last sync; unchanged pods and departures do not count', () => {
+  const tracker = new TriggerTimeTracker();
+  const service = { ...svc(), metadata: { ...svc().metadata, creationTimestamp: '2025-01-01T00:00:00Z' } };
+  const at = (name: string, time: string): KObject => {
+    const p = pod(name, '10.42.0.1', true);
+    return { ...p, status: { ...(p.status as object), conditions: [{ type: 'Ready', status: 'True', lastTransitionTime: time }] } };
+  };
+  const t = (s: string) => Date.parse(s);
+  // first sync: the service's creation is the earliest change
+  assert.equal(tracker.compute(service, [at('a', '2025-01-01T00:01:00Z'), at('b', '2025-01-01T00:02:00Z')]), t('2025-01-01T00:00:00Z'));
+  // nothing changed
+  assert.equal(tracker.compute(service, [at('a', '2025-01-01T00:01:00Z'), at('b', '2025-01-01T00:02:00Z')]), 0);
+  // b transitioned again, c is new: the earliest of the two
+  assert.equal(tracker.compute(service, [at('a', '2025-01-01T00:01:00Z'), at('b', '2025-01-01T00:05:00Z'), at('c', '2025-01-01T00:04:00Z')]), t('2025-01-01T00:04:00Z'));
+  // a leaves: no change to report; when it comes back with its old time, it counts again
+  assert.equal(tracker.compute(service, [at('b', '2025-01-01T00:05:00Z'), at('c', '2025-01-01T00:04:00Z')]), 0);
+  assert.equal(tracker.compute(service, [at('a', '2025-01-01T00:01:00Z'), at('b', '2025-01-01T00:05:00Z'), at('c', '2025-01-01T00:04:00Z')]), t('2025-01-01T00:01:00Z'));
 });
 
 test('more than 1000 addresses are truncated, ready ones kept first', () => {

@@ -182,22 +182,36 @@ export class TriggerTimeTracker {
 
   compute(svc: KObject, pods: readonly KObject[]): number {
     const key = `${svc.metadata.namespace}/${svc.metadata.name}`;
-    const state = this.states.get(key);
-    const next = { pods: new Map<string, number>(), service: 0 };
+    let state = this.states.get(key);
+    if (!state) this.states.set(key, (state = { pods: new Map(), service: 0 }));
+    // the state becomes the pods' current times, updated in place (most pods have not changed)
+    const known = state.pods;
     let min = 0;
     const take = (t: number) => {
       if (min === 0 || t < min) min = t;
     };
+    let recorded = 0;
     for (const p of pods) {
+      const name = p.metadata.name!;
       const t = podTriggerTime(p);
-      if (!t) continue;
-      next.pods.set(p.metadata.name!, t);
-      if (t > (state?.pods.get(p.metadata.name!) ?? 0)) take(t);
+      if (!t) {
+        known.delete(name);
+        continue;
+      }
+      recorded++;
+      const before = known.get(name);
+      if (before === t) continue;
+      if (t > (before ?? 0)) take(t);
+      known.set(name, t);
+    }
+    if (known.size > recorded) {
+      // pods that left the service
+      const present = new Set(pods.map((p) => p.metadata.name!));
+      for (const name of known.keys()) if (!present.has(name)) known.delete(name);
     }
     const st = Date.parse(svc.metadata.creationTimestamp ?? '') || 0;
-    if (st > (state?.service ?? 0)) take(st);
-    next.service = st;
-    this.states.set(key, next);
+    if (st > state.service) take(st);
+    state.service = st;
     return min;
   }
 

@@ -41,14 +41,30 @@ export interface EndpointSlice extends KObject {
 
 const keys = new WeakMap<SliceEndpoint, string>();
 
+function computeEndpointKey(ep: SliceEndpoint): string {
+  // NUL cannot occur in any of these fields (addresses, DNS labels, object names): the join is unambiguous
+  const addrs = ep.addresses.length === 1 ? ep.addresses[0]! : [...ep.addresses].sort().join('\u0001');
+  return `${addrs}\u0000${ep.hostname ?? ''}\u0000${ep.targetRef?.namespace ?? ''}\u0000${ep.targetRef?.name ?? ''}`;
+}
+
 /** upstream's endpoint hash: addresses (sorted), hostname, and the target's namespace/name. */
 export function endpointKey(ep: SliceEndpoint): string {
   let k = keys.get(ep);
   if (k === undefined) {
-    // NUL cannot occur in any of these fields (addresses, DNS labels, object names): the join is unambiguous
-    const addrs = ep.addresses.length === 1 ? ep.addresses[0]! : [...ep.addresses].sort().join('\u0001');
-    k = `${addrs}\u0000${ep.hostname ?? ''}\u0000${ep.targetRef?.namespace ?? ''}\u0000${ep.targetRef?.name ?? ''}`;
+    k = computeEndpointKey(ep);
     keys.set(ep, k);
+  }
+  return k;
+}
+
+const listKeys = new WeakMap<readonly SliceEndpoint[], string[]>();
+
+/** The keys of a slice's endpoints, in order; kept for the (frozen) lists of cached slices. */
+function endpointKeys(eps: readonly SliceEndpoint[]): string[] {
+  let k = listKeys.get(eps);
+  if (k === undefined) {
+    k = eps.map(computeEndpointKey);
+    if (Object.isFrozen(eps)) listKeys.set(eps, k);
   }
   return k;
 }
@@ -196,8 +212,11 @@ export function reconcileByPortMapping(
     byName.set(s.metadata.name!, s);
     const kept: SliceEndpoint[] = [];
     let updated = false;
-    for (const ep of s.endpoints ?? []) {
-      const k = endpointKey(ep);
+    const eps = s.endpoints ?? [];
+    const epKeys = endpointKeys(eps);
+    for (let i = 0; i < eps.length; i++) {
+      const ep = eps[i]!;
+      const k = epKeys[i]!;
       const want = desired.get(k);
       if (!want) continue;
       kept.push(want);
@@ -272,7 +291,10 @@ function samePlaceholder(a: EndpointSlice, b: EndpointSlice): boolean {
  * Per pod object, what it was turned into for a service, node and address type (all immutable
  * objects, so an entry stays right while they are the same objects).
  */
-export type EndpointMemo = WeakMap<KObject, { svc: KObject; node: KObject | undefined; addressType: string; ports: SlicePort[]; portsKey: string; ep: SliceEndpoint }>;
+export type EndpointMemo = WeakMap<
+  KObject,
+  { svc: KObject; node: KObject | undefined; addressType: string; include: boolean; ports: SlicePort[]; portsKey: string; ep: SliceEndpoint; key: string }
+>;
 
 export interface ReconcileInput {
   service: KObject;
@@ -313,22 +335,23 @@ export function reconcileService(input: ReconcileInput): SliceChanges & { errors
     }
     const desiredByPorts = new Map<string, { ports: SlicePort[]; endpoints: Map<string, SliceEndpoint> }>();
     for (const pod of input.pods) {
-      if (!shouldPodBeInEndpoints(pod, true)) continue;
       const nodeName = (pod.spec as { nodeName?: string } | undefined)?.nodeName ?? '';
       const node = input.node(nodeName);
       let m = input.memo?.get(pod);
       if (!m || m.svc !== svc || m.node !== node || m.addressType !== addressType) {
         const ports = endpointPorts(svc, pod);
-        m = { svc, node, addressType, ports, portsKey: portMapKey(ports), ep: podToEndpoint(pod, node, svc, addressType) };
+        const ep = podToEndpoint(pod, node, svc, addressType);
+        m = { svc, node, addressType, include: shouldPodBeInEndpoints(pod, true), ports, portsKey: portMapKey(ports), ep, key: endpointKey(ep) };
         input.memo?.set(pod, m);
       }
+      if (!m.include) continue;
       let d = desiredByPorts.get(m.portsKey);
       if (!d) desiredByPorts.set(m.portsKey, (d = { ports: m.ports, endpoints: new Map() }));
       if (!node && !publishNotReady) {
         out.errors.push(`skipping Pod ${pod.metadata.name} for Service ${svc.metadata.namespace}/${svc.metadata.name}: Node ${nodeName} Not Found`);
         continue;
       }
-      if (m.ep.addresses.length > 0) d.endpoints.set(endpointKey(m.ep), m.ep);
+      if (m.ep.addresses.length > 0) d.endpoints.set(m.key, m.ep);
     }
     const create: EndpointSlice[] = [];
     const update: EndpointSlice[] = [];
