@@ -6,7 +6,6 @@
 // kube-system (Node authorizer, upstream's system:node rules). Pass `client` acting as an identity
 // holding CLUSTER_DNS_RULES (k3s binds the same to CoreDNS's service account as system:coredns).
 import { createServer, type Server } from 'node:http';
-import { availableParallelism } from 'node:os';
 import type { AgentComponent, AgentHookContext } from '../agent/agent.ts';
 import type { Client } from '../client/client.ts';
 import { startClusterDNS, upstreamsFromResolvConf, type ClusterDns } from './cluster-dns.ts';
@@ -31,7 +30,11 @@ export interface AgentDnsOptions {
   port?: number;
   /** Upstreams instead of --resolv-conf's (tests). */
   upstreams?: Upstream[];
-  /** Serving threads (default: 2, or 1 on a single core; 1 keeps everything in the agent's thread). */
+  /**
+   * Serving threads (default 1: in the agent's own thread). Each further thread is a worker isolate
+   * of ~15 MiB resident holding its own copy of the records: the agent's memory on every node
+   * (BENCHMARKS.md, "Kubelet and agent") outweighs the queries/s a second thread adds.
+   */
   threads?: number;
   /** Port of /metrics (9153, as the kube-dns Service's metrics port); 0 = none. */
   metricsPort?: number;
@@ -72,7 +75,7 @@ export async function startAgentDns(ctx: AgentHookContext, o: AgentDnsOptions = 
     clusterDomain: o.clusterDomain ?? 'cluster.local',
     upstreamResolvers: upstreams,
     log: ctx.log,
-    threads: o.threads ?? Math.min(2, availableParallelism()),
+    threads: o.threads ?? 1,
   });
   await dns.ready();
   const metrics: Server[] = [];
