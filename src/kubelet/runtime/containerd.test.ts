@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import {
-  Containerd, RuntimeSetupError, containerdConfigToml, importImagesOnce, lastLoggedError, parseImportOutput,
+  Containerd, RuntimeSetupError, UNUSED_PLUGINS, containerdConfigToml, importImagesOnce, lastLoggedError, parseImportOutput,
   runtimePrerequisiteProblem, type ContainerdEvent, type ContainerdOptions,
 } from './containerd.ts';
 import { parseRegistries } from './registries.ts';
@@ -50,6 +50,7 @@ describe('containerd configuration', () => {
       has('bin_dir = "/usr/lib/cni"');
       has(`conf_dir = "${dir}/net.d"`);
       has('max_conf_num = 1');
+      for (const p of UNUSED_PLUGINS) assert.match(dump, new RegExp(`disabled_plugins = \\[.*"${p.replace(/\./g, '\\.')}"`), `${p} is disabled`);
       has('endpoint = ["http://127.0.0.1:5000"]');
       has('username = "tester"');
       has('password = "p@ss\\"word"');
