@@ -20,6 +20,7 @@ import { readMachineInfo, readMachineUsage, type MachineInfo } from './node/mach
 import { NodeManager } from './node/node-manager.ts';
 import { nodeAllocatable, type NodeSettings } from './node/node-status.ts';
 import { ObjectCache } from './object-cache.ts';
+import { nodePodInformer } from './pod-informer.ts';
 import { PodSyncer } from './pod-sync.ts';
 import { PodWorkers } from './pod-workers.ts';
 import { ProbeManager, probeTypeWord } from './probes/manager.ts';
@@ -227,8 +228,7 @@ export async function startKubelet(config: KubeletConfig, deps: KubeletDeps): Pr
 
   const serviceFactory = new SharedInformerFactory(client, { clock, log });
   const serviceInformer = serviceFactory.informerFor<Service>('', 'services');
-  const podFactory = new SharedInformerFactory(client, { clock, log, fieldSelector: `spec.nodeName=${cfg.nodeName}` });
-  const podInformer: SharedInformer<Pod> = podFactory.informerFor<Pod>('', 'pods');
+  const podInformer: SharedInformer<Pod> = nodePodInformer<Pod>(client, cfg.nodeName, { clock, log });
 
   const syncer = new PodSyncer({
     config: cfg,
@@ -322,7 +322,7 @@ export async function startKubelet(config: KubeletConfig, deps: KubeletDeps): Pr
   let stopped = false;
   const nodeStarted = nodeManager.start();
   serviceFactory.start();
-  podFactory.start();
+  podInformer.start();
   nodeFactory.start();
 
   // The relist (upstream's PLEG): runtime changes wake the pods' workers; pods the runtime has and
@@ -393,7 +393,7 @@ export async function startKubelet(config: KubeletConfig, deps: KubeletDeps): Pr
       stopped = true;
       relistTimer?.cancel();
       nodeManager.stop();
-      podFactory.shutdown();
+      podInformer.stop();
       serviceFactory.shutdown();
       nodeFactory.shutdown();
       await workers.stop();
