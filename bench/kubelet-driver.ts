@@ -201,7 +201,9 @@ async function fill(): Promise<unknown> {
   const tr = new Tracker();
   await tr.start();
   const manifests: BenchPod[] = [];
-  for (let i = 0; i < perNode; i++) for (const n of nodes) manifests.push(podManifest(`${n}-p${i}`, { nodeName: n, label: 'fill' }));
+  // A prefix keeps the names of successive fills (steps of one run) apart.
+  const tag = args.prefix ? `${String(args.prefix)}-` : '';
+  for (let i = 0; i < perNode; i++) for (const n of nodes) manifests.push(podManifest(`${n}-${tag}p${i}`, { nodeName: n, label: 'fill' }));
   const names = manifests.map((m) => m.metadata.name!);
   const t0 = performance.now();
   await createPods(tr, manifests, concurrency);
