@@ -87,9 +87,16 @@ export class SqliteEngine {
   /** The highest revision written by a committed transaction. */
   private rev = 0;
   private compactRev = 0;
+  private syncOnCommit: boolean;
 
-  constructor(path: string) {
+  /**
+   * syncOnCommit false: a commit writes the WAL without fsyncing it (synchronous = NORMAL) and the
+   * caller makes it durable with an fdatasync of the WAL file before acknowledging anything (see
+   * InlineHost.sync); checkpoints still sync both files themselves.
+   */
+  constructor(path: string, opts: { syncOnCommit?: boolean } = {}) {
     this.path = path;
+    this.syncOnCommit = opts.syncOnCommit ?? true;
     try {
       this.db = new DatabaseSync(path);
     } catch (e) {
@@ -118,8 +125,9 @@ export class SqliteEngine {
     db.exec('PRAGMA auto_vacuum = INCREMENTAL');
     db.exec('PRAGMA locking_mode = EXCLUSIVE');
     db.exec('PRAGMA journal_mode = WAL');
-    // FULL: every commit fsyncs the WAL, so a resolved write survives power loss.
-    db.exec('PRAGMA synchronous = FULL');
+    // FULL: every commit fsyncs the WAL, so a resolved write survives power loss. NORMAL: the
+    // caller fsyncs the WAL itself before it resolves a write (constructor).
+    db.exec(`PRAGMA synchronous = ${this.syncOnCommit ? 'FULL' : 'NORMAL'}`);
     db.exec('PRAGMA journal_size_limit = 67108864');
     db.exec(`CREATE TABLE IF NOT EXISTS kv (
       rev INTEGER PRIMARY KEY,
@@ -148,6 +156,12 @@ export class SqliteEngine {
       this.stmts.set(sql, s);
     }
     return s;
+  }
+
+  /** Makes every commit fsync the WAL itself again (when the caller cannot). */
+  syncCommits(): void {
+    this.syncOnCommit = true;
+    this.db.exec('PRAGMA synchronous = FULL');
   }
 
   currentRevision(): number {

@@ -41,12 +41,14 @@ export interface SqliteStoreOptions {
   compactKeepRevisions?: number;
   /** The most writes one commit takes. Default 1000. */
   maxBatchWrites?: number;
+  /** Tests only: wraps the engine host (to hold or fail its syncs). */
+  wrapHost?: (host: EngineHost) => EngineHost;
 }
 
 export interface SqliteStoreStats {
   /** Acknowledged writes (creates, updates, deletes that succeeded). */
   writes: number;
-  /** Write transactions committed (each is one WAL fsync with synchronous=FULL). */
+  /** Write transactions committed (each made durable by one WAL fsync before any of it is acknowledged). */
   batches: number;
   /** Writes that failed a precondition inside a batch. */
   rejected: number;
@@ -107,7 +109,7 @@ class SqliteWatch implements Watcher {
 export class SqliteStore implements Store {
   readonly path: string;
   private readonly host: EngineHost;
-  private readonly opts: Required<SqliteStoreOptions>;
+  private readonly opts: Required<Omit<SqliteStoreOptions, 'wrapHost'>>;
   private queue: QueuedWrite[] = [];
   private flushScheduled = false;
   private committing = false;
@@ -117,12 +119,16 @@ export class SqliteStore implements Store {
   private readonly live = new Set<SqliteWatch>();
   private readonly catchingUp = new Set<SqliteWatch>();
   private closed = false;
+  /** The durability sync of the batch being committed (InlineHost), while it runs. */
+  private syncing: Promise<void> | undefined;
+  /** Set when a batch was applied but could not be made durable: every later call fails with it. */
+  private broken: StoreError | undefined;
   private compactTimer: NodeJS.Timeout | undefined;
   private compacting: Promise<void> | undefined;
   private idleWaiters: (() => void)[] = [];
   private readonly counters: SqliteStoreStats = { writes: 0, batches: 0, rejected: 0 };
 
-  private constructor(path: string, host: EngineHost, rev: number, compacted: number, opts: Required<SqliteStoreOptions>) {
+  private constructor(path: string, host: EngineHost, rev: number, compacted: number, opts: Required<Omit<SqliteStoreOptions, 'wrapHost'>>) {
     this.path = path;
     this.host = host;
     this.dispatchedRev = rev;
@@ -136,7 +142,7 @@ export class SqliteStore implements Store {
 
   /** Opens (creating if needed) the database file at path. The directory must exist. */
   static async open(path: string, options: SqliteStoreOptions = {}): Promise<SqliteStore> {
-    const opts: Required<SqliteStoreOptions> = {
+    const opts: Required<Omit<SqliteStoreOptions, 'wrapHost'>> = {
       worker: options.worker ?? false,
       compactIntervalMs: options.compactIntervalMs ?? 5 * 60 * 1000,
       compactKeepRevisions: options.compactKeepRevisions ?? 1000,
@@ -145,6 +151,7 @@ export class SqliteStore implements Store {
     let host: EngineHost;
     try {
       host = opts.worker ? await WorkerHost.start(path) : new InlineHost(path);
+      if (options.wrapHost) host = options.wrapHost(host);
     } catch (e) {
       throw toStoreError(e);
     }
@@ -159,10 +166,13 @@ export class SqliteStore implements Store {
 
   private ensureOpen(): void {
     if (this.closed) throw new StoreError('Closed', 'store is closed');
+    if (this.broken) throw this.broken;
   }
 
   private async call<T>(p: () => Promise<T>): Promise<T> {
     this.ensureOpen();
+    // A read never sees a batch that is applied but not yet durable.
+    if (this.syncing) await this.syncing;
     try {
       return await p();
     } catch (e) {
@@ -209,6 +219,7 @@ export class SqliteStore implements Store {
 
   private enqueue(op: WriteOp): Promise<WriteOutcome & { ok: true }> {
     if (this.closed) return Promise.reject(new StoreError('Closed', 'store is closed'));
+    if (this.broken) return Promise.reject(this.broken);
     let bytes = op.key.length;
     if (op.op !== 'delete') {
       if (!(op.value instanceof Uint8Array)) return Promise.reject(new TypeError('value must be a Uint8Array'));
@@ -247,13 +258,27 @@ export class SqliteStore implements Store {
     this.committing = true;
     let outcomes: WriteOutcome[] | undefined;
     let failure: StoreError | undefined;
+    // With a host that syncs apart from its commits, nothing of the batch is acknowledged,
+    // dispatched or read before it is on disk: reads wait from before the batch is applied.
+    let release: (() => void) | undefined;
+    if (this.host.sync) this.syncing = new Promise<void>((r) => (release = r));
     try {
       outcomes = await this.host.call(
         'applyBatch',
         batch.map((w) => w.op),
       );
+      if (this.host.sync && outcomes.some((o) => o.ok)) await this.host.sync();
     } catch (e) {
       failure = toStoreError(e);
+      if (outcomes) {
+        // Applied but not durable: its fate after a crash is unknown, so the store stops here
+        // (as etcd does on a failed fsync) instead of acknowledging or refusing it.
+        this.broken = failure;
+        outcomes = undefined;
+      }
+    } finally {
+      this.syncing = undefined;
+      release?.();
     }
     this.committing = false;
     if (outcomes) {

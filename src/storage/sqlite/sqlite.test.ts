@@ -7,6 +7,7 @@ import { createInterface } from 'node:readline';
 import { describe, it } from 'node:test';
 import { storeContract } from '../contract.ts';
 import { StoreError, type WatchEvent } from '../store.ts';
+import type { EngineHost } from './engine-host.ts';
 import { SqliteStore } from './sqlite-store.ts';
 
 for (const worker of [false, true]) {
@@ -227,5 +228,75 @@ describe('SqliteStore', () => {
       } finally {
         await store.close();
       }
+    }));
+});
+
+describe('SqliteStore durability on the event loop host', () => {
+  /** An inline host whose WAL syncs are held until released, or failed. */
+  function heldSyncs() {
+    const held: { release(): void; fail(e: Error): void }[] = [];
+    const wrap = (inner: EngineHost): EngineHost => {
+      assert.ok(inner.sync, 'the inline host syncs the WAL apart from its commits');
+      return {
+        call: (m, ...a) => inner.call(m, ...a),
+        close: () => inner.close(),
+        sync: () =>
+          new Promise<void>((resolve, reject) => {
+            held.push({ release: () => inner.sync!().then(resolve, reject), fail: reject });
+          }),
+      };
+    };
+    return { held, wrap };
+  }
+  const settled = async (p: Promise<unknown>) => {
+    let done = false;
+    p.then(
+      () => (done = true),
+      () => (done = true),
+    );
+    await new Promise((r) => setTimeout(r, 50));
+    return done;
+  };
+
+  it('acknowledges, shows and delivers a write only after the WAL is synced', () =>
+    withDir(async (dir) => {
+      const h = heldSyncs();
+      const store = await SqliteStore.open(join(dir, 'db.sqlite'), { compactIntervalMs: 0, wrapHost: h.wrap });
+      try {
+        const seen: WatchEvent[] = [];
+        const w = store.watch('/d/', 0, { onEvents: (evs) => seen.push(...evs), onError: () => {} });
+        const write = store.create('/d/a', enc.encode('a'));
+        await new Promise((r) => setTimeout(r, 20));
+        assert.equal(h.held.length, 1, 'the batch waits for its sync');
+        const read = store.get('/d/a');
+        const list = store.list('/d/');
+        assert.equal(await settled(write), false, 'no acknowledgement before the sync');
+        assert.equal(await settled(read), false, 'no read of the unsynced batch');
+        assert.equal(seen.length, 0, 'no event before the sync');
+        assert.equal(await store.currentRevision(), 0);
+        h.held[0].release();
+        const rev = await write;
+        assert.equal(dec.decode((await read)!.value), 'a');
+        assert.deepEqual((await list).kvs.map((kv) => kv.key), ['/d/a']);
+        await new Promise((r) => setTimeout(r, 20));
+        assert.deepEqual(seen.map((e) => e.kv.modRevision), [rev]);
+        w.cancel();
+      } finally {
+        for (const x of h.held) x.release();
+        await store.close();
+      }
+    }));
+
+  it('a failed WAL sync fails its writes as Unavailable and the store refuses everything after', () =>
+    withDir(async (dir) => {
+      const h = heldSyncs();
+      const store = await SqliteStore.open(join(dir, 'db.sqlite'), { compactIntervalMs: 0, wrapHost: h.wrap });
+      const writes = [store.create('/f/a', enc.encode('a')), store.create('/f/b', enc.encode('b'))];
+      await new Promise((r) => setTimeout(r, 20));
+      h.held[0].fail(new Error('EIO'));
+      for (const wr of writes) await assert.rejects(wr, (e: unknown) => e instanceof StoreError && e.code === 'Unavailable' && /EIO/.test(e.message));
+      await assert.rejects(store.create('/f/c', enc.encode('c')), (e: unknown) => e instanceof StoreError && e.code === 'Unavailable');
+      await assert.rejects(store.get('/f/a'), (e: unknown) => e instanceof StoreError && e.code === 'Unavailable');
+      await store.close();
     }));
 });
