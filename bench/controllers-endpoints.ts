@@ -13,6 +13,8 @@
 //   node bench/controllers-endpoints.ts                    3 runs (the median of each figure is reported)
 //   node bench/controllers-endpoints.ts --runs 1 --pods 1000 --rate 100
 //   node bench/controllers-endpoints.ts --only-endpoints   run just the endpoint and endpointslice controllers
+//   node bench/controllers-endpoints.ts --write-cost       only the API server's CPU per write of each kind the
+//                                                          flips cause (no controllers, no watchers), then exit
 //
 // --out FILE: the runs, medians and load averages as JSON (default
 // bench/results/controllers-endpoints-<date>.json).
@@ -34,6 +36,7 @@ const { values: opt } = parseArgs({
     pods: { type: 'string', default: '1000' },
     rate: { type: 'string', default: '100' },
     'only-endpoints': { type: 'boolean', default: false },
+    'write-cost': { type: 'boolean', default: false },
     out: { type: 'string' },
   },
 });
@@ -217,6 +220,67 @@ async function runOnce(): Promise<RunResult> {
     await manager.stop();
     await api.stop();
   }
+}
+
+/**
+ * The API server's own CPU per write of each kind a flip causes, in process with no controllers and
+ * no watchers: an update of an Endpoints object of N addresses (one address changing readiness),
+ * of an EndpointSlice of 100 endpoints, and a pod's status merge patch.
+ */
+async function writeCost(n: number): Promise<void> {
+  const api = await startTestApiServer();
+  try {
+    const c = new Client(api.server.localTransport({ name: 'system:admin', groups: ['system:masters', 'system:authenticated'] }, 'bench'));
+    const ref = (i: number) => ({ kind: 'Pod', namespace: NS, name: `bench-${i}`, uid: `00000000-0000-4000-8000-${String(i).padStart(12, '0')}` });
+    const addr = (i: number) => ({ ip: ipOf(i), nodeName: 'n1', targetRef: ref(i) });
+    const measure = async (label: string, write: (i: number) => Promise<unknown>) => {
+      for (let i = 0; i < 5; i++) await write(i);
+      const cpu0 = process.cpuUsage();
+      const t0 = nowMs();
+      for (let i = 5; i < n + 5; i++) await write(i);
+      const cpu = process.cpuUsage(cpu0);
+      console.log(`  ${label}: ${fmt((cpu.user + cpu.system) / 1000 / n)} ms CPU, ${fmt((nowMs() - t0) / n)} ms wall per write`);
+    };
+    const eps = c.resource('', 'endpoints').namespace(NS);
+    const endpoints = (ready: number) => ({
+      apiVersion: 'v1',
+      kind: 'Endpoints',
+      metadata: { name: 'bench' },
+      subsets: [{ addresses: Array.from({ length: ready }, (_, i) => addr(i)), notReadyAddresses: Array.from({ length: N - ready }, (_, i) => addr(ready + i)), ports: [{ name: 'http', port: 8080, protocol: 'TCP' }] }],
+    });
+    let ep = await eps.create(endpoints(0));
+    await measure(`Endpoints update, ${N} addresses`, async (i) => {
+      ep = await eps.update({ ...endpoints(i % N), metadata: { name: 'bench', resourceVersion: ep.metadata.resourceVersion } });
+    });
+    const sls = c.resource('discovery.k8s.io', 'endpointslices').namespace(NS);
+    const slice = (ready: number) => ({
+      apiVersion: 'discovery.k8s.io/v1',
+      kind: 'EndpointSlice',
+      metadata: { name: 'bench-x' },
+      addressType: 'IPv4',
+      endpoints: Array.from({ length: 100 }, (_, i) => ({ addresses: [ipOf(i)], conditions: { ready: i < ready, serving: i < ready, terminating: false }, nodeName: 'n1', targetRef: ref(i) })),
+      ports: [{ name: 'http', port: 8080, protocol: 'TCP' }],
+    });
+    let sl = await sls.create(slice(0));
+    await measure('EndpointSlice update, 100 endpoints', async (i) => {
+      sl = await sls.update({ ...slice(i % 100), metadata: { name: 'bench-x', resourceVersion: sl.metadata.resourceVersion } });
+    });
+    await c.resource('', 'serviceaccounts').namespace(NS).create({ apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'default' } }).catch(() => undefined);
+    const pods = c.resource('', 'pods').namespace(NS);
+    for (let i = 0; i < n + 5; i++) await pods.create({ apiVersion: 'v1', kind: 'Pod', metadata: { name: `bench-${i}`, labels: { app: 'bench' } }, spec: { nodeName: 'n1', containers: [{ name: 'c', image: 'busybox' }] } });
+    const t = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+    await measure('pod status merge patch (Ready)', (i) =>
+      pods.patch(`bench-${i}`, 'merge', { status: { phase: 'Running', podIP: ipOf(i), podIPs: [{ ip: ipOf(i) }], conditions: [{ type: 'Ready', status: 'True', lastTransitionTime: t }] } }, { subresource: 'status' }),
+    );
+  } finally {
+    await api.stop();
+  }
+}
+
+if (opt['write-cost']) {
+  console.log(`controllers-endpoints --write-cost: API server CPU per write, in process, no controllers or watchers; load average ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+  await writeCost(200);
+  process.exit(0);
 }
 
 const load = () => loadavg().map((x) => +x.toFixed(2));
