@@ -10,7 +10,7 @@ import { startApiServer } from '../apiserver/server.ts';
 import { parseCidr, intToIp } from '../apiserver/allocators.ts';
 import { openStore } from '../storage/open.ts';
 import { startControllerManager, type ControllerManager } from '../controllers/manager.ts';
-import { startScheduler, type RunningScheduler } from '../scheduler/scheduler.ts';
+import { startSchedulerThread, type SchedulerThread } from '../scheduler/scheduler-thread.ts';
 import { allControllers, controllerManagerConfig } from './controllers.ts';
 import type { Command } from './command.ts';
 import { UsageError, formatHelp, parseFlags, type FlagSpec, type FlagValues } from './flags.ts';
@@ -263,13 +263,23 @@ export async function runServer(cfg: ServerConfig): Promise<{ stop(): Promise<vo
       log,
     });
   }
-  let scheduler: RunningScheduler | undefined;
+  // The scheduler runs on a worker thread of its own (off the API server's event loop), through
+  // the in-process transport answered on this thread.
+  let scheduler: SchedulerThread | undefined;
   if (!cfg.disableScheduler) {
-    scheduler = startScheduler({
-      transport: api.localTransport({ name: 'system:kube-scheduler', groups: ['system:authenticated'] }, 'kube-scheduler/v1.33.0 (rudder)'),
-      config: cfg.schedulerConfig ? readFileSync(cfg.schedulerConfig, 'utf8') : undefined,
-      log: (m) => log(`scheduler: ${m}`),
-    });
+    try {
+      scheduler = startSchedulerThread({
+        transport: api.localTransport({ name: 'system:kube-scheduler', groups: ['system:authenticated'] }, 'kube-scheduler/v1.33.0 (rudder)'),
+        config: cfg.schedulerConfig ? readFileSync(cfg.schedulerConfig, 'utf8') : undefined,
+        log: (m) => log(`scheduler: ${m}`),
+      });
+    } catch (e) {
+      // an invalid --scheduler-config: the server exits with the error instead of serving without a scheduler
+      await cm?.stop();
+      await api.close();
+      await store.close();
+      throw e;
+    }
   }
   await prepareJoining((u, ua) => api.localTransport(u, ua));
   let agent: RunningAgent | undefined;
