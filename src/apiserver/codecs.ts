@@ -99,7 +99,7 @@ export function apiCodecs(): Codecs {
           out = applyMergePatch(current as unknown as JsonValue, patch);
           break;
         case 'strategic':
-          out = applyStrategicMergePatch(current, patch, typeForGVK(gvk));
+          out = applyStrategicMergePatch(current, patch, typeForGVK(gvk), { consume: true });
           break;
       }
       // Typed decoding drops nulls (a nil pointer, map or slice is simply absent); do the same.

@@ -46,6 +46,7 @@ export interface Codecs {
   table(group: string, plural: string, objects: KObject[], opts: { includeObject: string; now: Date; resourceVersion?: string; continue?: string; remainingItemCount?: number }): unknown;
   labelFilter(selector: string): (labels: Record<string, string> | undefined) => boolean;
   fieldFilter(group: string, plural: string, selector: string): (obj: KObject) => boolean;
+  /** Applies a patch to `current`, the caller's private copy, which it may consume; never changes `patch`. */
   patch(kind: 'json' | 'merge' | 'strategic', gvk: { group: string; version: string; kind: string }, current: KObject, patch: unknown): KObject;
   /** Server-side apply; the result carries its managedFields. `subresource` for status/scale applies. */
   apply(args: { live?: KObject; applied: KObject; manager: string; force: boolean; gvk: { group: string; version: string; kind: string }; now: Date; subresource?: string; resetFields?: string[][] }): KObject;

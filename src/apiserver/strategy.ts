@@ -2,7 +2,7 @@
 // PrepareForUpdate, status reset, generation, graceful deletion). Kind-independent rules live in
 // registry.ts; defaulting and field validation live in src/api.
 import type { FieldError } from '../api/errors.ts';
-import type { KObject } from '../api/meta.ts';
+import { clone, type KObject } from '../api/meta.ts';
 import type { ResourceDecl } from '../api/resources.ts';
 import type { Registry } from './registry.ts';
 
@@ -40,6 +40,26 @@ type AnyObj = Record<string, unknown>;
 
 function equalJson(a: unknown, b: unknown): boolean {
   return JSON.stringify(a) === JSON.stringify(b);
+}
+
+/** Equal JSON values with their object keys in the same order (what JSON.stringify would tell), without building strings. */
+export function sameJson(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Array.isArray(a)) {
+    if (!Array.isArray(b) || a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (!sameJson(a[i], b[i])) return false;
+    return true;
+  }
+  if (Array.isArray(b)) return false;
+  const ka = Object.keys(a);
+  const kb = Object.keys(b);
+  if (ka.length !== kb.length) return false;
+  for (let i = 0; i < ka.length; i++) {
+    if (ka[i] !== kb[i]) return false;
+    if (!sameJson((a as AnyObj)[ka[i]], (b as AnyObj)[kb[i]])) return false;
+  }
+  return true;
 }
 
 /** Fields other than metadata and status, compared to decide whether generation moves. */
@@ -88,10 +108,18 @@ export function defaultStrategy(decl: ResourceDecl, o: StrategyOptions = {}): St
     },
     prepareForStatusUpdate(obj, old) {
       // A status write changes status only: everything else comes from the stored object.
-      const status = obj.status;
-      for (const k of Object.keys(obj)) if (k !== 'metadata' && k !== 'status') delete obj[k];
-      for (const [k, v] of Object.entries(old)) if (k !== 'metadata' && k !== 'status') obj[k] = structuredClone(v);
-      if (status === undefined) delete obj.status;
+      // obj's own parts are private copies (the caller's): one that equals the stored part, key
+      // order included, is kept as it is instead of copied again (a pod's spec, on every kubelet
+      // status write). The result's members come in the order upstream serializes them:
+      // apiVersion, kind, metadata, the rest as stored, status.
+      const parts: AnyObj = { apiVersion: obj.apiVersion, kind: obj.kind, metadata: obj.metadata };
+      for (const [k, v] of Object.entries(old)) {
+        if (k === 'apiVersion' || k === 'kind' || k === 'metadata' || k === 'status') continue;
+        parts[k] = sameJson(obj[k], v) ? obj[k] : clone(v);
+      }
+      if (obj.status !== undefined) parts.status = obj.status;
+      for (const k of Object.keys(obj)) delete obj[k];
+      Object.assign(obj, parts);
       const m = obj.metadata;
       const om = old.metadata;
       // upstream's ResetObjectMetaForStatus

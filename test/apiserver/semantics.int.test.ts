@@ -92,6 +92,15 @@ describe('subresources', () => {
     assert.equal(st.status, 200, st.text());
     assert.equal(st.json().status.replicas, 2);
     assert.equal(st.json().spec.replicas, 2);
+    assert.deepEqual(Object.keys(st.json()), ['apiVersion', 'kind', 'metadata', 'spec', 'status'], 'members in the order upstream writes them');
+    const sp = await s.request('PATCH', `${base}/sub/status`, { body: { status: { replicas: 3 } }, headers: { 'content-type': 'application/strategic-merge-patch+json' } });
+    assert.equal(sp.status, 200, sp.text());
+    assert.deepEqual(Object.keys(sp.json()), ['apiVersion', 'kind', 'metadata', 'spec', 'status']);
+    assert.deepEqual(sp.json().spec, st.json().spec, 'a status patch leaves spec as stored');
+    const again = await s.request('PATCH', `${base}/sub/status`, { body: { status: { replicas: 3 } }, headers: { 'content-type': 'application/strategic-merge-patch+json' } });
+    assert.equal(again.json().metadata.resourceVersion, sp.json().metadata.resourceVersion, 'a status patch that changes nothing writes nothing');
+    const fix = await s.request('PATCH', `${base}/sub/status`, { body: { status: { replicas: 2 } }, headers: { 'content-type': 'application/strategic-merge-patch+json' } });
+    assert.equal(fix.status, 200);
     // a spec change moves generation
     const patched = await s.request('PATCH', `${base}/sub`, { body: { spec: { replicas: 3 } }, headers: { 'content-type': 'application/merge-patch+json' } });
     assert.equal(patched.json().metadata.generation, 2);

@@ -32,15 +32,18 @@ const UNPROCESSABLE = new Set([ErrNoListOfLists, "patch content doesn't match re
 
 class SmpError extends Error {}
 
-/** Applies `patch` (the decoded request body) to a copy of `doc` under the kind's schema. */
-export function applyStrategicMergePatch(doc: object, patch: unknown, type: ObjectType): JsonObject {
-  if (patch === null || patch === undefined) return deepClone(doc as JsonObject);
+/**
+ * Applies `patch` (the decoded request body) to a copy of `doc` under the kind's schema; with
+ * `consume`, to `doc` itself (the caller's private copy, which it gives up). The patch is never changed.
+ */
+export function applyStrategicMergePatch(doc: object, patch: unknown, type: ObjectType, opts: { consume?: boolean } = {}): JsonObject {
+  if (patch === null || patch === undefined) return opts.consume ? (doc as JsonObject) : deepClone(doc as JsonObject);
   if (!isObject(patch)) {
     throw badRequest(`json: cannot unmarshal ${jsonKindWord(patch)} into Go value of type map[string]interface {}`);
   }
   const ctx: Ctx = { model: type.model };
   try {
-    return mergeMap(ctx, deepClone(doc as JsonObject), deepClone(patch), type.ref);
+    return mergeMap(ctx, opts.consume ? (doc as JsonObject) : deepClone(doc as JsonObject), deepClone(patch), type.ref);
   } catch (e) {
     if (!(e instanceof SmpError)) throw e;
     if (BAD_REQUEST.has(e.message)) throw badRequest(e.message);
