@@ -161,7 +161,7 @@ test('only a create that asks for it keeps its stored JSON, and hands it out onc
   assert.ok(parts);
   assert.equal(Buffer.concat(parts).toString(), JSON.stringify(kept));
   assert.equal(r.takeCreatedJson(kept), undefined);
-  // in-process callers (no handOff) never get it
+  // a create without handOff never keeps it
   const local = await r.create('default', cm('local'), { user, keepJson: true });
   assert.equal(r.takeCreatedJson(local), undefined);
 });

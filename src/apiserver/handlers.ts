@@ -238,8 +238,9 @@ export function createResourceHandler(d: HandlerDeps): (ctx: Ctx) => Promise<voi
       subresource: sub,
       userAgent: ctx.req.headers['user-agent'],
       warnings: ctx.warnings,
-      // An HTTP answer only serializes the written object; an in-process caller keeps it.
-      handOff: !ctx.local,
+      // An HTTP answer only serializes the written object; an in-process caller gets it read-only
+      // (the Transport contract), so the watch cache may take and freeze that very object.
+      handOff: true,
     };
   };
 
@@ -502,7 +503,8 @@ export function createResourceHandler(d: HandlerDeps): (ctx: Ctx) => Promise<voi
 
   const create = async (ctx: Ctx, r: ResourceRegistry, decl: ResourceDecl) => {
     const obj = await decodeObject(ctx, decl, r);
-    const out = await r.create(ctx.info.namespace, obj, { ...writeOptions(ctx), keepJson: true });
+    // An in-process caller gets the object itself, never bytes.
+    const out = await r.create(ctx.info.namespace, obj, { ...writeOptions(ctx), keepJson: !ctx.local });
     // A JSON answer of the object as stored reuses the stored JSON instead of encoding it again;
     // a converted object, YAML or protobuf is encoded from the object. (Taken first: it must not
     // outlive this request.)

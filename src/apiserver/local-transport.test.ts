@@ -37,6 +37,22 @@ test('in-process create and get answer with the cache\'s shared, frozen objects'
   assert.ok((l.body as any).items.includes(g1.body));
 });
 
+test('an in-process write answers the written object itself, which the cache then serves', async () => {
+  const c = await t.request({ method: 'POST', path: CMS, body: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'handed' }, data: { a: '1' } } });
+  assert.equal(c.status, 201);
+  assert.ok(!Buffer.isBuffer(c.body) && (c.body as any).metadata.name === 'handed', 'an object, not bytes');
+  const g = await t.request({ method: 'GET', path: `${CMS}/handed` });
+  assert.equal(g.body, c.body, 'the cache holds the very object the create answered');
+  assert.ok(Object.isFrozen(c.body));
+  const u = await t.request({ method: 'PUT', path: `${CMS}/handed`, body: { ...(c.body as any), data: { a: '2' } } });
+  assert.equal(u.status, 200);
+  const g2 = await t.request({ method: 'GET', path: `${CMS}/handed` });
+  assert.equal(g2.body, u.body);
+  assert.equal((g2.body as any).data.a, '2');
+  assert.equal((g2.body as any).metadata.resourceVersion, (u.body as any).metadata.resourceVersion);
+  assert.equal((c.body as any).data.a, '1', 'the first answer is unchanged');
+});
+
 test('in-process requests are authorized as their user', async () => {
   // system:kube-controller-manager may list everything but not create configmaps (upstream's RBAC policy)
   const l = await kcm.request({ method: 'GET', path: CMS });

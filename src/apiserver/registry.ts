@@ -25,7 +25,7 @@ import {
   type FieldError,
   type GroupResource,
 } from '../api/errors.ts';
-import { clone, deepFreeze, rfc3339, type KObject } from '../api/meta.ts';
+import { clone, deepFreeze, jsonEqual, rfc3339, type KObject } from '../api/meta.ts';
 import { groupVersion, storagePrefix, type ResourceDecl } from '../api/resources.ts';
 import { StoreError, type KeyValue, type Store } from '../storage/store.ts';
 import { entryJson, type CacheEvent, type Entry, type ResourceCache, type WatchCache } from './cache.ts';
@@ -405,12 +405,14 @@ export class ResourceRegistry {
   }
 
   /**
-   * The plaintext encoding of an object read from the store (already normalized), without
-   * copying it: what a no-op update is compared against.
+   * Whether encode(obj) would be the stored object's own encoding (the object as read, already
+   * normalized): a no-op update. Compared as values, without encoding the stored object; neither
+   * side's resourceVersion counts. Call after encode(obj) (which normalizes obj).
    */
-  encodeStored(obj: KObject): Buffer {
-    const { resourceVersion: _rv, ...meta } = obj.metadata;
-    return Buffer.from(JSON.stringify({ ...obj, metadata: meta }));
+  sameAsStored(obj: KObject, stored: KObject): boolean {
+    const { resourceVersion: _a, ...ma } = obj.metadata;
+    const { resourceVersion: _b, ...mb } = stored.metadata;
+    return jsonEqual({ ...obj, metadata: ma }, { ...stored, metadata: mb });
   }
 
   /** Encodes an object as plaintext: storage version, no resourceVersion, size-checked. */
@@ -665,7 +667,7 @@ export class ResourceRegistry {
       // An update that changes nothing is not written (upstream skips the storage write).
       m.resourceVersion = String(cur.rev);
       value = this.encode(obj);
-      if (opts.dryRun || value.equals(this.encodeStored(old))) {
+      if (opts.dryRun || this.sameAsStored(obj, old)) {
         this.strategy.afterCreateFailed?.(obj, this.reg);
         return obj;
       }

@@ -2,7 +2,7 @@
 // PrepareForUpdate, status reset, generation, graceful deletion). Kind-independent rules live in
 // registry.ts; defaulting and field validation live in src/api.
 import type { FieldError } from '../api/errors.ts';
-import { clone, type KObject } from '../api/meta.ts';
+import { clone, jsonEqual, type KObject } from '../api/meta.ts';
 import type { ResourceDecl } from '../api/resources.ts';
 import type { Registry } from './registry.ts';
 
@@ -40,26 +40,6 @@ type AnyObj = Record<string, unknown>;
 
 function equalJson(a: unknown, b: unknown): boolean {
   return JSON.stringify(a) === JSON.stringify(b);
-}
-
-/** Equal JSON values with their object keys in the same order (what JSON.stringify would tell), without building strings. */
-export function sameJson(a: unknown, b: unknown): boolean {
-  if (a === b) return true;
-  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
-  if (Array.isArray(a)) {
-    if (!Array.isArray(b) || a.length !== b.length) return false;
-    for (let i = 0; i < a.length; i++) if (!sameJson(a[i], b[i])) return false;
-    return true;
-  }
-  if (Array.isArray(b)) return false;
-  const ka = Object.keys(a);
-  const kb = Object.keys(b);
-  if (ka.length !== kb.length) return false;
-  for (let i = 0; i < ka.length; i++) {
-    if (ka[i] !== kb[i]) return false;
-    if (!sameJson((a as AnyObj)[ka[i]], (b as AnyObj)[kb[i]])) return false;
-  }
-  return true;
 }
 
 /** Fields other than metadata and status, compared to decide whether generation moves. */
@@ -115,7 +95,7 @@ export function defaultStrategy(decl: ResourceDecl, o: StrategyOptions = {}): St
       const parts: AnyObj = { apiVersion: obj.apiVersion, kind: obj.kind, metadata: obj.metadata };
       for (const [k, v] of Object.entries(old)) {
         if (k === 'apiVersion' || k === 'kind' || k === 'metadata' || k === 'status') continue;
-        parts[k] = sameJson(obj[k], v) ? obj[k] : clone(v);
+        parts[k] = jsonEqual(obj[k], v) ? obj[k] : clone(v);
       }
       if (obj.status !== undefined) parts.status = obj.status;
       for (const k of Object.keys(obj)) delete obj[k];

@@ -284,17 +284,13 @@ export function validateNonnegativeField(value: number, fld: string): FieldError
 // IP addresses and CIDRs, as upstream's legacy-field checks (leading zeros in IPv4 accepted:
 // StrictIPCIDRValidation is off in 1.33).
 
+const IPV4_SLOPPY = /^([0-9]{1,3})\.([0-9]{1,3})\.([0-9]{1,3})\.([0-9]{1,3})$/;
+
 function parseIPv4Sloppy(s: string): number[] | undefined {
-  const parts = s.split('.');
-  if (parts.length !== 4) return undefined;
-  const out: number[] = [];
-  for (const p of parts) {
-    if (!/^[0-9]{1,3}$/.test(p)) return undefined;
-    const n = Number(p);
-    if (n > 255) return undefined;
-    out.push(n);
-  }
-  return out;
+  const m = IPV4_SLOPPY.exec(s);
+  if (m === null) return undefined;
+  const out = [Number(m[1]), Number(m[2]), Number(m[3]), Number(m[4])];
+  return out[0]! > 255 || out[1]! > 255 || out[2]! > 255 || out[3]! > 255 ? undefined : out;
 }
 
 function isIPv6Text(s: string): boolean {

@@ -87,7 +87,7 @@ export async function updateWithStrategy(reg: Registry, r: ResourceRegistry, nam
     const value = r.encode(obj);
     const remove = u.deleteIf?.(obj) ?? false;
     if (u.dryRun) return { obj, deleted: remove };
-    if (!remove && value.equals(r.encodeStored(old))) return { obj: old, deleted: false };
+    if (!remove && r.sameAsStored(obj, old)) return { obj: old, deleted: false };
     try {
       if (remove) {
         const res = await reg.store.delete(cur.key, cur.rev);
