@@ -451,3 +451,21 @@ test('the field manager of a non-apply write defaults to the User-Agent program 
   assert.equal(managerFromRequest(undefined, 'a\u0007b/1'), 'ab');
   assert.equal(managerFromRequest(undefined, 'x'.repeat(200)).length, 128);
 });
+
+test('a status write leaves the other managers\' entries exactly as stored, and their sets as a fresh encoding would write them', () => {
+  const created = stored(updateManagedFields({ next: stored(config()), manager: 'kubectl-create', gvk, type, now: T0, resetFields: [['status']] }));
+  const next = structuredClone(created) as Any;
+  next.status = { replicas: 2, readyReplicas: 1 };
+  const o = updateManagedFields({ old: created, next, manager: 'kube-controller-manager', gvk, type, now: T1, subresource: 'status', resetFields: [['spec'], ['metadata', 'labels']] });
+  const before = entryOf(created, 'kubectl-create')!;
+  const after = entryOf(o, 'kubectl-create')!;
+  assert.deepEqual(after, before, 'the creator\'s entry is unchanged');
+  assert.deepEqual(after.fieldsV1, FieldSet.fromFieldsV1(before.fieldsV1).toFieldsV1(), 'and canonical');
+  assert.deepEqual(owned(o, 'kube-controller-manager'), ['.status.readyReplicas', '.status.replicas']);
+  // a write that takes one of the creator's fields re-encodes the creator's set without it
+  const edited = structuredClone(o) as Any;
+  edited.spec.replicas = 5;
+  const e = updateManagedFields({ old: stored(o), next: edited, manager: 'kubectl-edit', gvk, type, now: T2, resetFields: [['status']] });
+  assert.ok(!owned(e, 'kubectl-create').includes('.spec.replicas'));
+  assert.ok(owned(e, 'kubectl-edit').includes('.spec.replicas'));
+});

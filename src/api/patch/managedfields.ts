@@ -214,7 +214,7 @@ export function serverSideApply(opts: ServerSideApplyOptions): ServerSideApplyRe
   if (!isObject(applied)) throw badRequest('error decoding patch: the apply configuration must be an object');
   let managed: Managed;
   try {
-    managed = decodeManaged(liveIn ? metadataOf(liveIn)?.managedFields : undefined);
+    managed = decodeManaged(liveIn ? metadataOf(liveIn)?.managedFields : undefined, true);
   } catch (e) {
     throw serverError(`failed to decode managed fields: ${(e as Error).message}`);
   }
@@ -341,7 +341,15 @@ function parseIdentifier(id: string): { manager?: string; operation?: string; ap
   }
 }
 
-function decodeManaged(entries: JsonValue | undefined): Managed {
+/**
+ * The FieldsV1 a set was decoded from, for sets read from a stored object (which this encoder or
+ * upstream's wrote: canonical). A set that comes through a write unchanged (the same instance)
+ * is written back as that very value instead of being encoded again: a kubelet's status write
+ * leaves the creator's large spec set as it was. Never changed: both are shared, read-only.
+ */
+const storedFieldsV1 = new WeakMap<FieldSet, JsonValue>();
+
+function decodeManaged(entries: JsonValue | undefined, stored = false): Managed {
   const m: Managed = { fields: new Map(), times: new Map() };
   if (entries === undefined || entries === null) return m;
   if (!Array.isArray(entries)) throw new Error('managedFields must be a list');
@@ -360,6 +368,7 @@ function decodeManaged(entries: JsonValue | undefined): Managed {
     let set: FieldSet;
     try {
       set = FieldSet.fromFieldsV1(e.fieldsV1 ?? {});
+      if (stored && e.fieldsV1 !== undefined) storedFieldsV1.set(set, e.fieldsV1);
     } catch (err) {
       throw new Error(`error decoding versioned set from ${goJSON(raw)}: error decoding set: ${(err as Error).message}`);
     }
@@ -380,7 +389,7 @@ function decodeLiveOrNew(live: JsonObject | undefined, next: JsonObject, ignoreR
   const liveMF = live ? metadataOf(live)?.managedFields : undefined;
   const fromLive = (): Managed => {
     try {
-      return decodeManaged(liveMF);
+      return decodeManaged(liveMF, true);
     } catch {
       return { fields: new Map(), times: new Map() };
     }
@@ -416,7 +425,7 @@ function encodeManaged(m: Managed): JsonValue | undefined {
     const t = m.times.get(id);
     if (t) e.time = t;
     e.fieldsType = 'FieldsV1';
-    e.fieldsV1 = vs.set.toFieldsV1();
+    e.fieldsV1 = (storedFieldsV1.get(vs.set) as JsonObject | undefined) ?? vs.set.toFieldsV1();
     if (info.subresource) e.subresource = info.subresource;
     entries.push(e);
   }
