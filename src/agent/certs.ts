@@ -1,21 +1,11 @@
 // The agent's key material: ECDSA P-256 keys (as upstream's kubelet makes for its certificates),
 // PKCS#10 requests for a node's client and serving certificates, and reading what a certificate
-// says (names, validity) with node:crypto. @peculiar/x509 is loaded only when a request is made.
-import { X509Certificate, createHash, createPrivateKey, webcrypto } from 'node:crypto';
+// says (names, validity), all with node:crypto. The request is DER written here (RFC 2986 with an
+// extensionRequest for the subjectAltName, RFC 5280): a general X.509 library loaded into the
+// agent for it held ~15 MiB of its resident memory for good (BENCHMARKS.md, "Kubelet and agent").
+import { X509Certificate, createHash, createPrivateKey, generateKeyPair, sign } from 'node:crypto';
 import { isIP } from 'node:net';
-
-type X509Module = typeof import('@peculiar/x509');
-let x509mod: Promise<X509Module> | undefined;
-function x509(): Promise<X509Module> {
-  // @peculiar/x509 resolves its ASN.1 schemas through tsyringe, which needs the Reflect metadata API.
-  x509mod ??= import('reflect-metadata').then(() => import('@peculiar/x509')).then((m) => {
-    m.cryptoProvider.set(webcrypto as unknown as Parameters<typeof m.cryptoProvider.set>[0]);
-    return m;
-  });
-  return x509mod;
-}
-
-const ALG = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
+import { promisify } from 'node:util';
 
 export interface KeyAndRequest {
   /** PKCS#8 PEM private key. */
@@ -31,24 +21,91 @@ export interface Subject {
   names?: string[];
 }
 
-function escapeDn(v: string): string {
-  return v.replace(/([,+"\\<>;=])/g, '\\$1');
+// ---- DER (X.690), only what a certification request needs ---------------------------------------
+
+function tlv(tag: number, content: Buffer): Buffer {
+  const n = content.length;
+  const len = n < 0x80 ? Buffer.from([n]) : n < 0x100 ? Buffer.from([0x81, n]) : Buffer.from([0x82, n >> 8, n & 0xff]);
+  if (n > 0xffff) throw new Error('DER: value too long');
+  return Buffer.concat([Buffer.from([tag]), len, content]);
 }
+const seq = (...items: Buffer[]): Buffer => tlv(0x30, Buffer.concat(items));
+const set = (...items: Buffer[]): Buffer => tlv(0x31, Buffer.concat(items));
+const utf8 = (v: string): Buffer => tlv(0x0c, Buffer.from(v, 'utf8'));
+
+function oid(dotted: string): Buffer {
+  const [a, b, ...rest] = dotted.split('.').map(Number);
+  const bytes = [40 * a! + b!];
+  for (const v of rest) {
+    const chunk = [v & 0x7f];
+    for (let x = v >>> 7; x > 0; x >>>= 7) chunk.unshift((x & 0x7f) | 0x80);
+    bytes.push(...chunk);
+  }
+  return tlv(0x06, Buffer.from(bytes));
+}
+
+const OID = {
+  organization: '2.5.4.10',
+  commonName: '2.5.4.3',
+  extensionRequest: '1.2.840.113549.1.9.14',
+  subjectAltName: '2.5.29.17',
+  ecdsaWithSha256: '1.2.840.10045.4.3.2',
+};
+
+/** An IP address's octets (4 for IPv4, 16 for IPv6), as GeneralName iPAddress holds it. */
+function ipOctets(ip: string): Buffer {
+  if (isIP(ip) === 4) return Buffer.from(ip.split('.').map(Number));
+  const [head, tail] = ip.includes('::') ? ip.split('::') : [ip, undefined];
+  const groups = (x: string | undefined) => (x ? x.split(':') : []);
+  const hs = groups(head);
+  const ts = groups(tail);
+  // An embedded IPv4 tail (::ffff:1.2.3.4) is two groups.
+  const v4 = (g: string[]) => {
+    const last = g.at(-1);
+    if (last && last.includes('.')) {
+      const o = last.split('.').map(Number);
+      g.splice(-1, 1, ((o[0]! << 8) | o[1]!).toString(16), ((o[2]! << 8) | o[3]!).toString(16));
+    }
+  };
+  if (tail === undefined) v4(hs);
+  else v4(ts);
+  const fill = tail === undefined ? [] : Array(8 - hs.length - ts.length).fill('0');
+  const all = [...hs, ...fill, ...ts];
+  const out = Buffer.alloc(16);
+  all.forEach((g, i) => out.writeUInt16BE(parseInt(g, 16), i * 2));
+  return out;
+}
+
+/** The subject Name: one RDN per organization, then the common name (the order Go's pkix.Name writes). */
+function name(subject: Subject): Buffer {
+  const rdn = (type: string, value: string) => set(seq(oid(type), utf8(value)));
+  return seq(...(subject.organizations ?? []).map((o) => rdn(OID.organization, o)), rdn(OID.commonName, subject.commonName));
+}
+
+/** The request's attributes ([0]): an extensionRequest with the subjectAltName when there are names. */
+function attributes(names: string[]): Buffer {
+  if (!names.length) return tlv(0xa0, Buffer.alloc(0));
+  // GeneralName: dNSName [2] IA5String, iPAddress [7] OCTET STRING, both implicit.
+  const general = names.map((n) => (isIP(n) ? tlv(0x87, ipOctets(n)) : tlv(0x82, Buffer.from(n, 'ascii'))));
+  const san = seq(oid(OID.subjectAltName), tlv(0x04, seq(...general)));
+  return tlv(0xa0, seq(oid(OID.extensionRequest), set(seq(san))));
+}
+
+const generateEcKey = promisify(generateKeyPair);
 
 /** A fresh key and a request for `subject` signed with it. */
 export async function newKeyAndRequest(subject: Subject): Promise<KeyAndRequest> {
-  const m = await x509();
-  const keys = (await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
-  const extensions: InstanceType<X509Module['Extension']>[] = [];
+  const { publicKey, privateKey } = await generateEcKey('ec', { namedCurve: 'P-256' });
   const names = [...new Set(subject.names ?? [])];
-  if (names.length) {
-    extensions.push(new m.SubjectAlternativeNameExtension(names.map((n) => (isIP(n) ? { type: 'ip' as const, value: n } : { type: 'dns' as const, value: n }))));
-  }
-  const dn = [...(subject.organizations ?? []).map((o) => `O=${escapeDn(o)}`), `CN=${escapeDn(subject.commonName)}`].join(', ');
-  const req = await m.Pkcs10CertificateRequestGenerator.create({ name: dn, keys, signingAlgorithm: ALG, extensions });
-  const der = Buffer.from(await webcrypto.subtle.exportKey('pkcs8', keys.privateKey));
-  const keyPem = `-----BEGIN PRIVATE KEY-----\n${der.toString('base64').replace(/.{64}/g, '$&\n').replace(/\n$/, '')}\n-----END PRIVATE KEY-----\n`;
-  return { keyPem, csrPem: req.toString('pem') + '\n' };
+  const info = seq(tlv(0x02, Buffer.from([0])), name(subject), publicKey.export({ type: 'spki', format: 'der' }), attributes(names));
+  // ECDSA signatures are DER Ecdsa-Sig-Value by default, as X.509 wants them; no parameters for ecdsa-with-SHA256.
+  const signature = sign('sha256', info, privateKey);
+  const der = seq(info, seq(oid(OID.ecdsaWithSha256)), tlv(0x03, Buffer.concat([Buffer.from([0]), signature])));
+  return { keyPem: privateKey.export({ type: 'pkcs8', format: 'pem' }) as string, csrPem: pem('CERTIFICATE REQUEST', der) };
+}
+
+function pem(label: string, der: Buffer): string {
+  return `-----BEGIN ${label}-----\n${der.toString('base64').replace(/.{64}/g, '$&\n').replace(/\n$/, '')}\n-----END ${label}-----\n`;
 }
 
 export interface CertInfo {
@@ -112,5 +169,5 @@ export function caCertHash(pem: string): string {
 
 /** The PEM of a DER certificate. */
 export function derToPem(der: Buffer): string {
-  return `-----BEGIN CERTIFICATE-----\n${der.toString('base64').replace(/.{64}/g, '$&\n').replace(/\n$/, '')}\n-----END CERTIFICATE-----\n`;
+  return pem('CERTIFICATE', der);
 }
