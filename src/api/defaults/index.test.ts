@@ -22,6 +22,16 @@ test('defaulting rewrites quantities in canonical form wherever the schema has t
   assert.equal(rq.spec.hard['requests.cpu'], '2');
 });
 
+test('quantities already in canonical form are left as they are (a shared, frozen object is not written)', async () => {
+  const { canonicalizeQuantities } = await import('./quantities.ts');
+  const { deepFreeze } = await import('../meta.ts');
+  const p = deepFreeze(pod({ limits: { cpu: '1', memory: '1536Mi' }, requests: { cpu: '500m', memory: '1536Mi' } }));
+  assert.equal(canonicalizeQuantities({ group: '', version: 'v1', kind: 'Pod' }, p), undefined);
+  const q = pod({ limits: { cpu: 2 }, requests: { cpu: '0.25' } });
+  canonicalizeQuantities({ group: '', version: 'v1', kind: 'Pod' }, q);
+  assert.deepEqual(q.spec.containers[0]!.resources, { limits: { cpu: '2' }, requests: { cpu: '250m' } });
+});
+
 test('a malformed quantity fails decoding with upstream 400 wording', () => {
   const p = pod({ limits: { cpu: 'lots' } });
   assert.throws(

@@ -19,7 +19,8 @@ interface SchemaNode {
 
 const defs = definitions as unknown as Record<string, SchemaNode>;
 const QUANTITY = 'io.k8s.apimachinery.pkg.api.resource.Quantity';
-const refName = (ref: string) => ref.replace('#/definitions/', '');
+const DEFS_PREFIX = '#/definitions/';
+const refName = (ref: string) => (ref.startsWith(DEFS_PREFIX) ? ref.slice(DEFS_PREFIX.length) : ref);
 
 const byGVK = new Map<string, string>();
 for (const [name, d] of Object.entries(defs)) {
@@ -36,19 +37,34 @@ function definitionHolds(name: string): boolean {
   holds.set(name, r);
   return r;
 }
+const nodeHoldsMemo = new WeakMap<SchemaNode, boolean>();
 function nodeHolds(n: SchemaNode | boolean | undefined): boolean {
   if (!n || typeof n !== 'object') return false;
   if (n.$ref) return definitionHolds(refName(n.$ref));
-  if (n.items && nodeHolds(n.items)) return true;
-  if (nodeHolds(n.additionalProperties)) return true;
-  return Object.values(n.properties ?? {}).some(nodeHolds);
+  let r = nodeHoldsMemo.get(n);
+  if (r === undefined) {
+    r = (!!n.items && nodeHolds(n.items)) || nodeHolds(n.additionalProperties) || Object.values(n.properties ?? {}).some(nodeHolds);
+    nodeHoldsMemo.set(n, r);
+  }
+  return r;
+}
+
+// The properties of a node that can hold a quantity: the only ones a walk looks into (a PodSpec
+// has some forty properties and quantities under three).
+const holdingPropsMemo = new WeakMap<SchemaNode, [string, SchemaNode][]>();
+function holdingProps(n: SchemaNode): [string, SchemaNode][] {
+  let r = holdingPropsMemo.get(n);
+  if (r === undefined) holdingPropsMemo.set(n, (r = Object.entries(n.properties ?? {}).filter(([, p]) => nodeHolds(p))));
+  return r;
 }
 
 class Malformed extends Error {}
 
-// `inList`: the quantity is a value of a map of quantities (a v1.ResourceList), which upstream's
-// defaulting rounds up to milli precision.
-function walk(node: SchemaNode | boolean | undefined, v: Json, set: (x: string) => void, inList = false): void {
+// Canonicalizes the value at holder[key]. `inList`: the quantity is a value of a map of quantities
+// (a v1.ResourceList), which upstream's defaulting rounds up to milli precision. Only a quantity
+// whose canonical form differs is written (an object already canonical may be frozen).
+function walk(node: SchemaNode | boolean | undefined, holder: Json, key: string | number, inList = false): void {
+  const v = holder[key];
   if (!node || typeof node !== 'object' || v == null) return;
   if (node.$ref) {
     const name = refName(node.$ref);
@@ -56,29 +72,28 @@ function walk(node: SchemaNode | boolean | undefined, v: Json, set: (x: string) 
       if (typeof v !== 'string' && typeof v !== 'number') return; // a type error, not ours to report
       try {
         const q = quantityFromJSON(v);
-        set(quantityString(inList ? roundUpToMilli(q) : q));
+        const s = quantityString(inList ? roundUpToMilli(q) : q);
+        if (s !== v) holder[key] = s;
       } catch (e) {
         if (e instanceof QuantityError) throw new Malformed(e.message);
         throw e;
       }
       return;
     }
-    if (definitionHolds(name)) walk(defs[name], v, set);
+    if (definitionHolds(name)) walk(defs[name], holder, key);
     return;
   }
   if (Array.isArray(v)) {
-    if (node.items && nodeHolds(node.items)) v.forEach((x, i) => walk(node.items, x, (y) => (v[i] = y)));
+    if (node.items && nodeHolds(node.items)) for (let i = 0; i < v.length; i++) walk(node.items, v, i);
     return;
   }
   if (typeof v !== 'object') return;
   const ap = node.additionalProperties;
   if (ap && typeof ap === 'object' && nodeHolds(ap)) {
     const list = !!ap.$ref && refName(ap.$ref) === QUANTITY;
-    for (const k of Object.keys(v)) walk(ap, v[k], (y) => (v[k] = y), list);
+    for (const k of Object.keys(v)) walk(ap, v, k, list);
   }
-  for (const [k, p] of Object.entries(node.properties ?? {})) {
-    if (k in v && nodeHolds(p)) walk(p, v[k], (y) => (v[k] = y));
-  }
+  for (const [k, p] of holdingProps(node)) if (k in v) walk(p, v, k);
 }
 
 /** Canonicalizes quantities in place; returns upstream's parse error message for the first malformed one. */
@@ -86,7 +101,7 @@ export function canonicalizeQuantities(gvk: GroupVersionKind, obj: Json): string
   const name = byGVK.get(`${gvk.group}/${gvk.version}/${gvk.kind}`);
   if (!name || !definitionHolds(name)) return undefined;
   try {
-    walk(defs[name], obj, () => {});
+    walk(defs[name], { obj }, 'obj');
     return undefined;
   } catch (e) {
     if (e instanceof Malformed) return e.message;
