@@ -4,11 +4,10 @@
 // flipped to Ready at 100 per second (the status write a kubelet makes), and the time from each
 // pod being seen Ready (on a pod watch, or as its write's acknowledgement if that comes first) to
 // its address appearing ready in the Endpoints object and in the EndpointSlices (seen on watches)
-// is recorded; so is the time from the write being sent,
-// which includes the write's own latency. The flips are an open loop: each is sent at its scheduled
-// time, or at once if the schedule has slipped, so the asked rate is offered however busy the
-// process is (the achieved send rate and the lateness are reported). Not a test: it prints
-// figures, asserts nothing.
+// is recorded; so is the time from the write being sent, which includes the write's own latency.
+// The flips are an open loop: each is sent at its scheduled time, or at once if the schedule has
+// slipped, so the asked rate is offered however busy the process is (the achieved send rate and
+// the lateness are reported). Not a test: it prints figures, asserts nothing.
 //
 //   node bench/controllers-endpoints.ts                    3 runs (the median of each figure is reported)
 //   node bench/controllers-endpoints.ts --runs 1 --pods 1000 --rate 100
