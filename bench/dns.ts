@@ -16,7 +16,7 @@
 // inside the namespace: the process re-executes itself there with nsenter, and the namespace is
 // deleted at the end.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -111,13 +111,54 @@ interface PerfResult {
   qps: number;
   avgLatencyMs: number;
   lost: number;
+  /** CPU time per completed query, µs: the server (all its threads) and dnsperf itself. */
+  serverCpuUsPerQuery: number;
+  dnsperfCpuUsPerQuery: number;
+  /** The server's busiest threads' shares of its CPU time (how evenly the kernel spread the work). */
+  threadShares: number[];
 }
 
-async function dnsperf(port: number, queryFile: string): Promise<PerfResult> {
-  const r = await run('dnsperf', ['-s', '127.0.0.1', '-p', String(port), '-d', queryFile, '-c', String(CLIENTS), '-l', String(SECONDS), '-q', '200']);
+const TICK_US = 10_000; // USER_HZ = 100 on Linux
+
+/** utime + stime (ticks) of every thread of a process, by thread id. */
+function threadTicks(pid: number): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const f = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const fields = f.slice(f.lastIndexOf(')') + 2).split(' ');
+      out.set(tid, Number(fields[11]) + Number(fields[12]));
+    } catch {
+      // the thread ended
+    }
+  }
+  return out;
+}
+
+async function dnsperf(port: number, queryFile: string, serverPid: number): Promise<PerfResult> {
+  const before = threadTicks(serverPid);
+  // the shell reports its children's CPU time (cutime, cstime) once dnsperf has been waited for
+  const args = ['-s', '127.0.0.1', '-p', String(port), '-d', queryFile, '-c', String(CLIENTS), '-l', String(SECONDS), '-q', '200'];
+  const r = await run('sh', ['-c', 'dnsperf "$@"; s=$?; echo "shellstat $(cat /proc/$$/stat)"; exit $s', 'sh', ...args]);
+  const after = threadTicks(serverPid);
   const num = (re: RegExp) => Number(re.exec(r.out)?.[1] ?? NaN);
   if (r.code !== 0) throw new Error(`dnsperf failed: ${r.out}`);
-  return { qps: num(/Queries per second:\s+([\d.]+)/), avgLatencyMs: num(/Average Latency \(s\):\s+([\d.]+)/) * 1000, lost: num(/Queries lost:\s+(\d+)/) };
+  const completed = num(/Queries completed:\s+(\d+)/);
+  const shell = /shellstat .*\) (.*)/.exec(r.out)?.[1]?.split(' ') ?? [];
+  const dnsperfTicks = Number(shell[13]) + Number(shell[14]);
+  const deltas = [...after].map(([tid, t]) => t - (before.get(tid) ?? 0));
+  const serverTicks = deltas.reduce((a, x) => a + x, 0);
+  return {
+    qps: num(/Queries per second:\s+([\d.]+)/),
+    avgLatencyMs: num(/Average Latency \(s\):\s+([\d.]+)/) * 1000,
+    lost: num(/Queries lost:\s+(\d+)/),
+    serverCpuUsPerQuery: (serverTicks * TICK_US) / completed,
+    dnsperfCpuUsPerQuery: (dnsperfTicks * TICK_US) / completed,
+    threadShares: deltas
+      .sort((a, b) => b - a)
+      .slice(0, 3)
+      .map((x) => Math.round((100 * x) / Math.max(1, serverTicks)) / 100),
+  };
 }
 
 async function startCluster(): Promise<{ admin: Client; stop(): Promise<void>; dns: Awaited<ReturnType<typeof startClusterDNS>> }> {
@@ -157,9 +198,13 @@ async function throughput(dir: string): Promise<{ rudder: PerfResult[]; unbound:
     await waitAnswering(RUDDER_PORT);
     await waitAnswering(UNBOUND_PORT);
     for (let i = 0; i < RUNS; i++) {
-      out.rudder.push(await dnsperf(RUDDER_PORT, queryFile));
-      out.unbound.push(await dnsperf(UNBOUND_PORT, queryFile));
-      console.log(`run ${i + 1}: rudder ${fmt(out.rudder[i]!.qps)} q/s, unbound ${fmt(out.unbound[i]!.qps)} q/s`);
+      out.rudder.push(await dnsperf(RUDDER_PORT, queryFile, process.pid));
+      out.unbound.push(await dnsperf(UNBOUND_PORT, queryFile, unbound.pid!));
+      const [ru, ub] = [out.rudder[i]!, out.unbound[i]!];
+      console.log(
+        `run ${i + 1}: rudder ${fmt(ru.qps)} q/s (${fmt(ru.serverCpuUsPerQuery)} µs CPU/query, threads ${ru.threadShares.join('/')}; dnsperf ${fmt(ru.dnsperfCpuUsPerQuery)} µs), ` +
+          `unbound ${fmt(ub.qps)} q/s (${fmt(ub.serverCpuUsPerQuery)} µs CPU/query, threads ${ub.threadShares.join('/')}; dnsperf ${fmt(ub.dnsperfCpuUsPerQuery)} µs)  load ${readFileSync('/proc/loadavg', 'utf8').split(' ')[0]}`,
+      );
     }
   } finally {
     await cluster.stop();

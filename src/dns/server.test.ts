@@ -2,12 +2,14 @@
 // the reply cache following record changes, and forwarding to a stub upstream the test runs.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createSocket } from 'node:dgram';
 import * as dnsPacket from 'dns-packet';
 import { Forwarder } from './forward.ts';
 import { ClusterRecords } from './records.ts';
 import { Resolver } from './resolve.ts';
 import { DnsServer } from './server.ts';
 import { exchange, queryDns, startStubResolver, type StubResolver } from './testing.ts';
+import { decodeMessage, encodeQuery, type DecodedReply } from './wire.ts';
 
 let records: ClusterRecords;
 let server: DnsServer;
@@ -129,6 +131,38 @@ test('a repeated query is answered with its own id, and changes show at once', a
   const changed = await queryDns('web.default.svc.cluster.local', 'A', { port, id: 3 });
   assert.deepEqual(changed.answers?.map((a) => (a as { data: string }).data), ['10.43.0.99']);
   records.setService({ apiVersion: 'v1', kind: 'Service', metadata: { namespace: 'default', name: 'web' }, spec: { clusterIP: '10.43.0.20', clusterIPs: ['10.43.0.20'], ports: [{ name: 'http', port: 80 }] } });
+});
+
+test('a burst of repeated queries over UDP gets one reply per query, each under its own id, and a question in other case keeps its case', async () => {
+  const client = createSocket('udp4');
+  const N = 300;
+  const replies = new Map<number, DecodedReply>();
+  const done = new Promise<void>((resolve) =>
+    client.on('message', (m) => {
+      const r = decodeMessage(m);
+      replies.set(r.id!, r);
+      if (replies.size === N) resolve();
+    }),
+  );
+  await new Promise<void>((r) => client.bind(0, '127.0.0.1', () => r()));
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    // every query sent before the first reply can be read: the server answers them back to back
+    for (let id = 1; id <= N; id++) {
+      const name = id % 3 ? 'web.default.svc.cluster.local' : 'WEB.Default.svc.cluster.local';
+      client.send(encodeQuery({ id, name, type: 'A' }), port, '127.0.0.1');
+    }
+    await Promise.race([done, new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`${replies.size} of ${N} replies`)), 5000)))]);
+  } finally {
+    clearTimeout(timer);
+    client.close();
+  }
+  for (let id = 1; id <= N; id++) {
+    const r = replies.get(id)!;
+    assert.equal(r.rcode, 'NOERROR');
+    assert.equal(r.questions?.[0]?.name, id % 3 ? 'web.default.svc.cluster.local' : 'WEB.Default.svc.cluster.local');
+    assert.deepEqual(r.answers?.map((a) => (a as { data: string }).data), ['10.43.0.20']);
+  }
 });
 
 test('other names are forwarded to the upstream, over UDP and TCP, and NXDOMAIN passes through', async () => {

@@ -5,9 +5,11 @@
 //   (wire.ts), forwarded ones are the upstream's bytes under the query's id.
 // - Replies with several addresses are shuffled (k3s's `loadbalance`), CNAMEs first.
 // - Hot path: an authoritative reply is kept, encoded, under the query's bytes (less the id) until
-//   the records change (the store's generation); a repeated query is answered by copying it and
-//   writing the new id, without decoding. Replies that are shuffled, or depend on an upstream, are
-//   not kept.
+//   the records change (the store's generation); a repeated query is answered from it without
+//   decoding: the key is a hash of the bytes (no string is built), checked against the stored
+//   bytes, and over UDP the stored reply itself is sent with the query's id written into it (no
+//   copy) whenever no earlier send is still queued on the socket. Replies that are shuffled, or
+//   depend on an upstream, are not kept.
 // - TCP (RFC 7766): 2-byte length framing, several queries per connection, replies as they are
 //   ready, connections closed after `tcpIdleMs` without a query.
 import { createSocket, type Socket } from 'node:dgram';
@@ -47,6 +49,25 @@ export interface DnsServerStats {
 
 const RCODE_NAMES = ['NOERROR', 'FORMERR', 'SERVFAIL', 'NXDOMAIN', 'NOTIMP', 'REFUSED'];
 
+/** A kept reply: the query bytes it answers (from offset 2: flags and question, less the id) and the encoded reply. */
+interface CachedReply {
+  query: Buffer;
+  reply: Buffer;
+}
+
+/** FNV-1a over msg[2..], seeded per transport (TCP replies differ: no 512-byte limit). */
+function questionHash(msg: Buffer, proto: 'udp' | 'tcp'): number {
+  let h = proto === 'udp' ? 0x811c9dc5 : 0x050c5d1f;
+  for (let i = 2; i < msg.length; i++) h = Math.imul(h ^ msg[i]!, 0x01000193);
+  return h >>> 0;
+}
+
+function sameQuestion(msg: Buffer, kept: Buffer): boolean {
+  if (msg.length - 2 !== kept.length) return false;
+  for (let i = 0; i < kept.length; i++) if (msg[i + 2] !== kept[i]) return false;
+  return true;
+}
+
 export class DnsServer {
   readonly stats: DnsServerStats = { queries: { udp: 0, tcp: 0 }, rcodes: {}, replyCacheHits: 0, truncated: 0 };
   private readonly o: DnsServerOptions;
@@ -54,7 +75,7 @@ export class DnsServer {
   private readonly udp: Socket[] = [];
   private readonly tcp: Server[] = [];
   private readonly conns = new Set<TcpSocket>();
-  private readonly replyCache = new Map<string, Buffer>();
+  private readonly replyCache = new Map<number, CachedReply>();
   private replyCacheGen = -1;
   private port = 0;
 
@@ -96,6 +117,15 @@ export class DnsServer {
       s.once('error', reject);
       s.on('message', (msg, rinfo) => {
         this.stats.queries.udp++;
+        // the kept reply goes out as it is (its id set) only while no send queued on any of our
+        // sockets may still point at it: a send that could not complete at once keeps the buffer
+        const kept = this.udpQueuesEmpty() ? this.cachedReply(msg, 'udp') : undefined;
+        if (kept) {
+          kept[0] = msg[0]!;
+          kept[1] = msg[1]!;
+          s.send(kept, rinfo.port, rinfo.address);
+          return;
+        }
         const out = this.handle(msg, 'udp');
         const send = (b: Buffer | undefined) => {
           if (b) s.send(b, rinfo.port, rinfo.address);
@@ -159,30 +189,45 @@ export class DnsServer {
     sock.on('close', () => this.conns.delete(sock));
   }
 
+  private udpQueuesEmpty(): boolean {
+    for (const u of this.udp) if (u.getSendQueueCount() !== 0) return false;
+    return true;
+  }
+
   private count(rcode: number): void {
     const name = RCODE_NAMES[rcode] ?? String(rcode);
     this.stats.rcodes[name] = (this.stats.rcodes[name] ?? 0) + 1;
   }
 
-  /** One query's reply: synchronous when the resolver answers alone, a promise when upstreams are asked. */
-  handle(msg: Buffer, proto: 'udp' | 'tcp'): Buffer | undefined | Promise<Buffer | undefined> {
+  /**
+   * The kept reply to this query (counted as answered), or undefined. The buffer is the cache's
+   * own: the caller writes the query's id into it and must be done with it before the next query.
+   */
+  private cachedReply(msg: Buffer, proto: 'udp' | 'tcp'): Buffer | undefined {
     const gen = this.o.resolver.records.generation;
     if (gen !== this.replyCacheGen) {
       this.replyCache.clear();
       this.replyCacheGen = gen;
     }
     if (msg.length < 12) return undefined;
-    const cacheKey = proto === 'udp' ? msg.toString('latin1', 2) : `t${msg.toString('latin1', 2)}`;
-    const hit = this.replyCache.get(cacheKey);
-    if (hit) {
-      const out = Buffer.allocUnsafe(hit.length);
-      hit.copy(out);
+    const hit = this.replyCache.get(questionHash(msg, proto));
+    if (!hit || !sameQuestion(msg, hit.query)) return undefined;
+    this.stats.replyCacheHits++;
+    this.count(hit.reply[3]! & 0xf);
+    return hit.reply;
+  }
+
+  /** One query's reply: synchronous when the resolver answers alone, a promise when upstreams are asked. */
+  handle(msg: Buffer, proto: 'udp' | 'tcp'): Buffer | undefined | Promise<Buffer | undefined> {
+    const kept = this.cachedReply(msg, proto);
+    if (kept) {
+      const out = Buffer.allocUnsafe(kept.length);
+      kept.copy(out);
       out[0] = msg[0]!;
       out[1] = msg[1]!;
-      this.stats.replyCacheHits++;
-      this.count(out[3]! & 0xf);
       return out;
     }
+    if (msg.length < 12) return undefined;
     const h = headerOf(msg)!;
     if (h.flags & 0x8000) return undefined; // a response: never answer one
     let q: ParsedQuery;
@@ -226,7 +271,8 @@ export class DnsServer {
     const out = this.reply(q, { rcode: res.rcode, authoritative: res.rcode !== 'REFUSED', answers: addresses > 1 ? shuffleAddresses(res.answers) : res.answers, authorities: res.authorities, additionals: res.additionals }, max);
     if (addresses <= 1 && this.o.resolver.records.synced) {
       if (this.replyCache.size >= (this.o.replyCacheEntries ?? 20_000)) this.replyCache.clear();
-      this.replyCache.set(cacheKey, out);
+      // a copy: the caller owns `out` (and the UDP path writes ids into the kept one)
+      this.replyCache.set(questionHash(msg, proto), { query: Buffer.from(msg.subarray(2)), reply: Buffer.from(out) });
     }
     return out;
   }
