@@ -11,6 +11,7 @@
 //
 //   node bench/dns.ts                         3 runs of 10 s each, 1,000 Services, 200 creates
 //   node bench/dns.ts --runs 1 --seconds 5 --services 500 --creates 50 --threads 1
+//   node bench/dns.ts --out bench/results/dns-<date>.json   also writes the figures there
 //
 // Needs root (the namespace), dnsperf and unbound (scripts/packages.txt). The whole benchmark runs
 // inside the namespace: the process re-executes itself there with nsenter, and the namespace is
@@ -37,6 +38,7 @@ const { values: opt } = parseArgs({
     clients: { type: 'string', default: '10' },
     threads: { type: 'string', default: '2' },
     inside: { type: 'boolean', default: false },
+    out: { type: 'string' },
   },
 });
 const RUNS = Number(opt.runs);
@@ -244,6 +246,7 @@ async function firstAnswer(): Promise<{ fromCreate: number[]; fromAck: number[] 
 }
 
 async function inside(): Promise<void> {
+  const loadBefore = readFileSync('/proc/loadavg', 'utf8').trim();
   const dir = mkdtempSync(join(tmpdir(), 'rudder-bench-dns-'));
   try {
     const t = await throughput(dir);
@@ -253,13 +256,31 @@ async function inside(): Promise<void> {
     const pairRatios = t.rudder.map((x, i) => x.qps / t.unbound[i]!.qps);
     console.log('');
     console.log(`cluster DNS queries/s (dnsperf, ${CLIENTS} clients, ${SECONDS} s, ${SERVICES} Services, median of ${RUNS}; rudder with ${THREADS} serving thread(s))`);
-    console.log(`  rudder   ${fmt(r)} q/s   avg latency ${fmt(median(t.rudder.map((x) => x.avgLatencyMs)))} ms   lost ${t.rudder.reduce((a, x) => a + x.lost, 0)}`);
-    console.log(`  unbound  ${fmt(u)} q/s   avg latency ${fmt(median(t.unbound.map((x) => x.avgLatencyMs)))} ms   lost ${t.unbound.reduce((a, x) => a + x.lost, 0)}   (2 threads, local zone)`);
+    const cpu = (xs: PerfResult[]) => `CPU ${fmt(median(xs.map((x) => x.serverCpuUsPerQuery)))} µs/query (dnsperf ${fmt(median(xs.map((x) => x.dnsperfCpuUsPerQuery)))} µs)`;
+    console.log(`  rudder   ${fmt(r)} q/s   avg latency ${fmt(median(t.rudder.map((x) => x.avgLatencyMs)))} ms   lost ${t.rudder.reduce((a, x) => a + x.lost, 0)}   ${cpu(t.rudder)}`);
+    console.log(`  unbound  ${fmt(u)} q/s   avg latency ${fmt(median(t.unbound.map((x) => x.avgLatencyMs)))} ms   lost ${t.unbound.reduce((a, x) => a + x.lost, 0)}   ${cpu(t.unbound)}   (2 threads, local zone)`);
     console.log(`  ratio    ${fmt(r / u)}× unbound (of the medians; median of the back-to-back pairs ${fmt(median(pairRatios))}×, goal ≥ 0.7×)`);
     console.log(`first answer after the Service is created (${CREATES} Services)`);
     console.log(`  from the create call      p50 ${fmt(quantile(f.fromCreate, 0.5))} ms   p99 ${fmt(quantile(f.fromCreate, 0.99))} ms`);
     console.log(`  from the create's reply   p50 ${fmt(quantile(f.fromAck, 0.5))} ms   p99 ${fmt(quantile(f.fromAck, 0.99))} ms`);
-    console.log(JSON.stringify({ dns: { rudderQps: r, unboundQps: u, ratio: r / u, pairRatioMedian: median(pairRatios), runs: t, firstAnswerMs: { p50: quantile(f.fromCreate, 0.5), p99: quantile(f.fromCreate, 0.99), p99FromAck: quantile(f.fromAck, 0.99) } } }));
+    const result = {
+      dns: {
+        date: new Date().toISOString(),
+        clients: CLIENTS,
+        seconds: SECONDS,
+        services: SERVICES,
+        threads: THREADS,
+        rudderQps: r,
+        unboundQps: u,
+        ratio: r / u,
+        pairRatioMedian: median(pairRatios),
+        loadavg: { before: loadBefore, after: readFileSync('/proc/loadavg', 'utf8').trim() },
+        runs: t,
+        firstAnswerMs: { p50: quantile(f.fromCreate, 0.5), p99: quantile(f.fromCreate, 0.99), p99FromAck: quantile(f.fromAck, 0.99) },
+      },
+    };
+    console.log(JSON.stringify(result));
+    if (opt.out) writeFileSync(opt.out, JSON.stringify(result, null, 2) + '\n');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
