@@ -469,3 +469,21 @@ test('a status write leaves the other managers\' entries exactly as stored, and 
   assert.ok(!owned(e, 'kubectl-create').includes('.spec.replicas'));
   assert.ok(owned(e, 'kubectl-edit').includes('.spec.replicas'));
 });
+
+test('an atomic list whose items differ only by members left at their zero value is unchanged; a real change moves it', () => {
+  const podGVK = { group: '', version: 'v1', kind: 'Pod' };
+  const podType = typeForGVK(podGVK);
+  const base: Any = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p', namespace: 'default', uid: 'u' }, spec: { containers: [{ name: 'c', image: 'x' }] } };
+  const write = (old: JsonObject | undefined, statuses: unknown, manager: string) =>
+    stored(updateManagedFields({ old, next: { ...structuredClone(old ?? base), status: { containerStatuses: statuses } } as JsonObject, manager, gvk: podGVK, type: podType, now: T0, subresource: 'status', resetFields: [['spec']] }));
+  const created = stored(updateManagedFields({ next: structuredClone(base), manager: 'kubectl-create', gvk: podGVK, type: podType, now: T0, resetFields: [['status']] }));
+  const a = write(created, [{ name: 'c', image: 'x', imageID: '', ready: false, restartCount: 0 }], 'kubelet-a');
+  assert.deepEqual(owned(a, 'kubelet-a'), ['.status.containerStatuses']);
+  // the same statuses with the zero members left out decode to the same Go value
+  const same = write(a, [{ name: 'c', image: 'x' }], 'kubelet-b');
+  assert.deepEqual(owned(same, 'kubelet-a'), ['.status.containerStatuses']);
+  assert.deepEqual(owned(same, 'kubelet-b'), []);
+  const changed = write(a, [{ name: 'c', image: 'x', ready: true }], 'kubelet-b');
+  assert.deepEqual(owned(changed, 'kubelet-a'), []);
+  assert.deepEqual(owned(changed, 'kubelet-b'), ['.status.containerStatuses']);
+});

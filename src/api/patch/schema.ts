@@ -206,7 +206,8 @@ export class OpenAPIModel implements TypeModel {
       }
       return out;
     }
-    if (atom.list && Array.isArray(v)) return v.map((x) => this.withZero(atom.list!.elementType, x));
+    // An atomic list is compared whole (typed.ts fills its items only when the raw items differ).
+    if (atom.list && Array.isArray(v)) return atom.list.relationship === 'atomic' ? v : v.map((x) => this.withZero(atom.list!.elementType, x));
     return v;
   }
 
