@@ -31,7 +31,7 @@ import { copyFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } fro
 import { cpus, loadavg, release, totalmem } from 'node:os';
 import { join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
-import { CLI, NODE, ROOT, cleanupAll, cpuSeconds, newDir, newestFile, readCreds, track } from './processes.ts';
+import { CLI, NODE, ROOT, cleanupAll, cpuSeconds, newDir, newestFile, readCreds, rssOf, track } from './processes.ts';
 import { formatProfile, summarizeProfile } from './profile.ts';
 import type { NodesResult, PodsResult, SchedJob, Target, Wire } from './scheduler-load.ts';
 import { SHAPES, workload, type Shape, type Workload } from './scheduler-workloads.ts';
@@ -277,6 +277,9 @@ interface RunResult {
   podsPerServerCpuSecond: number;
   /** Scheduled events dropped by the scheduler's event broadcaster (init and measured phases). */
   eventsDropped: number;
+  /** The server process's resident memory once every measured pod is bound (MB), and its peak so far. */
+  serverRssMB: number;
+  serverPeakRssMB: number;
   loadBefore: number;
   loadAfter: number;
   profile?: string;
@@ -319,11 +322,13 @@ async function runOnce(lg: LoadGen, w: Workload, shape: Shape, profileDir?: stri
       schedulerIn: sp ? 'process' : 'server',
       podsPerServerCpuSecond: measured.bound / cpu.server,
       eventsDropped: server.droppedEvents(),
+      serverRssMB: Math.round(rssOf(server.pid).rss / 2 ** 20),
+      serverPeakRssMB: Math.round(rssOf(server.pid).hwm / 2 ** 20),
       loadBefore,
       loadAfter: load1(),
     };
     log(
-      `  measured: ${measured.bound}/${measured.n} bound in ${measured.seconds.toFixed(2)} s = ${fmt(measured.throughput)} pods/s; latency p50 ${fmt(measured.latency.p50)} ms p99 ${fmt(measured.latency.p99)} ms; creates ${fmt(measured.createRate)}/s; ${r.eventsDropped} Scheduled events dropped; server ${r.cpu.serverCores} cores (${fmt((1000 * cpu.server) / measured.bound)} ms/pod: main thread ${fmt((1000 * cpu.serverMainThread) / measured.bound)}, worker threads ${fmt((1000 * cpu.serverWorkerThreads) / measured.bound)})${cpu.scheduler !== undefined ? `, scheduler ${r.cpu.schedulerCores} cores (${fmt((1000 * cpu.scheduler) / measured.bound)} ms/pod)` : ''}, loadgen ${r.cpu.loadgenCores}; load ${loadBefore} → ${r.loadAfter}` +
+      `  measured: ${measured.bound}/${measured.n} bound in ${measured.seconds.toFixed(2)} s = ${fmt(measured.throughput)} pods/s; latency p50 ${fmt(measured.latency.p50)} ms p99 ${fmt(measured.latency.p99)} ms; creates ${fmt(measured.createRate)}/s; ${r.eventsDropped} Scheduled events dropped; server ${r.cpu.serverCores} cores (${fmt((1000 * cpu.server) / measured.bound)} ms/pod: main thread ${fmt((1000 * cpu.serverMainThread) / measured.bound)}, worker threads ${fmt((1000 * cpu.serverWorkerThreads) / measured.bound)})${cpu.scheduler !== undefined ? `, scheduler ${r.cpu.schedulerCores} cores (${fmt((1000 * cpu.scheduler) / measured.bound)} ms/pod)` : ''}, loadgen ${r.cpu.loadgenCores}; server RSS ${r.serverRssMB} MB (peak ${r.serverPeakRssMB}); load ${loadBefore} → ${r.loadAfter}` +
         (measured.createErrors ? `; ${measured.createErrors} create errors, e.g. ${measured.firstError}` : ''),
     );
     if (profileDir) {
