@@ -282,3 +282,36 @@ test('replication controllers, limit ranges and quotas', () => {
     'spec.hard[bogus]: Invalid value: "bogus": must be a standard resource for quota',
   ]);
 });
+
+test('Endpoints addresses: every kind of bad address is reported at its own path, in upstream\'s order', () => {
+  const errs = createErrors({
+    apiVersion: 'v1',
+    kind: 'Endpoints',
+    metadata: { name: 'e', namespace: 'd' },
+    subsets: [
+      {
+        addresses: [{ ip: '10.0.0.1', nodeName: 'n1' }, { ip: 'x', nodeName: 'Bad_Node' }, { ip: '0.0.0.0' }, { ip: '169.254.1.1' }, { ip: '224.0.0.9' }, { ip: 'fe80::1' }, { ip: '010.001.0.1', nodeName: 'n1' }, { ip: '256.1.1.1' }],
+        notReadyAddresses: [{ ip: '10.0.0.2', nodeName: 'Bad_Node' }],
+        ports: [{ port: 80, protocol: 'TCP' }],
+      },
+    ],
+  });
+  assert.deepEqual(
+    errs.map((e) => e.split(': ').slice(0, 3).join(': ')),
+    [
+      'subsets[0].addresses[1].ip: Invalid value: "x"',
+      'subsets[0].addresses[1].nodeName: Invalid value: "Bad_Node"',
+      'subsets[0].addresses[1].ip: Invalid value: "x"',
+      'subsets[0].addresses[2].ip: Invalid value: "0.0.0.0"',
+      'subsets[0].addresses[3].ip: Invalid value: "169.254.1.1"',
+      'subsets[0].addresses[4].ip: Invalid value: "224.0.0.9"',
+      'subsets[0].addresses[5].ip: Invalid value: "fe80::1"',
+      'subsets[0].addresses[7].ip: Invalid value: "256.1.1.1"',
+      'subsets[0].addresses[7].ip: Invalid value: "256.1.1.1"',
+      'subsets[0].notReadyAddresses[0].nodeName: Invalid value: "Bad_Node"',
+    ],
+  );
+  assert.match(errs[2]!, /must be a valid IP address$/);
+  assert.match(errs[3]!, /may not be unspecified \(0\.0\.0\.0\)$/);
+  assert.match(errs[5]!, /link-local multicast range/);
+});

@@ -10,7 +10,7 @@ import {
   validateFinalizerName, validateKubeFinalizerName, type Json,
 } from './meta.ts';
 import {
-  byteLength, isConfigMapKey, isDNS1123Subdomain, isIP, isIPv6, isValidLabelValue, isValidPortNum, isQualifiedName, nameIsDNS1035Label,
+  byteLength, ipv4Octets, isConfigMapKey, isDNS1123Subdomain, isIP, isIPv6, isValidLabelValue, isValidPortNum, isQualifiedName, nameIsDNS1035Label,
   nameIsDNSLabel, nameIsDNSSubdomain, validateCIDR, validateDNS1123Label, validateDNS1123Subdomain, validateIP, validateNamespaceName,
   validateNonnegativeField, validateQualifiedName, validatePathSegmentName, inclusiveRangeError, isValidPortName, validateServiceAccountName,
 } from './names.ts';
@@ -348,6 +348,11 @@ function externallyAccessible(spec: Json): boolean {
   return spec.type === 'LoadBalancer' || spec.type === 'NodePort' || (spec.type === 'ClusterIP' && arr(spec.externalIPs).length > 0);
 }
 
+/** What validateNonSpecialIP refuses of an IPv4 address: unspecified, loopback, link-local, link-local multicast. */
+function specialIPv4(o: number[]): boolean {
+  return (o[0] === 0 && o[1] === 0 && o[2] === 0 && o[3] === 0) || o[0] === 127 || (o[0] === 169 && o[1] === 254) || (o[0] === 224 && o[1] === 0 && o[2] === 0);
+}
+
 function validateNonSpecialIP(ip: string, fld: string): FieldError[] {
   const errs: FieldError[] = [];
   const v4 = ip.split('.').map(Number);
@@ -628,14 +633,25 @@ function validateEndpoints(ep: Json): FieldError[] {
       errs.push(field.required(p, 'must specify `addresses` or `notReadyAddresses`'));
     }
     for (const k of ['addresses', 'notReadyAddresses']) {
+      // An Endpoints may list thousands of addresses: the common one (a plain IPv4 address, a valid
+      // node name) costs one parse, and field paths are built only for an error.
+      let lastNode: unknown;
       arr(ss[k]).forEach((a0, j) => {
         const a = a0 ?? {};
-        const ap = `${p}.${k}[${j}]`;
-        errs.push(...validateIP(str(a.ip), `${ap}.ip`));
-        if (a.hostname) errs.push(...validateDNS1123Label(a.hostname, `${ap}.hostname`));
-        if (a.nodeName != null) for (const m of nameIsDNSSubdomain(str(a.nodeName), false)) errs.push(field.invalid(`${ap}.nodeName`, a.nodeName, m));
-        if (isIP(str(a.ip))) errs.push(...validateNonSpecialIP(str(a.ip), `${ap}.ip`));
-        else errs.push(field.invalid(`${ap}.ip`, str(a.ip), 'must be a valid IP address'));
+        const ap = () => `${p}.${k}[${j}]`;
+        const ip = str(a.ip);
+        const o = ipv4Octets(ip);
+        if (o === undefined) errs.push(...validateIP(ip, `${ap()}.ip`));
+        if (a.hostname) errs.push(...validateDNS1123Label(a.hostname, `${ap()}.hostname`));
+        if (a.nodeName != null && a.nodeName !== lastNode) {
+          const bad = nameIsDNSSubdomain(str(a.nodeName), false);
+          for (const m of bad) errs.push(field.invalid(`${ap()}.nodeName`, a.nodeName, m));
+          if (bad.length === 0) lastNode = a.nodeName;
+        }
+        if (o !== undefined) {
+          if (specialIPv4(o)) errs.push(...validateNonSpecialIP(ip, `${ap()}.ip`));
+        } else if (isIP(ip)) errs.push(...validateNonSpecialIP(ip, `${ap()}.ip`));
+        else errs.push(field.invalid(`${ap()}.ip`, ip, 'must be a valid IP address'));
       });
     }
     const ports = arr(ss.ports);

@@ -314,6 +314,11 @@ function isIPv6Text(s: string): boolean {
   return dbl.length === 2 ? n <= 7 : n === 8;
 }
 
+/** The four octets of an IPv4 address (leading zeros accepted, as upstream's legacy check), or undefined. */
+export function ipv4Octets(s: string): number[] | undefined {
+  return parseIPv4Sloppy(s);
+}
+
 export function isIPv4(s: string): boolean {
   return parseIPv4Sloppy(s) !== undefined;
 }
