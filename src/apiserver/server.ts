@@ -398,6 +398,10 @@ export async function startApiServer(cfg: ApiServerConfig, deps: ApiServerDeps):
     requestCert: true,
     rejectUnauthorized: false,
     settings: { maxConcurrentStreams: 1000 },
+    // Node's default (10 MB of buffered frames per session) fails streams of a busy client (a
+    // scheduler's or a hollow-node simulator's single connection) with NGHTTP2_ENHANCE_YOUR_CALM;
+    // upstream's Go server has no such limit. Overload is bounded by the in-flight limits instead.
+    maxSessionMemory: 256,
   });
   server.on('request', onRequest as never);
   server.on('sessionError', () => {});

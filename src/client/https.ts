@@ -96,6 +96,10 @@ export class HttpsTransport implements Transport {
       key: this.opts.key,
       servername: this.opts.serverName,
       rejectUnauthorized: !this.opts.insecureSkipTlsVerify,
+      // Node's default (10 MB of buffered frames per session) makes a busy session fail its
+      // streams with NGHTTP2_ENHANCE_YOUR_CALM (seen with a scheduler's hundreds of concurrent
+      // writes and watches on one connection); Go's client has no such limit.
+      maxSessionMemory: 256,
     });
     const drop = () => {
       if (this.session === session) this.session = undefined;
@@ -331,12 +335,15 @@ export class HttpsTransport implements Transport {
       }
       const rest = (pending + decoder.end()).trim();
       if (rest) {
+        let ev: WatchEvent;
         try {
-          handlers.onEvent(JSON.parse(rest) as WatchEvent);
-        } catch (e) {
-          end(new Error(`invalid watch event: ${(e as Error).message}`));
+          ev = JSON.parse(rest) as WatchEvent;
+        } catch {
+          // The stream ended inside an event: the connection broke, the stream is not malformed.
+          end(Object.assign(new Error('watch stream ended in the middle of an event'), { code: 'ERR_HTTP2_STREAM_CANCEL' }));
           return;
         }
+        handlers.onEvent(ev);
       }
       end();
     });
