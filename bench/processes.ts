@@ -241,9 +241,12 @@ export function rudderArgs(dataDir: string, port: number, datastore?: string, ap
   ];
 }
 
+/** The V8 flags bin/rudder gives a `rudder server` process (keep in step with bin/rudder). */
+export const SERVER_NODE_FLAGS = ['--max-semi-space-size=8'];
+
 export async function startRudder(o: RudderOptions = {}): Promise<Rudder> {
   const dataDir = o.dataDir ?? newDir('rudder');
-  const nodeArgs = ['--disable-warning=ExperimentalWarning', ...(o.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${o.cpuProfDir}`] : []), CLI];
+  const nodeArgs = ['--disable-warning=ExperimentalWarning', ...SERVER_NODE_FLAGS, ...(o.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${o.cpuProfDir}`] : []), CLI];
   const args = [...nodeArgs, ...rudderArgs(dataDir, o.port ?? 0, o.datastore, o.apiOnly), ...(o.extraArgs ?? [])];
   const t0 = performance.now();
   const proc = track(o.strace ? spawn('strace', [...straceArgs(o.strace), NODE, ...args], { stdio: ['ignore', 'pipe', 'pipe'] }) : spawn(NODE, args, { stdio: ['ignore', 'pipe', 'pipe'], env: RUDDER_ENV }));
@@ -378,7 +381,7 @@ export function readyz(port: number): Promise<boolean> {
 export async function timeToReady(dataDir: string, datastore?: string): Promise<{ ms: number; pid: number; stop(): Promise<void> }> {
   const port = await freePort();
   const t0 = performance.now();
-  const proc = track(spawn(NODE, ['--disable-warning=ExperimentalWarning', CLI, ...rudderArgs(dataDir, port, datastore)], { stdio: ['ignore', 'ignore', 'pipe'], env: RUDDER_ENV }));
+  const proc = track(spawn(NODE, ['--disable-warning=ExperimentalWarning', ...SERVER_NODE_FLAGS, CLI, ...rudderArgs(dataDir, port, datastore)], { stdio: ['ignore', 'ignore', 'pipe'], env: RUDDER_ENV }));
   const started = startTime(proc.pid!);
   let err = '';
   proc.stderr!.on('data', (c: Buffer) => (err = (err + c.toString()).slice(-5000)));

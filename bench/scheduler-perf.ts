@@ -31,7 +31,7 @@ import { copyFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } fro
 import { cpus, loadavg, release, totalmem } from 'node:os';
 import { join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
-import { CLI, NODE, ROOT, cleanupAll, cpuSeconds, newDir, newestFile, readCreds, rssOf, track } from './processes.ts';
+import { CLI, NODE, ROOT, SERVER_NODE_FLAGS, cleanupAll, cpuSeconds, newDir, newestFile, readCreds, rssOf, track } from './processes.ts';
 import { formatProfile, summarizeProfile } from './profile.ts';
 import type { NodesResult, PodsResult, SchedJob, Target, Wire } from './scheduler-load.ts';
 import { SHAPES, workload, type Shape, type Workload } from './scheduler-workloads.ts';
@@ -147,6 +147,7 @@ async function startServer(cpuProfDir?: string, scheduler: 'embedded' | 'process
   const prof = cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`] : [];
   const srv = spawnLogged([
     '--disable-warning=ExperimentalWarning',
+    ...SERVER_NODE_FLAGS,
     ...prof,
     CLI,
     'server',
