@@ -48,7 +48,8 @@ export interface ControllerTestEnv {
 }
 
 export async function startControllerTest(controllers: Controller[], o: { config?: Partial<ControllerManagerConfig>; clock?: Clock; log?: (m: string) => void } = {}): Promise<ControllerTestEnv> {
-  const api = await startTestApiServer();
+  // A fake clock is stepped by the test: each write must land before the next step.
+  const api = await startTestApiServer({ fsyncInCommit: o.clock !== undefined });
   const admin = new Client(api.server.localTransport({ name: 'system:admin', groups: ['system:masters', 'system:authenticated'] }, 'test'));
   const manager = startControllerManager({
     ...controllerIdentities(api.server),

@@ -47,13 +47,16 @@ export class InlineHost implements EngineHost {
   private walFd: number | undefined;
   sync?: () => Promise<void>;
 
-  constructor(path: string) {
-    this.engine = new SqliteEngine(path, { syncOnCommit: false });
-    try {
-      // The engine's first commit (at open) created the WAL.
-      this.walFd = openSync(`${path}-wal`, 'r');
-    } catch {
-      this.engine.syncCommits();
+  /** fsyncInCommit: SQLite syncs inside each commit instead (see SqliteStoreOptions.fsyncInCommit). */
+  constructor(path: string, opts: { fsyncInCommit?: boolean } = {}) {
+    this.engine = new SqliteEngine(path, { syncOnCommit: !!opts.fsyncInCommit });
+    if (!opts.fsyncInCommit) {
+      try {
+        // The engine's first commit (at open) created the WAL.
+        this.walFd = openSync(`${path}-wal`, 'r');
+      } catch {
+        this.engine.syncCommits();
+      }
     }
     if (this.walFd !== undefined) {
       const fd = this.walFd;

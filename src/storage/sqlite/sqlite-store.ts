@@ -41,6 +41,13 @@ export interface SqliteStoreOptions {
   compactKeepRevisions?: number;
   /** The most writes one commit takes. Default 1000. */
   maxBatchWrites?: number;
+  /**
+   * Each commit fsyncs inside SQLite, on the event loop, instead of on the thread pool afterwards:
+   * a write is then acknowledged in the same turn of the event loop as its commit, whatever the
+   * disk does. Slower under load; for tests that step a fake clock and expect writes to have
+   * landed before the next step. Default false.
+   */
+  fsyncInCommit?: boolean;
   /** Tests only: wraps the engine host (to hold or fail its syncs). */
   wrapHost?: (host: EngineHost) => EngineHost;
 }
@@ -109,7 +116,7 @@ class SqliteWatch implements Watcher {
 export class SqliteStore implements Store {
   readonly path: string;
   private readonly host: EngineHost;
-  private readonly opts: Required<Omit<SqliteStoreOptions, 'wrapHost'>>;
+  private readonly opts: Required<Omit<SqliteStoreOptions, 'wrapHost' | 'fsyncInCommit'>>;
   private queue: QueuedWrite[] = [];
   private flushScheduled = false;
   private committing = false;
@@ -128,7 +135,7 @@ export class SqliteStore implements Store {
   private idleWaiters: (() => void)[] = [];
   private readonly counters: SqliteStoreStats = { writes: 0, batches: 0, rejected: 0 };
 
-  private constructor(path: string, host: EngineHost, rev: number, compacted: number, opts: Required<Omit<SqliteStoreOptions, 'wrapHost'>>) {
+  private constructor(path: string, host: EngineHost, rev: number, compacted: number, opts: Required<Omit<SqliteStoreOptions, 'wrapHost' | 'fsyncInCommit'>>) {
     this.path = path;
     this.host = host;
     this.dispatchedRev = rev;
@@ -142,7 +149,7 @@ export class SqliteStore implements Store {
 
   /** Opens (creating if needed) the database file at path. The directory must exist. */
   static async open(path: string, options: SqliteStoreOptions = {}): Promise<SqliteStore> {
-    const opts: Required<Omit<SqliteStoreOptions, 'wrapHost'>> = {
+    const opts: Required<Omit<SqliteStoreOptions, 'wrapHost' | 'fsyncInCommit'>> = {
       worker: options.worker ?? false,
       compactIntervalMs: options.compactIntervalMs ?? 5 * 60 * 1000,
       compactKeepRevisions: options.compactKeepRevisions ?? 1000,
@@ -150,7 +157,7 @@ export class SqliteStore implements Store {
     };
     let host: EngineHost;
     try {
-      host = opts.worker ? await WorkerHost.start(path) : new InlineHost(path);
+      host = opts.worker ? await WorkerHost.start(path) : new InlineHost(path, { fsyncInCommit: options.fsyncInCommit });
       if (options.wrapHost) host = options.wrapHost(host);
     } catch (e) {
       throw toStoreError(e);

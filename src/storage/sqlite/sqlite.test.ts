@@ -10,10 +10,14 @@ import { StoreError, type WatchEvent } from '../store.ts';
 import type { EngineHost } from './engine-host.ts';
 import { SqliteStore } from './sqlite-store.ts';
 
-for (const worker of [false, true]) {
-  storeContract(`sqlite${worker ? ' (worker thread)' : ''}`, async () => {
+for (const [name, opts] of [
+  ['sqlite', {}],
+  ['sqlite (worker thread)', { worker: true }],
+  ['sqlite (fsync inside each commit)', { fsyncInCommit: true }],
+] as const) {
+  storeContract(name, async () => {
     const dir = await mkdtemp(join(tmpdir(), 'rudder-sqlite-'));
-    const store = await SqliteStore.open(join(dir, 'state.db'), { worker, compactIntervalMs: 0 });
+    const store = await SqliteStore.open(join(dir, 'state.db'), { ...opts, compactIntervalMs: 0 });
     return {
       store,
       async cleanup() {
