@@ -241,6 +241,18 @@ export function rudderArgs(dataDir: string, port: number, datastore?: string, ap
   ];
 }
 
+/** Keeps a child's stdout and stderr (the last 100-200 kB) for matching; returns a reader of it. */
+export function keepOutput(proc: ChildProcess): () => string {
+  let out = '';
+  const keep = (c: Buffer) => {
+    out += c.toString();
+    if (out.length > 200_000) out = out.slice(-100_000);
+  };
+  proc.stdout!.on('data', keep);
+  proc.stderr!.on('data', keep);
+  return () => out;
+}
+
 /** The V8 flags bin/rudder gives a `rudder server` process (keep in step with bin/rudder). */
 export const SERVER_NODE_FLAGS = ['--max-semi-space-size=8'];
 
@@ -250,17 +262,11 @@ export async function startRudder(o: RudderOptions = {}): Promise<Rudder> {
   const args = [...nodeArgs, ...rudderArgs(dataDir, o.port ?? 0, o.datastore, o.apiOnly), ...(o.extraArgs ?? [])];
   const t0 = performance.now();
   const proc = track(o.strace ? spawn('strace', [...straceArgs(o.strace), NODE, ...args], { stdio: ['ignore', 'pipe', 'pipe'] }) : spawn(NODE, args, { stdio: ['ignore', 'pipe', 'pipe'], env: RUDDER_ENV }));
-  let out = '';
-  const keep = (c: Buffer) => {
-    out += c.toString();
-    if (out.length > 200_000) out = out.slice(-100_000);
-  };
-  proc.stdout!.on('data', keep);
-  proc.stderr!.on('data', keep);
+  const output = keepOutput(proc);
   const port = await new Promise<number>((res, rej) => {
-    const t = setTimeout(() => rej(new Error(`rudder server not ready in 60 s:\n${out.slice(-3000)}`)), 60_000);
+    const t = setTimeout(() => rej(new Error(`rudder server not ready in 60 s:\n${output().slice(-3000)}`)), 60_000);
     const check = () => {
-      const m = /API server ready at https:\/\/127\.0\.0\.1:(\d+)/.exec(out);
+      const m = /API server ready at https:\/\/127\.0\.0\.1:(\d+)/.exec(output());
       if (m) {
         clearTimeout(t);
         proc.stderr!.off('data', check);
@@ -270,7 +276,7 @@ export async function startRudder(o: RudderOptions = {}): Promise<Rudder> {
     };
     const onExit = (code: number | null) => {
       clearTimeout(t);
-      rej(new Error(`rudder server exited (${code}) before it was ready:\n${out.slice(-3000)}`));
+      rej(new Error(`rudder server exited (${code}) before it was ready:\n${output().slice(-3000)}`));
     };
     proc.stderr!.on('data', check);
     proc.once('exit', onExit);
@@ -286,7 +292,7 @@ export async function startRudder(o: RudderOptions = {}): Promise<Rudder> {
     dataDir,
     creds: readCreds(join(dataDir, 'kubeconfig.yaml')),
     readyMs,
-    logs: () => out,
+    logs: output,
     async stop(so = {}) {
       await waitExit(proc, pid, started, 'SIGTERM', 15_000);
       tracees.delete(pid);

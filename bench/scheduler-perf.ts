@@ -31,7 +31,7 @@ import { copyFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } fro
 import { cpus, loadavg, release, totalmem } from 'node:os';
 import { join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
-import { CLI, NODE, ROOT, SERVER_NODE_FLAGS, cleanupAll, cpuSeconds, newDir, newestFile, readCreds, rssOf, track } from './processes.ts';
+import { CLI, NODE, ROOT, SERVER_NODE_FLAGS, cleanupAll, keepOutput, cpuSeconds, newDir, newestFile, readCreds, rssOf, track } from './processes.ts';
 import { formatProfile, summarizeProfile } from './profile.ts';
 import type { NodesResult, PodsResult, SchedJob, Target, Wire } from './scheduler-load.ts';
 import { SHAPES, workload, type Shape, type Workload } from './scheduler-workloads.ts';
@@ -91,13 +91,7 @@ interface Server {
 /** A child process whose output (stdout and stderr, the last 100-200 kB) is kept for matching. */
 function spawnLogged(args: string[]): { proc: ChildProcess; out(): string; waitFor(re: RegExp, what: string): Promise<RegExpExecArray> } {
   const proc = track(spawn(NODE, args, { stdio: ['ignore', 'pipe', 'pipe'] }));
-  let out = '';
-  const keep = (c: Buffer) => {
-    out += c.toString();
-    if (out.length > 200_000) out = out.slice(-100_000);
-  };
-  proc.stdout!.on('data', keep);
-  proc.stderr!.on('data', keep);
+  const out = keepOutput(proc);
   const waitFor = (re: RegExp, what: string) =>
     new Promise<RegExpExecArray>((resolve, reject) => {
       const done = () => {
@@ -107,10 +101,10 @@ function spawnLogged(args: string[]): { proc: ChildProcess; out(): string; waitF
       };
       const t = setTimeout(() => {
         done();
-        reject(new Error(`${what} not in 60 s:\n${out.slice(-3000)}`));
+        reject(new Error(`${what} not in 60 s:\n${out().slice(-3000)}`));
       }, 60_000);
       const check = () => {
-        const m = re.exec(out);
+        const m = re.exec(out());
         if (m) {
           done();
           resolve(m);
@@ -118,13 +112,13 @@ function spawnLogged(args: string[]): { proc: ChildProcess; out(): string; waitF
       };
       const onExit = (code: number | null) => {
         done();
-        reject(new Error(`${what}: the process exited (${code}) before:\n${out.slice(-3000)}`));
+        reject(new Error(`${what}: the process exited (${code}) before:\n${out().slice(-3000)}`));
       };
       proc.stderr!.on('data', check);
       proc.once('exit', onExit);
       check();
     });
-  return { proc, out: () => out, waitFor };
+  return { proc, out, waitFor };
 }
 
 /** SIGTERM (a clean exit, so --cpu-prof writes its profile); SIGKILL after 20 s. Our own child: its PID stays ours until we have seen it exit. */
