@@ -40,6 +40,8 @@ const stop = async (): Promise<void> => {
 process.once('SIGINT', () => void stop().then(() => process.exit(130)));
 
 interface PodTiming { sandbox: number; create: number; start: number; total: number; id: string }
+/** A burst pod's stage durations (ms) and its total from the burst's common start (bench/kubelet.ts compares stages). */
+type PodStages = Omit<PodTiming, 'id'>;
 
 async function startPod(t0: number): Promise<PodTiming> {
   const uid = randomBytes(8).toString('hex');
@@ -81,6 +83,7 @@ try {
   }
 
   const burstPods: number[] = [];
+  const burstStages: PodStages[] = [];
   const burstWall: number[] = [];
   const burstTeardown: number[] = [];
   for (let i = 0; i < runs; i++) {
@@ -88,6 +91,7 @@ try {
     const pods = await Promise.all(Array.from({ length: burst }, () => startPod(t0)));
     burstWall.push(performance.now() - t0);
     burstPods.push(...pods.map((p) => p.total));
+    burstStages.push(...pods.map(({ id: _id, ...st }) => st));
     burstTeardown.push(await teardown(pods.map((p) => p.id)));
   }
 
@@ -110,6 +114,7 @@ try {
       perPodP99Ms: quantile(burstPods, 0.99),
       wallP50Ms: median(burstWall),
       teardownP50Ms: median(burstTeardown),
+      stages: burstStages,
     },
   };
   console.log(`CRI floor (containerd ${result.runtime.runtime_version}, ${runs} runs)`);

@@ -27,6 +27,7 @@ interface BenchPod extends KObject {
 
 interface Timeline {
   name: string;
+  uid?: string;
   sent: number;
   created?: number;
   bound?: number;
@@ -90,6 +91,7 @@ class Tracker {
     const p = ev.object;
     const t = this.timelines.get(p.metadata.name ?? '');
     if (!t) return;
+    t.uid ??= p.metadata.uid;
     if (ev.type === 'DELETED') t.deleted ??= now;
     else {
       if (p.spec.nodeName) t.bound ??= now;
@@ -178,7 +180,9 @@ async function startup(): Promise<unknown> {
   const bursts = [];
   for (let i = 0; i < runs; i++) bursts.push(await batch(burst, 'burst'));
   tr.stop();
-  return { single, bursts };
+  // The kubelet's trace (RUDDER_KUBELET_TRACE) stamps stages in ms since the epoch: this process's
+  // times convert with its time origin.
+  return { single, bursts, timeOrigin: performance.timeOrigin };
 }
 
 async function hold(): Promise<unknown> {

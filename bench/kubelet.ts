@@ -89,6 +89,7 @@ async function drive<T>(c: E2ECluster, command: string, arg: unknown, timeoutMs 
 
 interface Timeline {
   name: string;
+  uid?: string;
   sent: number;
   created: number;
   bound: number;
@@ -110,7 +111,14 @@ function mainThreadProfile(dir: string): string | undefined {
 
 interface Floor {
   single: { totalP50Ms: number; sandboxMs: number; createMs: number; startMs: number };
-  burst: { pods: number; perPodP50Ms: number; perPodP99Ms: number; wallP50Ms: number };
+  burst: { pods: number; perPodP50Ms: number; perPodP99Ms: number; wallP50Ms: number; stages?: FloorStages[] };
+}
+/** One burst pod of the floor: its CRI calls' durations and its total from the burst's start (ms). */
+interface FloorStages {
+  sandbox: number;
+  create: number;
+  start: number;
+  total: number;
 }
 
 async function floor(): Promise<Floor> {
@@ -147,6 +155,9 @@ function rssOfSafe(pid: number): number | undefined {
 async function realNode(doStartup: boolean, doRss: boolean): Promise<Record<string, unknown>> {
   return withCluster(async (c) => {
     const env: Record<string, string> = profDir ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${join(profDir, 'agent')}` } : {};
+    // The kubelet marks each pod's stages there (src/kubelet/pod-trace.ts): read after the start-up part.
+    const traceFile = join(c.dir, 'kubelet-trace.jsonl');
+    if (doStartup) env.RUDDER_KUBELET_TRACE = traceFile;
     const node = await c.addNode('n1', { env });
     await c.waitReady('n1');
     // The agent's pid is node's: nsenter and bin/rudder exec into it.
@@ -164,6 +175,7 @@ async function realNode(doStartup: boolean, doRss: boolean): Promise<Record<stri
       const r = await drive<{ single: Batch[]; bursts: Batch[] }>(c, 'startup', { runs, pods: burst });
       out.agentCoresDuringStartup = (cpuSeconds(node.agent.pid!) - cpu0) / ((performance.now() - t0) / 1000);
       out.startup = r;
+      out.trace = readTrace(traceFile);
     }
     if (doRss) {
       log('agent memory with 10 running pods');
@@ -264,6 +276,115 @@ async function sim(): Promise<Record<string, unknown>> {
   });
 }
 
+// ---- stage breakdown ---------------------------------------------------------------------------
+
+/** A line of the kubelet's trace (src/kubelet/pod-trace.ts). */
+interface TraceLine {
+  t: number;
+  pod: string;
+  uid: string;
+  stage: string;
+  detail?: string;
+}
+
+function readTrace(file: string): TraceLine[] {
+  let text = '';
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    return [];
+  }
+  return text.split('\n').filter(Boolean).map((l) => JSON.parse(l) as TraceLine);
+}
+
+/**
+ * The stages of a starting pod, in order, each a point in time: the driver's (sent, bound, running:
+ * what its watch showed) and the kubelet's trace marks (first of each for the pod's uid; for the
+ * status, the first patch carrying phase Running). A stage's time spent is from the stage named
+ * third (volumes are set up beside the sandbox; the image check waits for both).
+ */
+const STAGES = [
+  ['sent', 'POST sent', undefined],
+  ['bound', 'bound (watch)', 'sent'],
+  ['informer', 'kubelet informer has it', 'bound'],
+  ['sync', 'worker starts the sync', 'informer'],
+  ['volumes-ready', 'volumes ready', 'sync'],
+  ['sandbox-request', 'RunPodSandbox sent', 'sync'],
+  ['sandbox-ready', 'sandbox ready (+status)', 'sandbox-request'],
+  ['image-ready', 'image checked', 'sandbox-ready'],
+  ['create-request', 'CreateContainer sent', 'image-ready'],
+  ['create-done', 'CreateContainer done', 'create-request'],
+  ['start-done', 'StartContainer done', 'create-done'],
+  ['synced', 'final state read', 'start-done'],
+  ['status-sent', 'Running patch sent', 'synced'],
+  ['status-written', 'Running patch answered', 'status-sent'],
+  ['running', 'Running (watch)', 'status-written'],
+] as const;
+type Stage = (typeof STAGES)[number][0];
+
+/** Every burst pod's stage times in ms from its burst's common start (undefined where not marked). */
+function burstStageTimes(st: { bursts: Batch[]; timeOrigin?: number }, trace: TraceLine[]): { total: number; at: Partial<Record<Stage, number>> }[] {
+  const origin = st.timeOrigin ?? 0;
+  const byUid = new Map<string, TraceLine[]>();
+  for (const l of trace) {
+    let xs = byUid.get(l.uid);
+    if (!xs) byUid.set(l.uid, (xs = []));
+    xs.push(l);
+  }
+  const out = [];
+  for (const b of st.bursts) {
+    for (const l of b.lines) {
+      const at: Partial<Record<Stage, number>> = { sent: l.sent - b.t0, bound: l.bound - b.t0, running: l.running - b.t0 };
+      for (const x of byUid.get(l.uid ?? '') ?? []) {
+        const rel = x.t - origin - b.t0;
+        const stage = x.stage as Stage;
+        if (stage === 'status-sent' || stage === 'status-written' || stage === 'synced') {
+          if (x.detail === 'Running') at[stage] ??= rel;
+        } else at[stage] ??= rel;
+      }
+      out.push({ total: l.running - b.t0, at });
+    }
+  }
+  return out;
+}
+
+/**
+ * Where the time of a burst goes: per stage, the median time spent in it (from the previous stage
+ * marked) over all pods and over the slowest tenth, and when the slowest reached it; beside the
+ * floor's own pods (its sandbox/create/start durations, all and slowest tenth).
+ */
+function stageBreakdown(st: { bursts: Batch[]; timeOrigin?: number }, trace: TraceLine[], floorStages: FloorStages[] | undefined) {
+  const pods = burstStageTimes(st, trace).sort((a, b) => a.total - b.total);
+  const slow = pods.slice(Math.floor(pods.length * 0.9));
+  const rows = [];
+  for (const [stage, label, from] of STAGES) {
+    const spent = (set: typeof pods) => {
+      const xs = set.flatMap((p) => {
+        const end = p.at[stage];
+        const start = from ? p.at[from] : 0;
+        return end === undefined || start === undefined ? [] : [end - start];
+      });
+      return xs.length ? median(xs) : NaN;
+    };
+    const reached = (set: typeof pods) => {
+      const xs = set.map((p) => p.at[stage]).filter((x): x is number => x !== undefined);
+      return xs.length ? median(xs) : NaN;
+    };
+    rows.push({ stage, label, allSpentMs: spent(pods), slowSpentMs: spent(slow), allAtMs: reached(pods), slowAtMs: reached(slow) });
+  }
+  let floor;
+  if (floorStages?.length) {
+    const f = [...floorStages].sort((a, b) => a.total - b.total);
+    const fslow = f.slice(Math.floor(f.length * 0.9));
+    const m = (xs: FloorStages[], k: keyof FloorStages) => median(xs.map((x) => x[k]));
+    floor = {
+      all: { sandboxMs: m(f, 'sandbox'), createMs: m(f, 'create'), startMs: m(f, 'start'), totalMs: m(f, 'total') },
+      slowest: { sandboxMs: m(fslow, 'sandbox'), createMs: m(fslow, 'create'), startMs: m(fslow, 'start'), totalMs: m(fslow, 'total') },
+    };
+  }
+  return { pods: pods.length, slowest: slow.length, rows, floor, slowestPods: slow.map((p) => p.at) };
+}
+
 // ---- report -------------------------------------------------------------------------------------
 
 function latencies(b: Batch[], from: 'common' | 'own'): number[] {
@@ -301,7 +422,7 @@ try {
   const r = parts.has('startup') || parts.has('rss') ? await attempt('realNode', () => realNode(parts.has('startup'), parts.has('rss'))) : undefined;
   if (r) {
     result.realNode = r;
-    const st = r.startup as { single: Batch[]; bursts: Batch[] } | undefined;
+    const st = r.startup as { single: Batch[]; bursts: Batch[]; timeOrigin?: number } | undefined;
     if (st) {
       const single = latencies(st.single, 'own');
       const bursty = latencies(st.bursts, 'common');
@@ -324,6 +445,19 @@ try {
       if (f) {
         lines.push(`  raw CRI:  1 pod p50 ${fmt(f.single.totalP50Ms)} ms; ${f.burst.pods} pods p50 ${fmt(f.burst.perPodP50Ms)} ms, p99 ${fmt(f.burst.perPodP99Ms)} ms`);
         lines.push(`  ratio:    1 pod p50 ${fmt(s.singleP50Ms / f.single.totalP50Ms)}x (target ≤ 1.5x); ${burst} pods p99 ${fmt(s.burstP99Ms / f.burst.perPodP99Ms)}x (target ≤ 1.3x)`);
+      }
+      const trace = (r.trace as TraceLine[] | undefined) ?? [];
+      if (trace.length) {
+        const b = stageBreakdown(st, trace, f?.burst.stages);
+        result.burstStages = b;
+        lines.push(`  ${burst}-pod bursts by stage (ms; "spent" = since the stage it follows, median; "at" = from the burst's start; slowest = the slowest tenth, ${b.slowest} of ${b.pods} pods):`);
+        lines.push(`    ${'stage'.padEnd(26)} ${'spent all'.padStart(9)} ${'spent slow'.padStart(10)} ${'at all'.padStart(7)} ${'at slow'.padStart(7)}`);
+        for (const row of b.rows) lines.push(`    ${row.label.padEnd(26)} ${fmt(row.allSpentMs).padStart(9)} ${fmt(row.slowSpentMs).padStart(10)} ${fmt(row.allAtMs).padStart(7)} ${fmt(row.slowAtMs).padStart(7)}`);
+        if (b.floor) {
+          const a = b.floor.all;
+          const w = b.floor.slowest;
+          lines.push(`    raw CRI floor, same calls: sandbox ${fmt(a.sandboxMs)} (slowest tenth ${fmt(w.sandboxMs)}), create ${fmt(a.createMs)} (${fmt(w.createMs)}), start ${fmt(a.startMs)} (${fmt(w.startMs)}); total ${fmt(a.totalMs)} (${fmt(w.totalMs)})`);
+        }
       }
     }
     const rss = r.rss as { samples: ReturnType<typeof agentMemory>[]; agentCoresIdle10Pods: number; hwmMiB: number } | undefined;

@@ -23,6 +23,7 @@ import { ObjectCache } from './object-cache.ts';
 import { nodePodInformer } from './pod-informer.ts';
 import { PodSyncer } from './pod-sync.ts';
 import { PodWorkers } from './pod-workers.ts';
+import { tracerFromEnv, type PodTracer } from './pod-trace.ts';
 import { ProbeManager, probeTypeWord } from './probes/manager.ts';
 import { probeExec, probeGrpc, probeHttp, probeTcp, resolvePort, type ProbeOutcome } from './probes/prober.ts';
 import { milliValue, unitValue } from './qos.ts';
@@ -49,6 +50,8 @@ export interface KubeletDeps {
    * runtime is simulated, whose pod IPs lead nowhere; then they succeed without a packet sent).
    */
   network?: boolean;
+  /** Where per-pod start-up stages are marked (default: RUDDER_KUBELET_TRACE's file, else nowhere). */
+  trace?: PodTracer;
 }
 
 /** What the streaming server (port 10250) and the CLI need from a running kubelet. */
@@ -106,6 +109,7 @@ export async function startKubelet(config: KubeletConfig, deps: KubeletDeps): Pr
   const clock = deps.clock ?? realClock;
   const log = deps.log ?? ((m: string) => console.error(`kubelet: ${m}`));
   const { client, runtime } = deps;
+  const trace = deps.trace ?? tracerFromEnv();
   if (cfg.volumes === 'host') mkdirSync(cfg.rootDir, { recursive: true });
 
   const machine: MachineInfo = { ...readMachineInfo(cfg.volumes === 'host' ? cfg.rootDir : '/'), hostname: cfg.hostname, ...cfg.machine };
@@ -224,6 +228,7 @@ export async function startKubelet(config: KubeletConfig, deps: KubeletDeps): Pr
     log,
     apiPod: (uid) => workers.pod(uid),
     retry: (fn) => clock.setTimeout(fn, 1000),
+    trace,
   });
 
   const serviceFactory = new SharedInformerFactory(client, { clock, log });
@@ -251,6 +256,7 @@ export async function startKubelet(config: KubeletConfig, deps: KubeletDeps): Pr
     cachedStatus: (uid) => statusManager.status(uid),
     network,
     log,
+    trace,
   });
 
   workers = new PodWorkers({
@@ -280,7 +286,11 @@ export async function startKubelet(config: KubeletConfig, deps: KubeletDeps): Pr
   });
 
   podInformer.addEventHandler({
-    onAdd: (pod) => pod.spec?.nodeName === cfg.nodeName && workers.update(pod),
+    onAdd: (pod) => {
+      if (pod.spec?.nodeName !== cfg.nodeName) return;
+      trace.mark(pod, 'informer');
+      workers.update(pod);
+    },
     onUpdate: (_old, pod) => pod.spec?.nodeName === cfg.nodeName && workers.update(pod),
     onDelete: (pod) => workers.remove(pod),
   });

@@ -22,6 +22,7 @@ import { ImageError, type ImageManager } from './images.ts';
 import { formatPod, hashContainer, type ContainerType } from './labels.ts';
 import { runHook } from './lifecycle.ts';
 import { computePodActions, isSidecar, type KillReason, type ProbeView } from './pod-actions.ts';
+import type { PodTracer } from './pod-trace.ts';
 import { fromCriSandboxStatus, type RuntimeContainer, type RuntimePodState } from './pod-state.ts';
 import { generatePodStatus, isTerminalPhase, type StartFailure } from './pod-status.ts';
 import type { ProbeManager } from './probes/manager.ts';
@@ -59,6 +60,8 @@ export interface PodSyncDeps {
   /** Whether httpGet hooks connect (false for simulated pods, whose IPs lead nowhere). */
   network: boolean;
   log: (m: string) => void;
+  /** Marks a starting pod's stages (benchmarks). */
+  trace?: PodTracer;
 }
 
 export interface SyncOutcome {
@@ -169,6 +172,7 @@ export class PodSyncer {
   async syncPod(pod: Pod, signal?: AbortSignal): Promise<SyncOutcome> {
     const d = this.#d;
     const uid = uidOf(pod);
+    d.trace?.mark(pod, 'sync');
     let state = await d.state.podState(uid, pod.metadata.name, pod.metadata.namespace);
     const pre = this.status(pod, state, false);
     if (pre.reason === 'DeadlineExceeded' && pod.status?.reason !== 'DeadlineExceeded') d.events.pod(pod, 'Normal', 'DeadlineExceeded', pre.message ?? '');
@@ -177,7 +181,7 @@ export class PodSyncer {
 
     // Volumes are set up while the sandbox is made: containers wait for both, the sandbox needs
     // neither (rudder's overlap of upstream's volumes-then-sandbox order; nothing else differs).
-    const volumesP = d.volumes.setUpPod(pod).then((v) => ({ v }), (e: unknown) => ({ e }));
+    const volumesP = d.volumes.setUpPod(pod).then((v) => (d.trace?.mark(pod, 'volumes-ready'), { v }), (e: unknown) => ({ e }));
     const volumeFailure = async (): Promise<SyncOutcome | undefined> => {
       const r = await volumesP;
       if (!('e' in r)) return undefined;
@@ -234,8 +238,10 @@ export class PodSyncer {
       }
       try {
         await mkdir(podLogDir(d.config.podLogsDir, pod), { recursive: true, mode: 0o755 });
+        d.trace?.mark(pod, 'sandbox-request');
         sandboxId = await d.runtime.runPodSandbox(sandboxConfig);
         podIPs = fromCriSandboxStatus(await d.runtime.podSandboxStatus(sandboxId)).ips;
+        d.trace?.mark(pod, 'sandbox-ready');
       } catch (e) {
         await volumesP;
         d.events.pod(pod, 'Warning', 'FailedCreatePodSandBox', `Failed to create pod sandbox: ${(e as Error).message}`);
@@ -270,6 +276,7 @@ export class PodSyncer {
     }
     state = await d.state.podState(uid, pod.metadata.name, pod.metadata.namespace);
     const status = this.status(pod, state, false);
+    d.trace?.mark(pod, 'synced', status.phase);
     return { status, state, terminal: isTerminalPhase(status.phase), nextSyncAt };
   }
 
@@ -360,6 +367,7 @@ export class PodSyncer {
       fail(e.reason, e.message);
       return e.reason === 'ErrImagePull' || e.reason === 'ImagePullBackOff' ? d.images.backoffEndsAt(uid, c.image ?? '') + 1 : this.#d.clock.now() + 10_000;
     }
+    d.trace?.mark(pod, 'image-ready');
     // 2. the config
     const previous = ctx.state.containers.find((x) => x.name === c.name);
     const restartCount = previous ? previous.restartCount + 1 : await this.#restartCountFromLogs(pod, c.name);
@@ -413,7 +421,9 @@ export class PodSyncer {
     // 3. create
     let id: string;
     try {
+      d.trace?.mark(pod, 'create-request');
       id = await d.runtime.createContainer(ctx.sandboxId, config, ctx.sandboxConfig);
+      d.trace?.mark(pod, 'create-done');
     } catch (e) {
       d.events.container(pod, c.name, 'Warning', 'Failed', `Error: ${(e as Error).message}`);
       fail('CreateContainerError', (e as Error).message);
@@ -423,6 +433,7 @@ export class PodSyncer {
     // 4. start
     try {
       await d.runtime.startContainer(id);
+      d.trace?.mark(pod, 'start-done');
     } catch (e) {
       d.events.container(pod, c.name, 'Warning', 'Failed', `Error: ${(e as Error).message}`, id);
       fail('RunContainerError', (e as Error).message.split(id).join(c.name));
