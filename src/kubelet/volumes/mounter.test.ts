@@ -34,6 +34,10 @@ describe('the system mounter (root)', () => {
     assert.throws(() => readFileSync(join(dir, 'secret')), /ENOENT/);
   });
 
+  it("a mount that fails says why, in mount's own words", async () => {
+    await assert.rejects(m.mountTmpfs(join(base, 'no-such-dir')), /^Error: mount failed: mount: .*no-such-dir/);
+  });
+
   it('unmounting a directory that is not a mount point, or does not exist, is no error', async () => {
     const plain = join(base, 'plain');
     mkdirSync(plain);

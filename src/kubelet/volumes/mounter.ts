@@ -1,10 +1,10 @@
 // Mounting memory-backed directories: secret and projected volumes and emptyDir with medium Memory
 // live on tmpfs, so their contents never touch a disk. The system mounter needs root (it runs
-// mount(8)); NoTmpfsMounter is for tests and hollow nodes, and says so in every failure.
-import { execFile } from 'node:child_process';
+// mount(8), through one long-lived shell: command-shell.ts says why); NoTmpfsMounter is for tests
+// and hollow nodes, and says so in every failure.
 import { stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { promisify } from 'node:util';
+import { CommandShell } from './command-shell.ts';
 
 export interface Mounter {
   /** Mounts a tmpfs on dir (which exists), limited to sizeBytes when given. */
@@ -14,8 +14,6 @@ export interface Mounter {
   /** Whether dir is a mount point. */
   isMountPoint(dir: string): Promise<boolean>;
 }
-
-const run = promisify(execFile);
 
 /**
  * Whether dir is the root of a mount of another filesystem than its parent's: its device differs
@@ -33,22 +31,25 @@ async function isOwnMount(dir: string): Promise<boolean> {
 }
 
 export class SystemMounter implements Mounter {
+  readonly #shell = new CommandShell();
+
+  /** Runs the command; throws `<what> failed: <its output>` unless it exits 0. */
+  async #run(what: string, argv: string[]): Promise<void> {
+    const r = await this.#shell.run(argv);
+    if (r.code !== 0) throw new Error(`${what} failed: ${r.output.trim() || `exit status ${r.code}`}`);
+  }
+
   async mountTmpfs(dir: string, sizeBytes?: bigint): Promise<void> {
     if (await isOwnMount(dir)) return;
     const opts = sizeBytes && sizeBytes > 0n ? ['-o', `size=${sizeBytes}`] : [];
-    try {
-      await run('mount', ['-t', 'tmpfs', ...opts, 'tmpfs', dir]);
-    } catch (e) {
-      const err = e as { stderr?: string; message: string };
-      throw new Error(`mount failed: ${(err.stderr || err.message).trim()}`);
-    }
+    await this.#run('mount', ['mount', '-t', 'tmpfs', ...opts, 'tmpfs', dir]);
   }
   async unmount(dir: string): Promise<void> {
     if (!(await isOwnMount(dir))) return;
     try {
-      await run('umount', [dir]);
+      await this.#run('umount', ['umount', dir]);
     } catch {
-      await run('umount', ['-l', dir]);
+      await this.#run('umount', ['umount', '-l', dir]);
     }
   }
   async isMountPoint(dir: string): Promise<boolean> {
