@@ -12,9 +12,12 @@
 //    both paths back to back; the figure is the median of the rounds' ratios.
 //
 //   node bench/proxy.ts [--only programming,throughput] [--services 10000] [--endpoints 2]
-//                       [--changes 20] [--runs 5] [--rounds 15] [--seconds 2] [--connections 32] [--out FILE]
+//                       [--changes 20] [--runs 5] [--rounds 15] [--seconds 2] [--connections 32] [--priority]
+//                       [--out FILE]
 //
-// --runs: from-scratch programming runs (median); --rounds: throughput rounds (median of ratios)
+// --runs: from-scratch programming runs (median); --rounds: throughput rounds (median of ratios);
+// --priority: run in a scheduling group of its own at nice −15 (bench/priority.ts), so that other
+// sessions on a shared machine yield to both paths alike
 
 import { writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
@@ -26,6 +29,7 @@ import { runnerNft, type Nft } from '../src/proxy/nft.ts';
 import { cleanupProxyRules } from '../src/proxy/proxy.ts';
 import type { ProxyRulesConfig, ServiceInput } from '../src/proxy/rules.ts';
 import { endpoint, port, service, slice } from '../src/proxy/testing.ts';
+import { priorityGroup } from './priority.ts';
 import { fmt, median, quantile } from './stats.ts';
 
 const { values: opt } = parseArgs({
@@ -38,6 +42,7 @@ const { values: opt } = parseArgs({
     rounds: { type: 'string', default: '15' },
     seconds: { type: 'string', default: '2' },
     connections: { type: 'string', default: '32' },
+    priority: { type: 'boolean', default: false },
     out: { type: 'string' },
   },
 });
@@ -50,6 +55,8 @@ const SECONDS = Number(opt.seconds);
 const ROUNDS = Number(opt.rounds);
 const CONNECTIONS = Number(opt.connections);
 
+// Before anything is started: with --priority the rest runs in a child process.
+const PRIORITY = await priorityGroup(opt.priority!);
 const net = TestNet.create();
 let cleaning = false;
 async function cleanup(): Promise<void> {
@@ -61,7 +68,7 @@ process.once('exit', () => net.cleanupSync());
 process.once('SIGINT', () => void cleanup().then(() => process.exit(130)));
 process.once('SIGTERM', () => void cleanup().then(() => process.exit(143)));
 
-const results: Record<string, unknown> = { date: new Date().toISOString(), services: SERVICES, endpointsPerService: ENDPOINTS };
+const results: Record<string, unknown> = { date: new Date().toISOString(), services: SERVICES, endpointsPerService: ENDPOINTS, priorityGroup: PRIORITY };
 
 const ipOf = (base: number, i: number) => `10.${base + (i >> 16)}.${(i >> 8) & 255}.${i & 255}`;
 
@@ -200,7 +207,7 @@ async function throughput(): Promise<void> {
   }
   await cleanupProxyRules(nft);
   const summary: Record<string, unknown> = {};
-  console.log(`\nHTTP through a ClusterIP vs straight to the pod IP (wrk -t1 -c${CONNECTIONS} -d${SECONDS}s from a pod to a pod on the same node; ${ROUNDS} rounds; load average ${loadavg()[0]!.toFixed(2)})`);
+  console.log(`\nHTTP through a ClusterIP vs straight to the pod IP (wrk -t1 -c${CONNECTIONS} -d${SECONDS}s from a pod to a pod on the same node; ${ROUNDS} rounds; load average ${loadavg()[0]!.toFixed(2)}${PRIORITY ? '; own scheduling group at nice −15' : ''})`);
   for (const [mode, v] of Object.entries(rows)) {
     const ratio = median(v.ratios);
     summary[mode] = { podIP: median(v.pod), clusterIP: median(v.clusterIP), ratio, runs: v };
