@@ -9,14 +9,20 @@
 // certificates (clientFor).
 import type { AgentComponent, AgentHookContext, AgentHooks } from '../agent/agent.ts';
 
+// The components' modules, loaded when an agent starts them (and by preloadAgentComponents).
+const networkingModules = () => Promise.all([import('../network/network.ts'), import('../proxy/proxy.ts'), import('../netpol/policy.ts')]);
+const kubeletApiModules = () => Promise.all([import('../kubelet/server/server.ts'), import('../kubelet/server/delegated-auth.ts')]);
+const dnsModule = () => import('../dns/agent.ts');
+
+/** Loads every component's modules without starting any (for the compile-only pass, main.ts). */
+export async function preloadAgentComponents(): Promise<void> {
+  await Promise.all([networkingModules(), kubeletApiModules(), dnsModule()]);
+}
+
 /** The pod network, the service proxy and NetworkPolicy enforcement, started and stopped together. */
 async function startNodeNetworking(ctx: AgentHookContext): Promise<AgentComponent> {
   const client = await ctx.clientFor('system:kube-proxy');
-  const [{ startNetwork }, { startProxy }, { startNetworkPolicy }] = await Promise.all([
-    import('../network/network.ts'),
-    import('../proxy/proxy.ts'),
-    import('../netpol/policy.ts'),
-  ]);
+  const [{ startNetwork }, { startProxy }, { startNetworkPolicy }] = await networkingModules();
   const network = startNetwork({ client, nodeName: ctx.nodeName, clusterCidr: ctx.clusterCidr, serviceCidr: ctx.serviceCidr, log: ctx.log });
   const proxy = startProxy({ client, nodeName: ctx.nodeName, nodeIPs: ctx.nodeIPs, clusterCidr: ctx.clusterCidr, serviceCidr: ctx.serviceCidr, log: ctx.log });
   const policy = startNetworkPolicy({ client, nodeName: ctx.nodeName, log: ctx.log });
@@ -38,10 +44,7 @@ async function startNodeNetworking(ctx: AgentHookContext): Promise<AgentComponen
  */
 async function startKubeletApi(ctx: AgentHookContext): Promise<AgentComponent> {
   if (!ctx.clientCaPem) throw new Error('kubelet API: no client CA to verify the API server with');
-  const [{ startKubeletServer }, { subjectAccessReviewAuthorizer, tokenReviewAuthenticator }] = await Promise.all([
-    import('../kubelet/server/server.ts'),
-    import('../kubelet/server/delegated-auth.ts'),
-  ]);
+  const [{ startKubeletServer }, { subjectAccessReviewAuthorizer, tokenReviewAuthenticator }] = await kubeletApiModules();
   const tls = await ctx.servingCert.ready();
   const server = await startKubeletServer({
     nodeName: ctx.nodeName,
@@ -64,7 +67,7 @@ export function agentHooks(): AgentHooks {
     kubeletServer: startKubeletApi,
     proxy: startNodeNetworking,
     dns: async (ctx) => {
-      const { startAgentDns } = await import('../dns/agent.ts');
+      const { startAgentDns } = await dnsModule();
       return startAgentDns(ctx, { client: await ctx.clientFor('system:kube-dns') });
     },
   };

@@ -8,7 +8,7 @@ import { defaultNodeIP, defaultNodeName, runAgent, type AgentOptions, type NodeO
 import { parseJoinToken } from '../agent/join-token.ts';
 import { parseIPv4Cidr } from '../kubelet/runtime/cni.ts';
 import { parseRegistries } from '../kubelet/runtime/registries.ts';
-import { agentHooks } from './agent-hooks.ts';
+import { agentHooks, preloadAgentComponents } from './agent-hooks.ts';
 import type { Command } from './command.ts';
 import { UsageError, formatHelp, parseFlags, type FlagSpec, type FlagValues } from './flags.ts';
 import { defaultDataDir } from './paths.ts';
@@ -144,6 +144,11 @@ export const agentCommand: Command = {
   name: 'agent',
   summary: "Join a cluster and run this machine's node (kubelet, containerd)",
   help: () => formatHelp('rudder agent --server https://HOST:PORT --token TOKEN [flags]', "Join a cluster with a token from \"rudder token create\" and run this machine's node.", FLAGS),
+  async preload() {
+    // The same V8 flags as run(), so that the code cached for the components matches theirs.
+    favourMemoryOverThroughput();
+    await preloadAgentComponents();
+  },
   async run(argv) {
     const cfg = agentConfig(argv);
     favourMemoryOverThroughput();

@@ -8,6 +8,12 @@ export interface Command {
   run(argv: string[]): Promise<number>;
   /** Arguments go to another program untouched (rudder kubectl …), --help included. */
   passThrough?: boolean;
+  /**
+   * Loads, without starting anything, the modules run() would load later on (dynamic imports), for
+   * main.ts's compile-only pass: it must leave the compile cache holding every module the command
+   * runs, so that the command's own process never loads Node's TypeScript stripper.
+   */
+  preload?(): Promise<void>;
 }
 
 export interface CommandEntry {

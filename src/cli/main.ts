@@ -1,5 +1,11 @@
 // rudder: one program, a table of subcommands. Each entry parses its own flags into a typed
 // config and hands it to the components it starts; nothing else reads argv or the environment.
+//
+// RUDDER_COMPILE_ONLY=1 (set by bin/rudder, not a user interface) makes a compile-only pass: load
+// the command's modules, all of them (Command.preload), write them to Node's compile cache and
+// exit 0 without running anything. A process that then finds every module it loads in the cache
+// neither loads nor runs the TypeScript stripper (~13 MiB of a long-lived agent's RSS otherwise).
+import { flushCompileCache } from 'node:module';
 import { UsageError } from './flags.ts';
 import type { CommandEntry } from './command.ts';
 
@@ -43,6 +49,12 @@ async function main(argv: string[]): Promise<number> {
     return 2;
   }
   const cmd = await entry.load();
+  if (process.env.RUDDER_COMPILE_ONLY === '1') {
+    await cmd.preload?.();
+    flushCompileCache();
+    // A module that opened a handle when it loaded must not hold the pass open.
+    process.exit(0);
+  }
   if (!cmd.passThrough && (rest.includes('--help') || rest.includes('-h'))) {
     console.log(cmd.help());
     return 0;
