@@ -182,6 +182,31 @@ describe('kubelet with the simulated runtime', () => {
     assert.equal((await getPod('web')).metadata.resourceVersion, rv, 'the status is not rewritten while nothing changes');
   });
 
+  it("asks the runtime for a new pod's sandbox first, without listing what it already knows the runtime lacks", async () => {
+    // The runtime's calls about one pod, in order (by the pod uid of list filters and sandbox configs).
+    const calls: [string, string | undefined][] = [];
+    const rt = runtime as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>;
+    const saved = { runPodSandbox: rt.runPodSandbox, listPodSandboxes: rt.listPodSandboxes, listContainers: rt.listContainers };
+    const uidOf = (f: unknown) => (f as { label_selector?: Record<string, string> } | undefined)?.label_selector?.['io.kubernetes.pod.uid'];
+    const record = (name: string, uidOfArgs: (a: unknown[]) => string | undefined) =>
+      function (this: unknown, ...a: unknown[]) {
+        calls.push([name, uidOfArgs(a)]);
+        return saved[name as keyof typeof saved].apply(this, a);
+      };
+    rt.runPodSandbox = record('runPodSandbox', (a) => (a[0] as { metadata: { uid: string } }).metadata.uid);
+    rt.listPodSandboxes = record('listPodSandboxes', (a) => uidOf(a[0]));
+    rt.listContainers = record('listContainers', (a) => uidOf(a[0]));
+    try {
+      const uid = (await pods().create(pod('fresh', { containers: [{ name: 'c', image: busybox, command: ['sleep', '3600'] }] }))).metadata.uid!;
+      await until('fresh Running', async () => (await getPod('fresh')).status?.phase === 'Running');
+      const mine = calls.filter(([, u]) => u === uid).map(([n]) => n);
+      assert.equal(mine[0], 'runPodSandbox', `the first runtime call about the pod: ${mine.join(', ')}`);
+      assert.equal(mine.filter((c) => c === 'runPodSandbox').length, 1);
+    } finally {
+      Object.assign(rt, saved);
+    }
+  });
+
   it('restarts a failing container with back-off and reports CrashLoopBackOff', async () => {
     await pods().create(pod('crash', { containers: [{ name: 'c', image: busybox, command: ['sh', '-c', 'echo dying; exit 1'] }] }));
     const s = await until('CrashLoopBackOff', async () => {

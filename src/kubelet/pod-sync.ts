@@ -23,7 +23,7 @@ import { formatPod, hashContainer, type ContainerType } from './labels.ts';
 import { runHook } from './lifecycle.ts';
 import { computePodActions, isSidecar, type KillReason, type ProbeView } from './pod-actions.ts';
 import type { PodTracer } from './pod-trace.ts';
-import { fromCriSandboxStatus, type RuntimeContainer, type RuntimePodState } from './pod-state.ts';
+import { emptyPodState, fromCriSandboxStatus, type RuntimeContainer, type RuntimePodState } from './pod-state.ts';
 import { generatePodStatus, isTerminalPhase, type StartFailure } from './pod-status.ts';
 import type { ProbeManager } from './probes/manager.ts';
 import type { ObjectCache } from './object-cache.ts';
@@ -92,6 +92,8 @@ export class PodSyncer {
   readonly #d: PodSyncDeps;
   readonly #failures = new Map<string, Map<string, StartFailure>>();
   readonly #retry = new Map<string, number>();
+  /** Pods synced at least once (until forgotten): only they can have made anything in the runtime. */
+  readonly #synced = new Set<string>();
 
   constructor(deps: PodSyncDeps) {
     this.#d = deps;
@@ -153,6 +155,7 @@ export class PodSyncer {
   forget(uid: string): void {
     this.#failures.delete(uid);
     this.#retry.delete(uid);
+    this.#synced.delete(uid);
   }
 
   /** Starts the whole-pod retry back-off over (the node just became able to run pods). */
@@ -173,7 +176,13 @@ export class PodSyncer {
     const d = this.#d;
     const uid = uidOf(pod);
     d.trace?.mark(pod, 'sync');
-    let state = await d.state.podState(uid, pod.metadata.name, pod.metadata.namespace);
+    // A pod's first sync need not ask the runtime when a relist has shown it has nothing of the pod:
+    // only this pod's worker makes sandboxes for it, and this is its first sync (what an earlier
+    // kubelet made is in every relist). Two List calls fewer per new pod, while a burst of pods
+    // keeps the runtime busy.
+    const first = !this.#synced.has(uid);
+    this.#synced.add(uid);
+    let state = first && d.state.absent(uid) ? emptyPodState(uid, pod.metadata.name ?? '', pod.metadata.namespace ?? '') : await d.state.podState(uid, pod.metadata.name, pod.metadata.namespace);
     const pre = this.status(pod, state, false);
     if (pre.reason === 'DeadlineExceeded' && pod.status?.reason !== 'DeadlineExceeded') d.events.pod(pod, 'Normal', 'DeadlineExceeded', pre.message ?? '');
     if (isTerminalPhase(pre.phase)) return { status: pre, state, terminal: true };
@@ -181,17 +190,21 @@ export class PodSyncer {
 
     // Volumes are set up while the sandbox is made: containers wait for both, the sandbox needs
     // neither (rudder's overlap of upstream's volumes-then-sandbox order; nothing else differs).
-    const volumesP = d.volumes.setUpPod(pod).then((v) => (d.trace?.mark(pod, 'volumes-ready'), { v }), (e: unknown) => ({ e }));
+    // A new sandbox is asked for first: the runtime's part is the longest, and volume setup (a
+    // token request, files, a tmpfs) would otherwise queue ahead of it in the agent.
+    let volumesP: Promise<{ v: PodVolumes } | { e: unknown }> | undefined;
+    const setUpVolumes = () => (volumesP ??= d.volumes.setUpPod(pod).then((v) => (d.trace?.mark(pod, 'volumes-ready'), { v }), (e: unknown) => ({ e })));
     const volumeFailure = async (): Promise<SyncOutcome | undefined> => {
-      const r = await volumesP;
+      const r = await setUpVolumes();
       if (!('e' in r)) return undefined;
       if (!(r.e instanceof VolumeMountError)) throw r.e;
       for (const f of r.e.failures) d.events.pod(pod, 'Warning', 'FailedMount', `MountVolume.SetUp failed for volume "${f.volume}" : ${f.message}`);
       state = await d.state.podState(uid, pod.metadata.name, pod.metadata.namespace);
       return { status: this.status(pod, state, false), state, terminal: false, nextSyncAt: this.#retryAt(uid) };
     };
-    const pullSecrets = await this.#pullSecrets(pod);
     const actions = computePodActions(pod, state, this.probeView());
+    if (!actions.createSandbox) setUpVolumes();
+    const pullSecrets = await this.#pullSecrets(pod);
     const failures = this.#failuresOf(uid);
     let nextSyncAt: number | undefined;
     const deadline = this.#deadline(pod);
@@ -239,11 +252,13 @@ export class PodSyncer {
       try {
         await mkdir(podLogDir(d.config.podLogsDir, pod), { recursive: true, mode: 0o755 });
         d.trace?.mark(pod, 'sandbox-request');
-        sandboxId = await d.runtime.runPodSandbox(sandboxConfig);
+        const sandboxP = d.runtime.runPodSandbox(sandboxConfig);
+        setUpVolumes();
+        sandboxId = await sandboxP;
         podIPs = fromCriSandboxStatus(await d.runtime.podSandboxStatus(sandboxId)).ips;
         d.trace?.mark(pod, 'sandbox-ready');
       } catch (e) {
-        await volumesP;
+        await setUpVolumes();
         d.events.pod(pod, 'Warning', 'FailedCreatePodSandBox', `Failed to create pod sandbox: ${(e as Error).message}`);
         state = await d.state.podState(uid, pod.metadata.name, pod.metadata.namespace);
         return { status: this.status(pod, state, false), state, terminal: false, nextSyncAt: this.#retryAt(uid) };
@@ -251,7 +266,7 @@ export class PodSyncer {
     }
     const vf = await volumeFailure();
     if (vf) return vf;
-    const vols = (await volumesP as { v: PodVolumes }).v;
+    const vols = ((await setUpVolumes()) as { v: PodVolumes }).v;
     soonest(vols.refreshAt);
     if (signal?.aborted) return { status: pre, state, terminal: false };
     this.#retry.delete(uid);

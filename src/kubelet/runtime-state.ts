@@ -100,6 +100,8 @@ export class RuntimeState {
   readonly #containers = new Map<string, CachedContainer>();
   readonly #sandboxes = new Map<string, CachedSandbox>();
   #last = new Map<string, RuntimePodState>();
+  /** Whether a relist has completed (then #last holds every pod the runtime had at its listing). */
+  #relisted = false;
 
   constructor(runtime: Runtime) {
     this.#runtime = runtime;
@@ -176,6 +178,14 @@ export class RuntimeState {
     return st;
   }
 
+  /**
+   * Whether the runtime had nothing of the pod when last looked at: a relist has completed and
+   * neither it nor a later podState saw the pod. Whatever was made for the pod since, its maker knows.
+   */
+  absent(uid: string): boolean {
+    return this.#relisted && !this.#last.has(uid);
+  }
+
   /** The last state seen of a pod (from podState or relist), without asking the runtime. */
   cached(uid: string): RuntimePodState | undefined {
     return this.#last.get(uid);
@@ -197,6 +207,7 @@ export class RuntimeState {
     const sids = new Set(sandboxes.map((s) => s.id));
     for (const id of this.#sandboxes.keys()) if (!sids.has(id)) this.#sandboxes.delete(id);
     this.#last = pods;
+    this.#relisted = true;
     return { pods, changed };
   }
 
