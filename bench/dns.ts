@@ -1,7 +1,8 @@
 // Cluster DNS figures (issue 6, item 6). Not a test: it prints figures and asserts nothing.
 //
 // 1. Queries per second, dnsperf-style: Debian's dnsperf with 10 clients against rudder's cluster
-//    DNS (fed by an API server through its informers; 2 serving threads by default) and against Debian's unbound (2 threads, its own config: no root hints file, no trust anchors,
+//    DNS (fed by an API server through its informers; 2 serving processes by default: this one and a
+//    child reading the same UDP socket; --threads N serves with N threads on SO_REUSEPORT instead) and against Debian's unbound (2 threads, its own config: no root hints file, no trust anchors,
 //    iterator only) serving the same records as a static local zone. Both serve on loopback inside
 //    a network namespace this benchmark creates (no route out); dnsperf runs there too. Queries
 //    are A lookups of the Services, in random order; runs alternate between the two servers.
@@ -10,7 +11,8 @@
 //    to the first NOERROR answer of a client querying in a loop (p50, p99).
 //
 //   node bench/dns.ts                         3 runs of 10 s each, 1,000 Services, 200 creates
-//   node bench/dns.ts --runs 1 --seconds 5 --services 500 --creates 50 --threads 1
+//   node bench/dns.ts --runs 1 --seconds 5 --services 500 --creates 50 --processes 1
+//   node bench/dns.ts --threads 2 --processes 1     2 serving threads (SO_REUSEPORT), as before
 //   node bench/dns.ts --out bench/results/dns-<date>.json   also writes the figures there
 //
 // Needs root (the namespace), dnsperf and unbound (scripts/packages.txt). The whole benchmark runs
@@ -36,7 +38,8 @@ const { values: opt } = parseArgs({
     services: { type: 'string', default: '1000' },
     creates: { type: 'string', default: '200' },
     clients: { type: 'string', default: '10' },
-    threads: { type: 'string', default: '2' },
+    threads: { type: 'string', default: '1' },
+    processes: { type: 'string', default: '2' },
     inside: { type: 'boolean', default: false },
     out: { type: 'string' },
   },
@@ -47,6 +50,8 @@ const SERVICES = Number(opt.services);
 const CREATES = Number(opt.creates);
 const CLIENTS = Number(opt.clients);
 const THREADS = Number(opt.threads);
+const PROCESSES = Number(opt.processes);
+const SERVING = PROCESSES > 1 ? `${PROCESSES} serving processes` : `${THREADS} serving thread(s)`;
 const RUDDER_PORT = 5301;
 const UNBOUND_PORT = 5302;
 const ZONE = 'cluster.local';
@@ -137,12 +142,17 @@ function threadTicks(pid: number): Map<string, number> {
   return out;
 }
 
-async function dnsperf(port: number, queryFile: string, serverPid: number): Promise<PerfResult> {
-  const before = threadTicks(serverPid);
+/** The threads of several processes (tid keys are unique machine-wide). */
+function allThreadTicks(pids: readonly number[]): Map<string, number> {
+  return new Map(pids.flatMap((pid) => [...threadTicks(pid)]));
+}
+
+async function dnsperf(port: number, queryFile: string, serverPids: readonly number[]): Promise<PerfResult> {
+  const before = allThreadTicks(serverPids);
   // the shell reports its children's CPU time (cutime, cstime) once dnsperf has been waited for
   const args = ['-s', '127.0.0.1', '-p', String(port), '-d', queryFile, '-c', String(CLIENTS), '-l', String(SECONDS), '-q', '200'];
   const r = await run('sh', ['-c', 'dnsperf "$@"; s=$?; echo "shellstat $(cat /proc/$$/stat)"; exit $s', 'sh', ...args]);
-  const after = threadTicks(serverPid);
+  const after = allThreadTicks(serverPids);
   const num = (re: RegExp) => Number(re.exec(r.out)?.[1] ?? NaN);
   if (r.code !== 0) throw new Error(`dnsperf failed: ${r.out}`);
   const completed = num(/Queries completed:\s+(\d+)/);
@@ -173,6 +183,7 @@ async function startCluster(): Promise<{ admin: Client; stop(): Promise<void>; d
     clusterDomain: ZONE,
     upstreamResolvers: [],
     threads: THREADS,
+    processes: PROCESSES,
   });
   await dns.ready();
   return {
@@ -200,8 +211,9 @@ async function throughput(dir: string): Promise<{ rudder: PerfResult[]; unbound:
     await waitAnswering(RUDDER_PORT);
     await waitAnswering(UNBOUND_PORT);
     for (let i = 0; i < RUNS; i++) {
-      out.rudder.push(await dnsperf(RUDDER_PORT, queryFile, process.pid));
-      out.unbound.push(await dnsperf(UNBOUND_PORT, queryFile, unbound.pid!));
+      const rudderPids = [process.pid, ...(PROCESSES > 1 ? (await cluster.dns.workers()).map((w) => w.id) : [])];
+      out.rudder.push(await dnsperf(RUDDER_PORT, queryFile, rudderPids));
+      out.unbound.push(await dnsperf(UNBOUND_PORT, queryFile, [unbound.pid!]));
       const [ru, ub] = [out.rudder[i]!, out.unbound[i]!];
       console.log(
         `run ${i + 1}: rudder ${fmt(ru.qps)} q/s (${fmt(ru.serverCpuUsPerQuery)} µs CPU/query, threads ${ru.threadShares.join('/')}; dnsperf ${fmt(ru.dnsperfCpuUsPerQuery)} µs), ` +
@@ -255,7 +267,7 @@ async function inside(): Promise<void> {
     const f = await firstAnswer();
     const pairRatios = t.rudder.map((x, i) => x.qps / t.unbound[i]!.qps);
     console.log('');
-    console.log(`cluster DNS queries/s (dnsperf, ${CLIENTS} clients, ${SECONDS} s, ${SERVICES} Services, median of ${RUNS}; rudder with ${THREADS} serving thread(s))`);
+    console.log(`cluster DNS queries/s (dnsperf, ${CLIENTS} clients, ${SECONDS} s, ${SERVICES} Services, median of ${RUNS}; rudder with ${SERVING})`);
     const cpu = (xs: PerfResult[]) => `CPU ${fmt(median(xs.map((x) => x.serverCpuUsPerQuery)))} µs/query (dnsperf ${fmt(median(xs.map((x) => x.dnsperfCpuUsPerQuery)))} µs)`;
     console.log(`  rudder   ${fmt(r)} q/s   avg latency ${fmt(median(t.rudder.map((x) => x.avgLatencyMs)))} ms   lost ${t.rudder.reduce((a, x) => a + x.lost, 0)}   ${cpu(t.rudder)}`);
     console.log(`  unbound  ${fmt(u)} q/s   avg latency ${fmt(median(t.unbound.map((x) => x.avgLatencyMs)))} ms   lost ${t.unbound.reduce((a, x) => a + x.lost, 0)}   ${cpu(t.unbound)}   (2 threads, local zone)`);
@@ -270,6 +282,7 @@ async function inside(): Promise<void> {
         seconds: SECONDS,
         services: SERVICES,
         threads: THREADS,
+        processes: PROCESSES,
         rudderQps: r,
         unboundQps: u,
         ratio: r / u,

@@ -160,3 +160,89 @@ test('with two serving threads on one port, every thread answers the records the
     await threaded.stop();
   }
 });
+
+const dnsClient = () => new Client(api.server.localTransport({ name: 'system:serviceaccount:kube-system:coredns', groups: ['system:masters', 'system:authenticated'] }, 'dns'));
+
+/**
+ * Bursts of queries (each from its own socket) until one burst, all of whose answers pass `check`,
+ * was answered in part by every serving process (this one and each child).
+ */
+async function untilEveryProcessAnswered(d: ClusterDns, name: string, check: (r: Awaited<ReturnType<typeof queryDns>>) => void): Promise<void> {
+  const counts = async () => {
+    const children = await d.workers();
+    const perChild = new Map(children.map((w) => [w.id, w.stats?.queries.udp ?? 0]));
+    return { perChild, own: d.stats.queries.udp - [...perChild.values()].reduce((a, x) => a + x, 0) };
+  };
+  await eventually(async () => {
+    const before = await counts();
+    for (const r of await Promise.all(Array.from({ length: 64 }, () => queryDns(name, 'A', { port: d.port })))) check(r);
+    const after = await counts();
+    const idle = [...after.perChild].filter(([id, n]) => n - (before.perChild.get(id) ?? 0) < 1).map(([id]) => id);
+    assert.deepEqual(idle, [], 'serving processes that answered none of the burst');
+    assert.ok(after.own > before.own, 'this process answered none of the burst');
+  }, 20_000);
+}
+
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+test('with three serving processes on one socket, every process answers the Services the informers deliver, and follows their changes', async () => {
+  const multi = await startClusterDNS({ client: dnsClient(), listen: [{ host: '127.0.0.1', port: 0 }], clusterDomain: 'cluster.local', upstreamResolvers: [{ host: '127.0.0.1', port: stub.port }], processes: 3 });
+  try {
+    await multi.ready();
+    const children = await multi.workers();
+    assert.equal(children.length, 2);
+    assert.equal(new Set(children.map((w) => w.id)).size, 2);
+    assert.ok(!children.some((w) => w.id === process.pid));
+    const svc = await admin.resource('', 'services').namespace('default').create({ apiVersion: 'v1', kind: 'Service', metadata: { name: 'multi' }, spec: { ports: [{ port: 80 }] } } as KObject);
+    const ip = (svc as unknown as { spec: { clusterIP: string } }).spec.clusterIP;
+    await eventually(async () => assert.deepEqual(data(await queryDns('multi.default.svc.cluster.local', 'A', { port: multi.port })), [ip]));
+    await multi.settled();
+    await untilEveryProcessAnswered(multi, 'multi.default.svc.cluster.local', (r) => assert.deepEqual([r.rcode, data(r)], ['NOERROR', [ip]]));
+    assert.deepEqual(data(await queryDns('multi.default.svc.cluster.local', 'A', { port: multi.port, proto: 'tcp' })), [ip]);
+    assert.deepEqual(data(await queryDns('outside.example', 'A', { port: multi.port })), ['192.0.2.7']);
+
+    await admin.resource('', 'services').namespace('default').delete('multi');
+    await eventually(async () => assert.equal((await queryDns('multi.default.svc.cluster.local', 'A', { port: multi.port })).rcode, 'NXDOMAIN'));
+    await multi.settled();
+    await untilEveryProcessAnswered(multi, 'multi.default.svc.cluster.local', (r) => assert.equal(r.rcode, 'NXDOMAIN'));
+  } finally {
+    await multi.stop();
+  }
+});
+
+test('a serving process that dies is started again with the records so far, and stop leaves no serving process behind', async () => {
+  const logs: string[] = [];
+  const multi = await startClusterDNS({ client: dnsClient(), listen: [{ host: '127.0.0.1', port: 0 }], clusterDomain: 'cluster.local', upstreamResolvers: [], processes: 2, log: (m) => logs.push(m) });
+  const pids = new Set<number>();
+  try {
+    await multi.ready();
+    const svc = await admin.resource('', 'services').namespace('default').create({ apiVersion: 'v1', kind: 'Service', metadata: { name: 'survivor' }, spec: { ports: [{ port: 80 }] } } as KObject);
+    const ip = (svc as unknown as { spec: { clusterIP: string } }).spec.clusterIP;
+    await eventually(async () => assert.deepEqual(data(await queryDns('survivor.default.svc.cluster.local', 'A', { port: multi.port })), [ip]));
+    await multi.settled();
+    const [first] = await multi.workers();
+    pids.add(first!.id);
+    process.kill(first!.id, 'SIGKILL');
+    const second = await eventually(async () => {
+      const [w] = await multi.workers();
+      assert.notEqual(w!.id, first!.id);
+      assert.equal(w!.restarts, 1);
+      return w!;
+    });
+    pids.add(second.id);
+    assert.ok(logs.some((l) => l.includes(`serving process ${first!.id} exited (signal SIGKILL)`)), logs.join('\n'));
+    // the new process was started after the Service existed: it answers from the replayed records
+    await untilEveryProcessAnswered(multi, 'survivor.default.svc.cluster.local', (r) => assert.deepEqual([r.rcode, data(r)], ['NOERROR', [ip]]));
+  } finally {
+    await multi.stop();
+  }
+  for (const pid of pids) assert.equal(alive(pid), false, `process ${pid} still runs`);
+  await assert.rejects(queryDns('survivor.default.svc.cluster.local', 'A', { port: multi.port, timeoutMs: 300 }));
+});

@@ -14,7 +14,7 @@ import { Forwarder, type Upstream } from './forward.ts';
 import { ClusterRecords, applyRecordOp, type RecordOp } from './records.ts';
 import { Resolver, type PodMode } from './resolve.ts';
 import { DnsServer, type DnsServerStats, type ListenAddress } from './server.ts';
-import { startDnsThreads, type DnsThreads } from './threads.ts';
+import { startDnsWorkers, sumStats, type DnsWorkerInfo, type DnsWorkers } from './workers.ts';
 
 export interface ClusterDnsOptions {
   client: Client;
@@ -38,18 +38,30 @@ export interface ClusterDnsOptions {
   /**
    * Serving threads (default 1: in this thread). With more, each thread holds a copy of the
    * records and answers on the shared port (SO_REUSEPORT); the informers stay in this thread.
+   * SO_REUSEPORT hashes each client address to one thread: a few busy clients can load one.
    */
   threads?: number;
+  /**
+   * Processes answering UDP, this one included (default 1). With N > 1, N - 1 child processes
+   * (~35-45 MB resident each) hold a copy of the records and read this process's UDP sockets
+   * with it: one receive queue, so each query goes to whichever process is free, however few
+   * the clients. TCP stays in this process. Not with `threads` > 1.
+   */
+  processes?: number;
 }
 
 export interface ClusterDns {
   /** The port served on. */
   readonly port: number;
-  /** Counters (summed over the serving threads, as last reported). */
+  /** Counters (summed over this thread's server and the serving workers, as they last reported). */
   readonly stats: DnsServerStats;
   readonly records: ClusterRecords;
-  /** Resolves once the informers have synced (answers are complete from then on). */
+  /** Resolves once the informers have synced and every serving worker holds their records (answers are complete from then on). */
   ready(): Promise<void>;
+  /** Resolves once every serving worker holds the records delivered so far. */
+  settled(): Promise<void>;
+  /** Each serving thread's or child process's counters, asked for now (none when serving in this thread alone). */
+  workers(): Promise<DnsWorkerInfo[]>;
   stop(): Promise<void>;
 }
 
@@ -71,20 +83,25 @@ export async function startClusterDNS(o: ClusterDnsOptions): Promise<ClusterDns>
   const upstreams = o.upstreamResolvers.filter((u) => !o.listen.some((l) => l.host === u.host && l.port === u.port && l.port !== 0));
   if (!upstreams.length) log('no upstream resolvers: names outside the cluster get SERVFAIL');
   const threads = Math.max(1, o.threads ?? 1);
+  const processes = Math.max(1, o.processes ?? 1);
+  if (threads > 1 && processes > 1) throw new Error('cluster DNS: serve with several threads or several processes, not both');
 
-  let pool: DnsThreads | undefined;
+  let pool: DnsWorkers | undefined;
   let server: DnsServer | undefined;
   let forwarder: Forwarder | undefined;
   let port: number;
+  const common = { config, upstreams, upstreamTimeoutMs: o.upstreamTimeoutMs, log };
   if (threads > 1) {
-    pool = await startDnsThreads({ threads, listen: o.listen, config, upstreams, upstreamTimeoutMs: o.upstreamTimeoutMs, log });
+    pool = await startDnsWorkers({ ...common, kind: 'thread', count: threads, listen: o.listen });
     port = pool.port;
   } else {
     forwarder = new Forwarder({ upstreams, log, timeoutMs: o.upstreamTimeoutMs });
     server = new DnsServer({ listen: o.listen, resolver: new Resolver(records, config), forwarder, log });
     try {
       port = await server.start();
+      if (processes > 1) pool = await startDnsWorkers({ ...common, kind: 'process', count: processes - 1, listen: [], sockets: server.udpSockets });
     } catch (e) {
+      await server.stop();
       forwarder.close();
       throw e;
     }
@@ -118,21 +135,26 @@ export async function startClusterDNS(o: ClusterDnsOptions): Promise<ClusterDns>
   const synced = informers.waitForCacheSync(abort.signal).then((ok) => {
     if (!ok) return;
     emit({ op: 'synced' });
-    log(`serving ${o.clusterDomain} on ${o.listen.map((l) => `${l.host}:${port}`).join(', ')} (udp, tcp; ${threads} thread${threads > 1 ? 's' : ''}); forwarding to ${upstreams.map((u) => `${u.host}:${u.port}`).join(', ') || 'nothing'}`);
+    const serving = processes > 1 ? `${processes} processes` : `${threads} thread${threads > 1 ? 's' : ''}`;
+    log(`serving ${o.clusterDomain} on ${o.listen.map((l) => `${l.host}:${port}`).join(', ')} (udp, tcp; ${serving}); forwarding to ${upstreams.map((u) => `${u.host}:${u.port}`).join(', ') || 'nothing'}`);
   });
   return {
     port,
     get stats() {
-      return pool ? pool.stats() : server!.stats;
+      return pool ? sumStats([server?.stats, pool.stats()]) : server!.stats;
     },
     records,
-    ready: () => synced,
+    ready: () => synced.then(() => pool?.settled()),
+    settled: async () => {
+      await pool?.settled();
+    },
+    workers: async () => (pool ? pool.workers() : []),
     async stop() {
       abort.abort();
       if (ownFactory) informers.shutdown();
+      await pool?.stop();
       await server?.stop();
       forwarder?.close();
-      await pool?.stop();
     },
   };
 }

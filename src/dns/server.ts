@@ -37,6 +37,11 @@ export interface DnsServerOptions {
   reusePort?: boolean;
   /** Serve TCP too (default true; with several threads one of them does). */
   tcp?: boolean;
+  /**
+   * UDP sockets already bound elsewhere to serve as well (another process's, received over IPC:
+   * every holder reads the same receive queue). Served from start() on, closed here by stop().
+   */
+  sockets?: readonly Socket[];
 }
 
 export interface DnsServerStats {
@@ -87,6 +92,12 @@ export class DnsServer {
   /** Binds every listener; answers the port (the one chosen when asked for 0). */
   async start(): Promise<number> {
     let port = 0;
+    for (const s of this.o.sockets ?? []) {
+      this.serveUdp(s);
+      s.on('error', (e) => this.log(`dns: udp: ${e.message}`));
+      this.udp.push(s);
+      port ||= s.address().port;
+    }
     for (const l of this.o.listen) {
       const want = l.port || port;
       port = await this.bindUdp(l.host, want);
@@ -98,6 +109,11 @@ export class DnsServer {
 
   get boundPort(): number {
     return this.port;
+  }
+
+  /** The UDP sockets served (bound by start()), to share with other processes. */
+  get udpSockets(): readonly Socket[] {
+    return this.udp;
   }
 
   async stop(): Promise<void> {
@@ -115,24 +131,7 @@ export class DnsServer {
       const lookup = (address: string, _o: unknown, cb: (err: Error | null, address: string, family: number) => void) => cb(null, address, family);
       const s = createSocket({ type: family === 6 ? 'udp6' : 'udp4', reusePort: !!this.o.reusePort, lookup: lookup as never });
       s.once('error', reject);
-      s.on('message', (msg, rinfo) => {
-        this.stats.queries.udp++;
-        // the kept reply goes out as it is (its id set) only while no send queued on any of our
-        // sockets may still point at it: a send that could not complete at once keeps the buffer
-        const kept = this.udpQueuesEmpty() ? this.cachedReply(msg, 'udp') : undefined;
-        if (kept) {
-          kept[0] = msg[0]!;
-          kept[1] = msg[1]!;
-          s.send(kept, rinfo.port, rinfo.address);
-          return;
-        }
-        const out = this.handle(msg, 'udp');
-        const send = (b: Buffer | undefined) => {
-          if (b) s.send(b, rinfo.port, rinfo.address);
-        };
-        if (out instanceof Promise) out.then(send, (e: Error) => this.log(`dns: ${e.message}`));
-        else send(out);
-      });
+      this.serveUdp(s);
       s.bind(port, host, () => {
         s.off('error', reject);
         s.on('error', (e) => this.log(`dns: udp ${host}: ${e.message}`));
@@ -145,6 +144,27 @@ export class DnsServer {
         this.udp.push(s);
         resolve(s.address().port);
       });
+    });
+  }
+
+  private serveUdp(s: Socket): void {
+    s.on('message', (msg, rinfo) => {
+      this.stats.queries.udp++;
+      // the kept reply goes out as it is (its id set) only while no send queued on any of our
+      // sockets may still point at it: a send that could not complete at once keeps the buffer
+      const kept = this.udpQueuesEmpty() ? this.cachedReply(msg, 'udp') : undefined;
+      if (kept) {
+        kept[0] = msg[0]!;
+        kept[1] = msg[1]!;
+        s.send(kept, rinfo.port, rinfo.address);
+        return;
+      }
+      const out = this.handle(msg, 'udp');
+      const send = (b: Buffer | undefined) => {
+        if (b) s.send(b, rinfo.port, rinfo.address);
+      };
+      if (out instanceof Promise) out.then(send, (e: Error) => this.log(`dns: ${e.message}`));
+      else send(out);
     });
   }
 

@@ -1,8 +1,13 @@
-// One DNS serving thread: its own record store (fed RecordOps by the thread running the informers),
-// resolver, forwarder and server, sharing the port with its siblings (SO_REUSEPORT), so queries are
-// answered on every core. Protocol with the pool (threads.ts):
-//   in:  { init: WorkerInit }, then { ops: RecordOp[] } in order, { stop: true }
-//   out: { ready: port } | { error: message }, { stats: DnsServerStats } every second, { stopped: true }
+// One DNS serving worker, run as a thread (worker_threads) or as a child process (fork): its own
+// record store (fed RecordOps by the pool, from the informers' thread), resolver, forwarder and
+// server. A thread binds its own socket on the pool's port (SO_REUSEPORT); a process is handed the
+// pool's bound UDP sockets over IPC and reads the same receive queues as its siblings.
+// Protocol with the pool (workers.ts), in order on one channel:
+//   in:  { init: WorkerInit }, then (processes) init.sockets messages { socket: true } each carrying
+//        a bound dgram socket; { ops: RecordOp[], seq } in order; { stats: true }; { stop: true }
+//   out: { ready: port } | { error: message }; { applied: seq } after each batch; { stats } every
+//        second and when asked; { stopped: true, stats } once its sockets are closed
+import type { Socket } from 'node:dgram';
 import { parentPort } from 'node:worker_threads';
 import { Forwarder, type Upstream } from './forward.ts';
 import { ClusterRecords, applyRecordOp, type RecordOp } from './records.ts';
@@ -10,46 +15,83 @@ import { Resolver, type ResolverConfig } from './resolve.ts';
 import { DnsServer, type ListenAddress } from './server.ts';
 
 export interface WorkerInit {
+  /** Addresses to bind (threads); empty for a process, which serves the sockets it is handed. */
   listen: ListenAddress[];
+  /** How many sockets follow the init message (processes). */
+  sockets: number;
   config: ResolverConfig;
   upstreams: Upstream[];
   upstreamTimeoutMs?: number;
   tcp: boolean;
 }
 
-const port = parentPort!;
+export type ToWorker = { init: WorkerInit } | { socket: true } | { ops: RecordOp[]; seq: number } | { stats: true } | { stop: true };
+
+interface Channel {
+  post(m: unknown): void;
+  on(cb: (m: ToWorker, handle?: unknown) => void): void;
+  close(): void;
+}
+
+function channel(): Channel {
+  if (parentPort) {
+    const port = parentPort;
+    return { post: (m) => port.postMessage(m), on: (cb) => port.on('message', (m: ToWorker) => cb(m)), close: () => port.close() };
+  }
+  if (process.send) {
+    // the pool owns this process: when its end of the channel goes (the pool stopped, or its
+    // process died), nothing is left to feed the records, so stop serving at once
+    process.on('disconnect', () => process.exit(0));
+    return {
+      post: (m) => process.send!(m),
+      on: (cb) => process.on('message', (m: ToWorker, handle?: unknown) => cb(m, handle)),
+      close: () => process.disconnect(),
+    };
+  }
+  throw new Error('worker.ts runs as a worker thread or a forked process');
+}
+
+const ch = channel();
 const records = new ClusterRecords();
 records.synced = false;
+let init: WorkerInit | undefined;
+const sockets: Socket[] = [];
 let server: DnsServer | undefined;
 let forwarder: Forwarder | undefined;
 let statsTimer: NodeJS.Timeout | undefined;
 
-port.on('message', (m: { init?: WorkerInit; ops?: RecordOp[]; stop?: boolean }) => {
-  if (m.ops) {
+function start(w: WorkerInit): void {
+  forwarder = new Forwarder({ upstreams: w.upstreams, timeoutMs: w.upstreamTimeoutMs });
+  server = new DnsServer({ listen: w.listen, sockets, resolver: new Resolver(records, w.config), forwarder, reusePort: true, tcp: w.tcp });
+  server.start().then(
+    (p) => {
+      ch.post({ ready: p });
+      statsTimer = setInterval(() => ch.post({ stats: server!.stats }), 1000);
+      statsTimer.unref();
+    },
+    (e: Error) => ch.post({ error: e.message }),
+  );
+}
+
+ch.on((m, handle) => {
+  if ('ops' in m) {
     for (const op of m.ops) applyRecordOp(records, op);
-    return;
-  }
-  if (m.init) {
-    const init = m.init;
-    forwarder = new Forwarder({ upstreams: init.upstreams, timeoutMs: init.upstreamTimeoutMs });
-    server = new DnsServer({ listen: init.listen, resolver: new Resolver(records, init.config), forwarder, reusePort: true, tcp: init.tcp });
-    server.start().then(
-      (p) => {
-        port.postMessage({ ready: p });
-        statsTimer = setInterval(() => port.postMessage({ stats: server!.stats }), 1000);
-        statsTimer.unref();
-      },
-      (e: Error) => port.postMessage({ error: e.message }),
-    );
-    return;
-  }
-  if (m.stop) {
+    ch.post({ applied: m.seq });
+  } else if ('init' in m) {
+    init = m.init;
+    if (init.sockets === 0) start(init);
+  } else if ('socket' in m) {
+    sockets.push(handle as Socket);
+    if (init && sockets.length === init.sockets) start(init);
+  } else if ('stats' in m) {
+    if (server) ch.post({ stats: server.stats });
+  } else if ('stop' in m) {
     if (statsTimer) clearInterval(statsTimer);
     void (async () => {
       await server?.stop();
       forwarder?.close();
-      port.postMessage({ stopped: true, stats: server?.stats });
-      port.close();
+      ch.post({ stopped: true, stats: server?.stats });
+      ch.close();
     })();
   }
 });
