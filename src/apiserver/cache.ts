@@ -24,7 +24,48 @@ export interface Entry {
 }
 
 export function entryJson(e: Entry): Buffer {
-  return (e.jsonCache ??= Buffer.from(JSON.stringify(e.obj)));
+  return (e.jsonCache ??= ownedUtf8(JSON.stringify(e.obj)));
+}
+
+/**
+ * The UTF-8 bytes of `s` in memory of their own. Node carves small Buffers (under 4 KiB, as most
+ * objects' JSON is) out of shared 8 KiB slabs, and one kept slice keeps its whole slab alive: kept
+ * for as long as an object stays in the cache, pooled bytes cost up to twice their size.
+ */
+export function ownedUtf8(s: string): Buffer {
+  const b = Buffer.from(s);
+  if (b.byteOffset === 0 && b.buffer.byteLength === b.length) return b;
+  const own = Buffer.allocUnsafeSlow(b.length);
+  b.copy(own);
+  return own;
+}
+
+/**
+ * Encodings of recently delivered entries, by entry and a caller's key (event type and version),
+ * for at most `capacity` entries: the oldest entry's encodings are dropped first. Shared by the
+ * watchers an event goes to in one dispatch; a watcher replaying older history encodes again.
+ */
+export class RecentEncodings {
+  readonly #byEntry = new Map<Entry, Map<string, Buffer | Uint8Array>>();
+  readonly #capacity: number;
+
+  constructor(capacity: number) {
+    this.#capacity = capacity;
+  }
+
+  /** The encodings kept for `e` (an empty map the caller fills when it has none). */
+  of<T extends Buffer | Uint8Array>(e: Entry): Map<string, T> {
+    let m = this.#byEntry.get(e);
+    if (m === undefined) {
+      if (this.#byEntry.size >= this.#capacity) this.#byEntry.delete(this.#byEntry.keys().next().value!);
+      this.#byEntry.set(e, (m = new Map()));
+    }
+    return m as Map<string, T>;
+  }
+
+  get size(): number {
+    return this.#byEntry.size;
+  }
 }
 
 export type CacheEventType = 'ADDED' | 'MODIFIED' | 'DELETED';

@@ -14,7 +14,7 @@ import {
 } from '../api/errors.ts';
 import { clone, rfc3339, type KObject } from '../api/meta.ts';
 import { groupVersion, parseGroupVersion, resourceByPlural, type ResourceDecl } from '../api/resources.ts';
-import { entryJson, type Entry } from './cache.ts';
+import { entryJson, RecentEncodings, type Entry } from './cache.ts';
 import {
   JSON_TYPE,
   PROTOBUF_TYPE,
@@ -96,11 +96,13 @@ export function createResourceHandler(d: HandlerDeps): (ctx: Ctx) => Promise<voi
    * A JSON watch event's bytes, made once per event, type and version and shared by every watcher
    * of it (a hundred watchers of one resource otherwise each concatenate their own copy: that was a
    * fifth of the server's time delivering to them). Entries are immutable, so the bytes never go stale.
+   * Only the most recent events keep theirs: every watcher of an event gets it in the same dispatch,
+   * and an encoding kept for as long as its object stays in the cache would double the memory of
+   * every watched object (a node's kubelet watches each of its pods).
    */
-  const sharedEvents = new WeakMap<Entry, Map<string, Buffer>>();
+  const sharedEvents = new RecentEncodings(1024);
   const watchEventJson = (r: ResourceRegistry, decl: ResourceDecl, version: string, type: string, e: Entry): Buffer => {
-    let m = sharedEvents.get(e);
-    if (!m) sharedEvents.set(e, (m = new Map()));
+    const m = sharedEvents.of<Buffer>(e);
     const k = `${type}/${version}`;
     let b = m.get(k);
     if (!b) {
@@ -110,8 +112,7 @@ export function createResourceHandler(d: HandlerDeps): (ctx: Ctx) => Promise<voi
     return b;
   };
   const watchEventProtobuf = (r: ResourceRegistry, decl: ResourceDecl, version: string, type: string, e: Entry): Uint8Array => {
-    let m = sharedEvents.get(e);
-    if (!m) sharedEvents.set(e, (m = new Map()));
+    const m = sharedEvents.of<Uint8Array>(e);
     const k = `pb/${type}/${version}`;
     let b = m.get(k);
     if (!b) m.set(k, (b = toBuffer(codecs.encodeProtobufWatchEvent(type, present(r, decl, version, e.obj)))));
