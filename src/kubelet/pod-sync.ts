@@ -204,6 +204,9 @@ export class PodSyncer {
     };
     const actions = computePodActions(pod, state, this.probeView());
     if (!actions.createSandbox) setUpVolumes();
+    // Whether this sync changed anything in the runtime: if not, the state read at its start is
+    // still what the runtime has (changes of its own come through the relist), and is not read again.
+    let acted = actions.createSandbox;
     const pullSecrets = await this.#pullSecrets(pod);
     const failures = this.#failuresOf(uid);
     let nextSyncAt: number | undefined;
@@ -226,10 +229,13 @@ export class PodSyncer {
     } else {
       for (const k of actions.containersToKill) {
         const rc = state.containers.find((c) => c.id === k.id);
-        if (rc) await this.killContainer(pod, rc, k.message, k.reason);
+        if (rc) {
+          acted = true;
+          await this.killContainer(pod, rc, k.message, k.reason);
+        }
       }
     }
-    await this.#gc(state);
+    if (await this.#gc(state)) acted = true;
 
     const latest = state.sandboxes[0];
     const attempt = actions.createSandbox ? actions.attempt : (latest?.attempt ?? 0);
@@ -287,10 +293,13 @@ export class PodSyncer {
         soonest(bo.retryAt);
         continue;
       }
+      acted = true;
       soonest(await this.#start(ctx, c, type));
     }
-    state = await d.state.podState(uid, pod.metadata.name, pod.metadata.namespace);
+    if (acted) state = await d.state.podState(uid, pod.metadata.name, pod.metadata.namespace);
     const status = this.status(pod, state, false);
+    // The deadline may pass during the sync: the pod fails with this status, and no later sync sees it first.
+    if (status.reason === 'DeadlineExceeded' && pre.reason !== 'DeadlineExceeded' && pod.status?.reason !== 'DeadlineExceeded') d.events.pod(pod, 'Normal', 'DeadlineExceeded', status.message ?? '');
     d.trace?.mark(pod, 'synced', status.phase);
     return { status, state, terminal: isTerminalPhase(status.phase), nextSyncAt };
   }
@@ -565,21 +574,28 @@ export class PodSyncer {
    * instances of each name stay (current and previous, for lastState and logs --previous).
    * Sandboxes that are neither the newest nor ready and hold no containers go too.
    */
-  async #gc(state: RuntimePodState): Promise<void> {
+  /** Answers whether it removed anything. */
+  async #gc(state: RuntimePodState): Promise<boolean> {
     const d = this.#d;
     const seen = new Map<string, number>();
     const keep = new Set<string>();
+    let removed = false;
     for (const c of state.containers) {
       const n = (seen.get(c.name) ?? 0) + 1;
       seen.set(c.name, n);
       if (n <= 2 || c.state !== 'exited') keep.add(c.id);
-      else await d.runtime.removeContainer(c.id).catch(() => undefined);
+      else {
+        removed = true;
+        await d.runtime.removeContainer(c.id).catch(() => undefined);
+      }
     }
     for (const s of state.sandboxes.slice(1)) {
       if (s.ready) continue;
       if (state.containers.some((c) => c.sandboxId === s.id && keep.has(c.id))) continue;
+      removed = true;
       await d.runtime.removePodSandbox(s.id).catch(() => undefined);
     }
+    return removed;
   }
 }
 
