@@ -43,9 +43,10 @@ export interface ClusterDnsOptions {
   threads?: number;
   /**
    * Processes answering UDP, this one included (default 1). With N > 1, N - 1 child processes
-   * (~35-45 MB resident each) hold a copy of the records and read this process's UDP sockets
-   * with it: one receive queue, so each query goes to whichever process is free, however few
-   * the clients. TCP stays in this process. Not with `threads` > 1.
+   * hold a copy of the records and read this process's UDP sockets with it: one receive queue,
+   * so each query goes to whichever process is free, however few the clients. Each child is
+   * ~55-75 MB resident with the launcher's compile cache, ~30 MB more without. TCP stays in this
+   * process. Not with `threads` > 1.
    */
   processes?: number;
 }

@@ -8,6 +8,7 @@
 //   out: { ready: port } | { error: message }; { applied: seq } after each batch; { stats } every
 //        second and when asked; { stopped: true, stats } once its sockets are closed
 import type { Socket } from 'node:dgram';
+import { flushCompileCache } from 'node:module';
 import { parentPort } from 'node:worker_threads';
 import { Forwarder, type Upstream } from './forward.ts';
 import { ClusterRecords, applyRecordOp, type RecordOp } from './records.ts';
@@ -66,6 +67,10 @@ function start(w: WorkerInit): void {
   server.start().then(
     (p) => {
       ch.post({ ready: p });
+      // with the launcher's compile cache (NODE_COMPILE_CACHE), the next process started loads
+      // these modules without the TypeScript stripper (~35 MB less resident); a process that is
+      // killed never writes it at exit
+      if (!parentPort) flushCompileCache();
       statsTimer = setInterval(() => ch.post({ stats: server!.stats }), 1000);
       statsTimer.unref();
     },
