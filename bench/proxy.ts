@@ -9,7 +9,8 @@
 // 2. throughput: HTTP requests/s with wrk from a pod namespace to a server pod on the same node,
 //    through the ClusterIP against straight to the pod IP, with keep-alive and with a new
 //    connection per request (`Connection: close`: every request crosses the DNAT). Each round runs
-//    both paths back to back; the figure is the median of the rounds' ratios.
+//    the paths back to back; the figure is the median of the rounds' ratios. A third path, a VIP
+//    translated by one static DNAT rule, is the reference for what DNAT itself costs.
 //
 //   node bench/proxy.ts [--only programming,throughput] [--services 10000] [--endpoints 2]
 //                       [--changes 20] [--runs 5] [--rounds 15] [--seconds 2] [--connections 32] [--priority]
@@ -185,33 +186,44 @@ async function throughput(): Promise<void> {
   const engine = new ProxyEngine({ nft, config: { nodeName: 'node-a', nodeIPs: [], clusterCidr: '10.42.0.0/16', serviceCidrs: ['10.43.0.0/16'] } });
   engine.updateService('default/web', { service: service('web', { clusterIP: '10.43.0.10', ports: [port(80)] }), slices: [slice('web', [endpoint('10.42.1.2', { node: 'node-a' })])] });
   await engine.sync();
-  const paths = { pod: 'http://10.42.1.2:8080/', clusterIP: 'http://10.43.0.10:80/' };
-  const rows: Record<string, { pod: number[]; clusterIP: number[]; ratios: number[] }> = {
-    keepAlive: { pod: [], clusterIP: [], ratios: [] },
-    newConnection: { pod: [], clusterIP: [], ratios: [] },
+  // A reference beside the proxy: the same VIP translation as one static DNAT rule in a table of
+  // its own, so that what DNAT and the routed path cost in themselves is told apart from what
+  // rudder's rules add to them.
+  await nft.apply('table ip bench-dnat {\n chain prerouting {\n  type nat hook prerouting priority -101;\n  ip daddr 10.43.0.99 tcp dport 80 dnat to 10.42.1.2:8080\n }\n}\n');
+  const paths = { pod: 'http://10.42.1.2:8080/', clusterIP: 'http://10.43.0.10:80/', bareDnat: 'http://10.43.0.99:80/' };
+  type Path = keyof typeof paths;
+  const ORDER: Path[] = ['pod', 'clusterIP', 'bareDnat'];
+  type Row = Record<Path, number[]> & { ratios: number[]; dnatRatios: number[] };
+  const rows: Record<string, Row> = {
+    keepAlive: { pod: [], clusterIP: [], bareDnat: [], ratios: [], dnatRatios: [] },
+    newConnection: { pod: [], clusterIP: [], bareDnat: [], ratios: [], dnatRatios: [] },
   };
   await wrk(client, paths.pod, false); // warm-up
-  // Each round measures both paths back to back (in alternating order), so that the machine's
-  // load, which changes by the minute here, weighs on both alike: the figure is the median of
-  // the rounds' ratios.
+  // Each round measures every path back to back (the order rotating from round to round), so that
+  // the machine's load, which changes by the minute here, weighs on them alike: the figure is the
+  // median of the rounds' ratios.
   for (let r = 0; r < ROUNDS; r++) {
     for (const mode of ['keepAlive', 'newConnection'] as const) {
-      const order = r % 2 ? (['clusterIP', 'pod'] as const) : (['pod', 'clusterIP'] as const);
-      const got: Record<string, number> = {};
+      const order = ORDER.map((_, i) => ORDER[(i + r) % ORDER.length]!);
+      const got = {} as Record<Path, number>;
       for (const p of order) got[p] = await wrk(client, paths[p], mode === 'newConnection');
       const row = rows[mode]!;
-      row.pod.push(got.pod!);
-      row.clusterIP.push(got.clusterIP!);
-      row.ratios.push(got.clusterIP! / got.pod!);
+      for (const p of ORDER) row[p].push(got[p]);
+      row.ratios.push(got.clusterIP / got.pod);
+      row.dnatRatios.push(got.bareDnat / got.pod);
     }
   }
   await cleanupProxyRules(nft);
+  await nft.apply('delete table ip bench-dnat\n');
   const summary: Record<string, unknown> = {};
+  const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
   console.log(`\nHTTP through a ClusterIP vs straight to the pod IP (wrk -t1 -c${CONNECTIONS} -d${SECONDS}s from a pod to a pod on the same node; ${ROUNDS} rounds; load average ${loadavg()[0]!.toFixed(2)}${PRIORITY ? '; own scheduling group at nice −15' : ''})`);
   for (const [mode, v] of Object.entries(rows)) {
     const ratio = median(v.ratios);
-    summary[mode] = { podIP: median(v.pod), clusterIP: median(v.clusterIP), ratio, runs: v };
-    console.log(`  ${mode.padEnd(14)} pod IP ${fmt(median(v.pod))} req/s, ClusterIP ${fmt(median(v.clusterIP))} req/s (medians); ClusterIP/pod ${(100 * ratio).toFixed(1)}% (median of the rounds' ratios, range ${(100 * Math.min(...v.ratios)).toFixed(0)}–${(100 * Math.max(...v.ratios)).toFixed(0)}%)   goal ≥ 95%`);
+    const dnatRatio = median(v.dnatRatios);
+    summary[mode] = { podIP: median(v.pod), clusterIP: median(v.clusterIP), bareDnat: median(v.bareDnat), ratio, bareDnatRatio: dnatRatio, runs: v };
+    console.log(`  ${mode.padEnd(14)} pod IP ${fmt(median(v.pod))} req/s, ClusterIP ${fmt(median(v.clusterIP))} req/s (medians); ClusterIP/pod ${pct(ratio)} (median of the rounds' ratios, range ${(100 * Math.min(...v.ratios)).toFixed(0)}–${(100 * Math.max(...v.ratios)).toFixed(0)}%)   goal ≥ 95%`);
+    console.log(`  ${''.padEnd(14)} reference: one static DNAT rule ${fmt(median(v.bareDnat))} req/s, /pod ${pct(dnatRatio)} (range ${(100 * Math.min(...v.dnatRatios)).toFixed(0)}–${(100 * Math.max(...v.dnatRatios)).toFixed(0)}%)`);
   }
   results.throughput = summary;
 }
