@@ -44,7 +44,9 @@ function channel(): Channel {
     // process died), nothing is left to feed the records, so stop serving at once
     process.on('disconnect', () => process.exit(0));
     return {
-      post: (m) => process.send!(m),
+      post: (m) => {
+        if (process.connected) process.send!(m);
+      },
       on: (cb) => process.on('message', (m: ToWorker, handle?: unknown) => cb(m, handle)),
       close: () => process.disconnect(),
     };

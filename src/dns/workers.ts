@@ -86,13 +86,20 @@ interface Instance {
   kill(): void;
 }
 
-/** The runtime's flags less node --test's (`--test-x=v` or `--test-x v`), which would make the child a test runner. */
-function withoutTestFlags(argv: readonly string[]): string[] {
+/**
+ * The runtime's flags for a serving process: this process's, less those naming what it runs
+ * (`-e`/`-p` and their code, --input-type) and node --test's, which would make the child run
+ * that code or a test runner instead of worker.ts.
+ */
+export function servingProcessFlags(argv: readonly string[]): string[] {
   const out: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
-    if (!a.startsWith('--test')) out.push(a);
-    else if (!a.includes('=') && argv[i + 1] !== undefined && !argv[i + 1]!.startsWith('-')) i++;
+    if (['-e', '--eval', '-p', '--print', '-pe'].includes(a)) i++;
+    else if (a.startsWith('--eval=') || a.startsWith('--print=') || a.startsWith('--input-type')) continue;
+    else if (a.startsWith('--test')) {
+      if (!a.includes('=') && argv[i + 1] !== undefined && !argv[i + 1]!.startsWith('-')) i++;
+    } else out.push(a);
   }
   return out;
 }
@@ -116,7 +123,7 @@ function spawnInstance(kind: WorkerKind): Instance {
   const child: ChildProcess = fork(workerUrl, [], {
     serialization: 'advanced',
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    execArgv: withoutTestFlags(process.execArgv),
+    execArgv: servingProcessFlags(process.execArgv),
   });
   return {
     id: child.pid ?? -1,
