@@ -45,3 +45,14 @@ test('an agent start where the compile cache cannot be created still runs', () =
   assert.equal(r.code, 0, r.err);
   assert.match(r.out, /^Usage: rudder agent --server/m);
 });
+
+test('the agent runs without V8\'s baseline and mid-tier compilers and with two malloc arenas; other commands keep the defaults', () => {
+  const report = join(work, 'report-flags.mjs');
+  writeFileSync(report, "process.on('exit', () => process.stdout.write(`flags=${process.execArgv.filter((a) => !a.startsWith('--disable-warning')).join(' ')} arenas=${process.env.MALLOC_ARENA_MAX}\\n`));\n");
+  const agent = rudder(['agent', '--help'], { NODE_OPTIONS: `--import=${report}` });
+  assert.equal(agent.code, 0, agent.err);
+  assert.match(agent.out, /^flags=--no-sparkplug --no-maglev arenas=2$/m);
+  const version = rudder(['version'], { NODE_OPTIONS: `--import=${report}` });
+  assert.equal(version.code, 0, version.err);
+  assert.match(version.out, /^flags= arenas=undefined$/m);
+});
