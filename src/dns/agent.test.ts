@@ -2,6 +2,7 @@
 // the --cluster-dns address, CoreDNS-named counters on /metrics, everything stopped with the agent.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { createServer } from 'node:net';
 import type { AgentHookContext } from '../agent/agent.ts';
 import { startTestApiServer } from '../apiserver/testing.ts';
@@ -60,4 +61,10 @@ test('the agent DNS serves the node address, ensures kube-dns with the cluster D
   }
   // a loopback address may not be an endpoint: the publisher says so instead of failing silently
   assert.ok(logs.some((l) => /may not be in the loopback range/.test(l)), logs.join('\n'));
+});
+
+test("loading the agent DNS does not load Node's undici (the agent does not use fetch or WebSocket)", () => {
+  const code = `await import(${JSON.stringify(new URL('./agent.ts', import.meta.url).href)}); console.log(process.moduleLoadList.some((m) => m.includes('undici')));`;
+  const out = execFileSync(process.execPath, ['--disable-warning=ExperimentalWarning', '--input-type=module', '-e', code], { encoding: 'utf8' });
+  assert.equal(out.trim(), 'false');
 });
