@@ -30,6 +30,8 @@
 //   --quick             one run, 1000 creates per point, 5 s watch runs (for iterating, not for the record)
 //   --wait-idle S       first wait up to S seconds for the 1-minute load average to drop below --wait-load
 //   --wait-load L       (default 1); the machine is shared: the load average around each part is recorded either way
+//   --priority          run in a scheduling group of its own at nice -15 (bench/priority.ts; root): other
+//                       sessions on a shared machine yield to rudder, raw etcd and the load generator alike
 //
 // Every process is started here and stopped by PID; all state lives in one temporary directory
 // that is removed at the end, also on Ctrl-C.
@@ -57,6 +59,7 @@ import {
   type Etcd,
   type Rudder,
 } from './processes.ts';
+import { priorityGroup } from './priority.ts';
 import { formatProfile, summarizeProfile, type ProfileSummary } from './profile.ts';
 import { fmt, median, quantile } from './stats.ts';
 import { intervalsWithSync, readSyncs, syncsIn } from './syncs.ts';
@@ -112,8 +115,11 @@ const { values: opt } = parseArgs({
     out: { type: 'string' },
     'wait-idle': { type: 'string', default: '0' },
     'with-controllers': { type: 'boolean', default: false },
+    priority: { type: 'boolean', default: false },
   },
 });
+// Before anything is started: with --priority the rest runs in a child process.
+const PRIORITY = await priorityGroup(opt.priority!);
 
 const parts = new Set<Part>(
   opt.only
@@ -629,7 +635,7 @@ async function main() {
   const started = STARTED;
   mkdirSync(RESULTS, { recursive: true });
   const info = machine();
-  log(`parts: ${[...parts].join(', ')}; backends: ${backends.join(', ')}; runs ${RUNS}; ${API_ONLY ? 'API server alone' : 'with the controller-manager'}; ${info.nproc} CPUs, Node ${info.node}, ${info.etcd}`);
+  log(`parts: ${[...parts].join(', ')}; backends: ${backends.join(', ')}; runs ${RUNS}; ${API_ONLY ? 'API server alone' : 'with the controller-manager'}; ${PRIORITY ? 'own scheduling group at nice -15; ' : ''} ${info.nproc} CPUs, Node ${info.node}, ${info.etcd}`);
   const waitIdle = Number(opt['wait-idle']);
   if (waitIdle > 0) {
     const until = performance.now() + waitIdle * 1000;
@@ -672,7 +678,7 @@ async function main() {
   const doc = {
     date: started.toISOString(),
     seconds: Math.round((performance.now() - T0) / 1000),
-    options: { parts: [...parts], backends, runs: RUNS, count: COUNT, concurrency: LEVELS, proto: PROTO, listPods: LIST_PODS, watchSeconds: WATCH_SECONDS, apiServerOnly: API_ONLY },
+    options: { parts: [...parts], backends, runs: RUNS, count: COUNT, concurrency: LEVELS, proto: PROTO, listPods: LIST_PODS, watchSeconds: WATCH_SECONDS, apiServerOnly: API_ONLY, priorityGroup: PRIORITY },
     machine: info,
     targets: TARGETS,
     parts: meta,
