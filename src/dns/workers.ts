@@ -175,6 +175,8 @@ export async function startDnsWorkers(o: DnsWorkersOptions): Promise<DnsWorkers>
   const launch = (slot: Slot | undefined, tcp: boolean): Promise<Slot> => {
     const inst = spawnInstance(o.kind);
     const s: Slot = slot ?? { inst, tcp, restarts: 0, startedAt: 0, applied: 0, alive: false, statsWaiters: [] };
+    // in the pool from now on: batches flushed while it starts reach it after the replay below
+    if (!slot) slots.push(s);
     s.inst = inst;
     s.startedAt = Date.now();
     s.stats = undefined;
@@ -249,9 +251,7 @@ export async function startDnsWorkers(o: DnsWorkersOptions): Promise<DnsWorkers>
   };
 
   try {
-    for (let i = 0; i < o.count; i++) {
-      slots.push(await launch(undefined, o.kind === 'thread' && i === 0));
-    }
+    for (let i = 0; i < o.count; i++) await launch(undefined, o.kind === 'thread' && i === 0);
   } catch (e) {
     stopping = true;
     for (const s of slots) s.inst.kill();
