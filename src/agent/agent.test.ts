@@ -2,6 +2,7 @@
 // node registers and becomes Ready under its own certificate, the kubelet's serving certificate is
 // issued for the node's addresses, plugged-in components get what they need and stop with it.
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -154,4 +155,12 @@ describe('a simulated agent joining a cluster', () => {
       rmSync(fresh, { recursive: true, force: true });
     }
   });
+});
+
+it("loading the agent (kubelet, probes, streaming, network policy, DNS) does not load Node's undici", () => {
+  // undici: any ES import of node:http reads its lazy WebSocket exports (~1.5 MiB of the agent's
+  // memory); the agent uses neither fetch nor WebSocket.
+  const code = `await import(${JSON.stringify(new URL('./agent.ts', import.meta.url).href)}); console.log(process.moduleLoadList.some((m) => m.includes('undici')));`;
+  const out = execFileSync(process.execPath, ['--disable-warning=ExperimentalWarning', '--input-type=module', '-e', code], { encoding: 'utf8' });
+  assert.equal(out.trim(), 'false');
 });

@@ -181,7 +181,9 @@ export function mergePorts(ps: readonly PortRange[]): PortRange[] {
 function sortAddrPorts(es: AddrPort[]): AddrPort[] {
   const seen = new Map<string, AddrPort>();
   for (const e of es) seen.set(`${e.ip}|${e.proto}|${e.port}`, e);
-  return [...seen.values()].sort((a, b) => ipv4ToInt(a.ip) - ipv4ToInt(b.ip) || a.proto.localeCompare(b.proto) || a.port - b.port);
+  // Protocol names compared by code unit, not localeCompare: the same order for these ASCII names,
+  // without paging in the node binary's ICU collation data (~2.7 MiB of an agent's memory).
+  return [...seen.values()].sort((a, b) => ipv4ToInt(a.ip) - ipv4ToInt(b.ip) || (a.proto < b.proto ? -1 : a.proto > b.proto ? 1 : 0) || a.port - b.port);
 }
 
 /** One node's ruleset. Deterministic: the same input gives the same names and order. */

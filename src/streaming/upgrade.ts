@@ -1,11 +1,14 @@
 // HTTP/1.1 connection upgrades, the doorway of every streaming protocol here (WebSocket and
 // SPDY/3.1): asking a backend for one, and proxying a client's upgrade to a backend byte for byte
 // (what upstream's UpgradeAwareHandler does for the API server and the kubelet).
-import { request as httpRequest, type IncomingHttpHeaders, type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
+
+// Not an ES import: reading node:http's ES namespace loads Node's bundled undici (for its lazy
+// WebSocket exports), ~1.5 MiB of an agent's memory that nothing here uses.
+const { request: httpRequest, STATUS_CODES } = process.getBuiltinModule('node:http');
 
 export interface UpgradeTarget {
   url: URL;

@@ -4,11 +4,15 @@
 // kubelet must run where pod IPs are reachable (the node's network namespace).
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
-import { request as httpRequest, type IncomingMessage } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { connect } from 'node:net';
 import type { Container, HTTPGetAction } from '../api-types.ts';
 import { isRuntimeError, type Runtime } from '../runtime/runtime.ts';
+
+// Not an ES import: reading node:http's ES namespace loads Node's bundled undici (for its lazy
+// WebSocket exports), ~1.5 MiB of an agent's memory that nothing here uses.
+const { request: httpRequest } = process.getBuiltinModule('node:http');
 
 export type ProbeOutcome = { result: 'success' | 'failure'; output: string } | { result: 'error'; output: string };
 
