@@ -5,13 +5,13 @@
 //
 //   node bench/kubelet.ts [--only floor,startup,rss,sim] [--runs 5] [--pods 30]
 //                         [--sim-nodes 1000] [--sim-pods 30] [--sim-steps 1] [--sim-mode token|kubeconfig]
-//                         [--cpu-prof] [--out FILE]
+//                         [--paired] [--cpu-prof] [--out FILE]
 //
 // Root only. Every cluster is test/e2e/cluster.ts's: the server and each node in network namespaces
 // this run creates, with no route out (DESIGN.md §8); the pods' clients (bench/kubelet-driver.ts)
 // run inside the server's namespace. Everything is removed at the end, also on Ctrl-C.
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -40,10 +40,15 @@ const { values } = parseArgs({
     'sim-steps': { type: 'string', default: '1' },
     'sim-mode': { type: 'string', default: 'token' },
     'cpu-prof': { type: 'boolean', default: false },
+    // With floor and startup: the floor's runs alternate with the system's (1 floor run, then 1
+    // system run, `runs` times) instead of all floor runs first, so that each pair meets the same
+    // load on a machine shared with others. The cluster idles (leases, relists) during the floor's runs.
+    paired: { type: 'boolean', default: false },
     out: { type: 'string' },
   },
 });
 const parts = new Set(values.only!.split(','));
+const paired = values.paired! && parts.has('floor') && parts.has('startup');
 const runs = Number(values.runs);
 const burst = Number(values.pods);
 const simNodes = Number(values['sim-nodes']);
@@ -99,12 +104,19 @@ interface Timeline {
 interface Batch {
   t0: number;
   lines: Timeline[];
+  /** The driver's time origin, when batches of several drivers are put together (--paired). */
+  origin?: number;
 }
 
-/** The main thread's profile in dir (CPU.<date>.<time>.<pid>.<thread>.<seq>.cpuprofile: thread 0; worker threads write their own). */
+/**
+ * The main thread's profile in dir (CPU.<date>.<time>.<pid>.<thread>.<seq>.cpuprofile: thread 0;
+ * worker threads write their own). The largest: the launcher may run a short compile-only pass of
+ * the same command first (bin/rudder), which writes a profile of its own.
+ */
 function mainThreadProfile(dir: string): string | undefined {
   const files = readdirSync(dir).filter((f) => /^CPU\.\d+\.\d+\.\d+\.0\.\d+\.cpuprofile$/.test(f));
-  return files.length ? join(dir, files.sort().at(-1)!) : undefined;
+  const size = (f: string) => statSync(join(dir, f)).size;
+  return files.length ? join(dir, files.sort((a, b) => size(b) - size(a))[0]!) : undefined;
 }
 
 // ---- floor -------------------------------------------------------------------------------------
@@ -121,17 +133,33 @@ interface FloorStages {
   total: number;
 }
 
-async function floor(): Promise<Floor> {
+async function floor(floorRuns = runs): Promise<Floor> {
   const out = join(mkdtempSync('/tmp/rudder-bench-floor-'), 'floor.json');
-  log(`CRI floor: bench/cri-floor.ts --runs ${runs} --pods ${burst}`);
+  log(`CRI floor: bench/cri-floor.ts --runs ${floorRuns} --pods ${burst}`);
   const code = await new Promise<number | null>((resolve) => {
-    const p = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', join(import.meta.dirname, 'cri-floor.ts'), '--runs', String(runs), '--pods', String(burst), '--out', out], { stdio: ['ignore', 'inherit', 'inherit'] });
+    const p = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', join(import.meta.dirname, 'cri-floor.ts'), '--runs', String(floorRuns), '--pods', String(burst), '--out', out], { stdio: ['ignore', 'inherit', 'inherit'] });
     p.on('exit', resolve);
   });
   if (code !== 0) throw new Error(`cri-floor exited ${code}`);
   const f = JSON.parse(readFileSync(out, 'utf8')) as Floor;
   rmSync(join(out, '..'), { recursive: true, force: true });
   return f;
+}
+
+/** Floors of one run each (--paired) as one: medians of the single-pod figures, quantiles over every burst pod. */
+function mergeFloors(fs: Floor[]): Floor {
+  const stages = fs.flatMap((f) => f.burst.stages ?? []);
+  const totals = stages.map((x) => x.total);
+  return {
+    single: {
+      totalP50Ms: median(fs.map((f) => f.single.totalP50Ms)),
+      sandboxMs: median(fs.map((f) => f.single.sandboxMs)),
+      createMs: median(fs.map((f) => f.single.createMs)),
+      startMs: median(fs.map((f) => f.single.startMs)),
+    },
+    burst: { pods: burst, perPodP50Ms: quantile(totals, 0.5), perPodP99Ms: quantile(totals, 0.99), wallP50Ms: median(fs.map((f) => f.burst.wallP50Ms)), stages },
+    pairs: fs,
+  } as Floor;
 }
 
 // ---- start-up latency and agent memory (one real node) -----------------------------------------
@@ -169,22 +197,45 @@ async function realNode(doStartup: boolean, doRss: boolean): Promise<Record<stri
       out.idle = agentMemory(node);
     }
     if (doStartup) {
-      log(`start-up latency: 1 pod x ${runs}, ${burst} pods at once x ${runs} (busybox, image present)`);
-      const cpu0 = cpuSeconds(node.agent.pid!);
-      // The server's and containerd's CPU beside the agent's: all three share the machine's cores with the pods starting.
-      const server0 = cpuSeconds(c.server!.pid!);
-      const containerd0 = cpuSeconds(node.containerdPid()!);
-      const t0 = performance.now();
-      const r = await drive<{ single: Batch[]; bursts: Batch[] }>(c, 'startup', { runs, pods: burst });
-      const secs = (performance.now() - t0) / 1000;
-      out.agentCoresDuringStartup = (cpuSeconds(node.agent.pid!) - cpu0) / secs;
-      // CPU per pod started (and stopped again: the part deletes each batch before the next).
-      const started = 1 + runs + runs * burst;
-      out.cpuMsPerPod = {
-        agent: ((cpuSeconds(node.agent.pid!) - cpu0) / started) * 1000,
-        server: ((cpuSeconds(c.server!.pid!) - server0) / started) * 1000,
-        containerd: ((cpuSeconds(node.containerdPid()!) - containerd0) / started) * 1000,
+      log(`start-up latency: 1 pod x ${runs}, ${burst} pods at once x ${runs} (busybox, image present)${paired ? ', each run after a run of the floor' : ''}`);
+      type Startup = { single: Batch[]; bursts: Batch[]; timeOrigin?: number };
+      const pids = { agent: node.agent.pid!, server: c.server!.pid!, containerd: node.containerdPid()! };
+      type Cpu = Record<keyof typeof pids, number>;
+      const cpuNow = (): Cpu => ({ agent: cpuSeconds(pids.agent), server: cpuSeconds(pids.server), containerd: cpuSeconds(pids.containerd) });
+      // CPU (s) of the agent, the server and containerd over the system's runs (with --paired, not
+      // the floor's runs in between): all three share the machine's cores with the pods starting.
+      const used: Cpu = { agent: 0, server: 0, containerd: 0 };
+      let busyMs = 0;
+      const measured = async <T>(f: () => Promise<T>): Promise<T> => {
+        const c0 = cpuNow();
+        const t0 = performance.now();
+        const v = await f();
+        busyMs += performance.now() - t0;
+        const c1 = cpuNow();
+        for (const k of Object.keys(used) as (keyof Cpu)[]) used[k] += c1[k] - c0[k];
+        return v;
       };
+      let r: Startup;
+      let started: number;
+      if (paired) {
+        const floors: Floor[] = [];
+        r = { single: [], bursts: [] };
+        for (let i = 0; i < runs; i++) {
+          floors.push(await floor(1));
+          const one = await measured(() => drive<Startup>(c, 'startup', { runs: 1, pods: burst }));
+          for (const b of [...one.single, ...one.bursts]) b.origin = one.timeOrigin;
+          r.single.push(...one.single);
+          r.bursts.push(...one.bursts);
+        }
+        out.floor = mergeFloors(floors);
+        started = runs * (2 + burst);
+      } else {
+        r = await measured(() => drive<Startup>(c, 'startup', { runs, pods: burst }));
+        started = 1 + runs + runs * burst;
+      }
+      out.agentCoresDuringStartup = used.agent / (busyMs / 1000);
+      // CPU per pod started (and stopped again: the part deletes each batch before the next).
+      out.cpuMsPerPod = { agent: (used.agent / started) * 1000, server: (used.server / started) * 1000, containerd: (used.containerd / started) * 1000 };
       out.startup = r;
       out.trace = readTrace(traceFile);
     }
@@ -335,7 +386,7 @@ type Stage = (typeof STAGES)[number][0];
 
 /** Every burst pod's stage times in ms from its burst's common start (undefined where not marked). */
 function burstStageTimes(st: { bursts: Batch[]; timeOrigin?: number }, trace: TraceLine[]): { total: number; at: Partial<Record<Stage, number>> }[] {
-  const origin = st.timeOrigin ?? 0;
+  const common = st.timeOrigin ?? 0;
   const byUid = new Map<string, TraceLine[]>();
   for (const l of trace) {
     let xs = byUid.get(l.uid);
@@ -344,6 +395,7 @@ function burstStageTimes(st: { bursts: Batch[]; timeOrigin?: number }, trace: Tr
   }
   const out = [];
   for (const b of st.bursts) {
+    const origin = b.origin ?? common;
     for (const l of b.lines) {
       const at: Partial<Record<Stage, number>> = { sent: l.sent - b.t0, bound: l.bound - b.t0, running: l.running - b.t0 };
       for (const x of byUid.get(l.uid ?? '') ?? []) {
@@ -426,12 +478,18 @@ async function attempt<T>(name: string, f: () => Promise<T>): Promise<T | undefi
 }
 try {
   let f: Floor | undefined;
-  if (parts.has('floor')) {
-    f = await attempt('floor', floor);
+  if (parts.has('floor') && !paired) {
+    f = await attempt('floor', () => floor());
     result.floor = f;
   }
   const r = parts.has('startup') || parts.has('rss') ? await attempt('realNode', () => realNode(parts.has('startup'), parts.has('rss'))) : undefined;
   if (r) {
+    if (paired) {
+      f = r.floor as Floor | undefined;
+      result.floor = f;
+      delete r.floor;
+      result.paired = true;
+    }
     result.realNode = r;
     const st = r.startup as { single: Batch[]; bursts: Batch[]; timeOrigin?: number } | undefined;
     if (st) {
@@ -459,8 +517,18 @@ try {
       if (f) {
         lines.push(`  raw CRI:  1 pod p50 ${fmt(f.single.totalP50Ms)} ms; ${f.burst.pods} pods p50 ${fmt(f.burst.perPodP50Ms)} ms, p99 ${fmt(f.burst.perPodP99Ms)} ms`);
         lines.push(`  ratio:    1 pod p50 ${fmt(s.singleP50Ms / f.single.totalP50Ms)}x (target ≤ 1.5x); ${burst} pods p99 ${fmt(s.burstP99Ms / f.burst.perPodP99Ms)}x (target ≤ 1.3x)`);
+        const pairs = (f as Floor & { pairs?: Floor[] }).pairs;
+        if (pairs && pairs.length === st.bursts.length) {
+          // Each system burst against the floor burst run just before it.
+          const burstRatios = st.bursts.map((b, i) => quantile(latencies([b], 'common'), 0.99) / pairs[i]!.burst.perPodP99Ms);
+          const singleRatios = st.single.map((b, i) => latencies([b], 'own')[0]! / pairs[i]!.single.totalP50Ms);
+          result.pairRatios = { burstP99: burstRatios, single: singleRatios };
+          lines.push(`  pairs:    ${burst} pods p99 ratio of each pair ${burstRatios.map((x) => fmt(x)).join(', ')} (median ${fmt(median(burstRatios))}x); 1 pod ${singleRatios.map((x) => fmt(x)).join(', ')} (median ${fmt(median(singleRatios))}x)`);
+        }
       }
       const trace = (r.trace as TraceLine[] | undefined) ?? [];
+      // The raw marks (~2,300 lines a run) are summed up below; the results file keeps the summary.
+      delete r.trace;
       if (trace.length) {
         const b = stageBreakdown(st, trace, f?.burst.stages);
         result.burstStages = b;
