@@ -63,6 +63,8 @@ export interface AgentHookContext {
   serviceCidr: string;
   clusterDns: string[];
   resolvConf?: string;
+  /** Processes answering the node's cluster DNS over UDP (NodeOptions.clusterDnsProcesses). */
+  clusterDnsProcesses: number;
   log: (msg: string) => void;
 }
 
@@ -91,6 +93,11 @@ export interface NodeOptions {
   simulated: boolean;
   clusterDns: string[];
   resolvConf?: string;
+  /**
+   * --cluster-dns-processes: processes answering the node's cluster DNS over UDP, the agent
+   * included (default 1). Further ones are child processes reading the agent's own socket.
+   */
+  clusterDnsProcesses?: number;
   registryConfig?: string;
   clusterCidr: string;
   serviceCidr: string;
@@ -243,6 +250,7 @@ export async function startNode(
       serviceCidr: o.serviceCidr,
       clusterDns: o.clusterDns,
       resolvConf: o.resolvConf,
+      clusterDnsProcesses: o.clusterDnsProcesses ?? 1,
       log,
     };
     for (const which of ['kubeletServer', 'proxy', 'dns'] as const) {

@@ -23,6 +23,13 @@ export const NODE_FLAGS: FlagSpec[] = [
   { name: 'registry-config', type: 'string', metavar: 'FILE', help: "registries file (k3s's registries.yaml: mirrors and credentials)" },
   { name: 'simulated', type: 'bool', help: 'run pods in a simulated runtime: no containers, no root needed (hollow node)' },
   { name: 'cgroup-root', type: 'string', metavar: 'PATH', help: "the kubelet's --cgroup-root: pods go under <PATH>/kubepods (default /)" },
+  {
+    name: 'cluster-dns-processes',
+    type: 'int',
+    metavar: 'N',
+    default: 1,
+    help: "processes answering the node's cluster DNS over UDP, the agent included; each further one is a child process of ~60-80 MB sharing the agent's socket (for nodes serving many queries)",
+  },
 ];
 
 const FLAGS: FlagSpec[] = [
@@ -56,6 +63,8 @@ export function nodeOptionsFromFlags(
   if (port < 1 || port > 65535) throw new UsageError(`invalid value "${port}" for flag --kubelet-port: must be 1-65535`);
   const endpoint = s('container-runtime-endpoint');
   if (endpoint && !/^unix:\/\/\/./.test(endpoint)) throw new UsageError(`invalid value "${endpoint}" for flag --container-runtime-endpoint: expected unix:///path/to/socket`);
+  const dnsProcesses = v['cluster-dns-processes'] as number;
+  if (!Number.isInteger(dnsProcesses) || dnsProcesses < 1 || dnsProcesses > 64) throw new UsageError(`invalid value "${dnsProcesses}" for flag --cluster-dns-processes: must be 1-64`);
   const resolvConf = s('resolv-conf');
   if (resolvConf && !existsSync(resolvConf)) throw new UsageError(`--resolv-conf ${resolvConf}: no such file`);
   const registryConfig = s('registry-config');
@@ -90,6 +99,7 @@ export function nodeOptionsFromFlags(
     clusterCidr: o.clusterCidr,
     serviceCidr: o.serviceCidr,
     cgroupRoot: s('cgroup-root'),
+    clusterDnsProcesses: dnsProcesses,
   };
 }
 

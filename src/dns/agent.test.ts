@@ -68,3 +68,34 @@ test("loading the agent DNS does not load Node's undici (the agent does not use 
   const out = execFileSync(process.execPath, ['--disable-warning=ExperimentalWarning', '--input-type=module', '-e', code], { encoding: 'utf8' });
   assert.equal(out.trim(), 'false');
 });
+
+test('with --cluster-dns-processes 2 the agent DNS answers from a second process reading its socket', async () => {
+  const api = await startTestApiServer();
+  const admin = new Client(api.server.localTransport({ name: 'system:admin', groups: ['system:masters', 'system:authenticated'] }, 'test'));
+  const ctx = {
+    nodeName: 'node-a',
+    nodeIPs: ['127.0.0.1'],
+    client: admin,
+    clusterDns: ['10.43.0.10'],
+    clusterDnsProcesses: 2,
+    log: () => {},
+  } as unknown as AgentHookContext;
+  const c = await startAgentDns(ctx, { port: 0, upstreams: [], metricsPort: 0 });
+  try {
+    const workers = await c.dns.workers();
+    assert.equal(workers.length, 1, 'one child process beside the agent');
+    assert.notEqual(workers[0]!.id, process.pid);
+    assert.doesNotThrow(() => process.kill(workers[0]!.id, 0), 'the child process runs');
+    // queries land on whichever process reads first; every one is answered from the same records
+    let found = 0;
+    for (let i = 0; i < 100 && found < 20; i++) {
+      const r = await queryDns('kube-dns.kube-system.svc.cluster.local', 'A', { port: c.dns.port });
+      if (r.answers?.length) found++;
+      else await new Promise((res) => setTimeout(res, 50));
+    }
+    assert.equal(found, 20);
+  } finally {
+    await c.stop();
+    await api.stop();
+  }
+});

@@ -81,6 +81,7 @@ export async function startAgentDns(ctx: AgentHookContext, o: AgentDnsOptions = 
     upstreamResolvers: upstreams,
     log: ctx.log,
     threads: o.threads ?? 1,
+    processes: ctx.clusterDnsProcesses,
   });
   await dns.ready();
   const metrics: Server[] = [];

@@ -44,7 +44,7 @@ describe('help', () => {
     const agent = run('agent', '--help');
     assert.equal(agent.code, 0);
     assert.match(agent.out, /^Usage: rudder agent --server https:\/\/HOST:PORT --token TOKEN \[flags\]$/m);
-    for (const f of ['--server', '--token', '--data-dir', '--node-name', '--node-ip', '--kubelet-port', '--container-runtime-endpoint', '--cluster-dns', '--resolv-conf', '--registry-config', '--simulated']) {
+    for (const f of ['--server', '--token', '--data-dir', '--node-name', '--node-ip', '--kubelet-port', '--container-runtime-endpoint', '--cluster-dns', '--cluster-dns-processes', '--resolv-conf', '--registry-config', '--simulated']) {
       assert.ok(agent.out.includes(f), f);
     }
     assert.match(run('sim', '--help').out, /^Usage: rudder sim --server https:\/\/HOST:PORT --token TOKEN --nodes N \[flags\]$/m);
@@ -66,6 +66,7 @@ describe('flag errors are one line and exit 2', () => {
     [['agent', '--server', 'https://192.0.2.1:6443', '--token', TOKEN, '--node-ip', 'nine'], /invalid value "nine" for flag --node-ip: not an IP address/],
     [['agent', '--server', 'https://192.0.2.1:6443', '--token', TOKEN, '--kubelet-port', '70000'], /invalid value "70000" for flag --kubelet-port: must be 1-65535/],
     [['agent', '--server', 'https://192.0.2.1:6443', '--token', TOKEN, '--cluster-cidr', '10.42.0.0'], /invalid value "10\.42\.0\.0" for flag --cluster-cidr/],
+    [['agent', '--server', 'https://192.0.2.1:6443', '--token', TOKEN, '--cluster-dns-processes', '0'], /invalid value "0" for flag --cluster-dns-processes: must be 1-64/],
     [['agent', '--server', 'https://192.0.2.1:6443', '--token', TOKEN, '--registry-config', '/nonexistent.yaml'], /--registry-config \/nonexistent\.yaml: no such file/],
     [['agent', '--server', 'https://192.0.2.1:6443', '--token', TOKEN, '--node-name', 'Not_A_Name'], /invalid value "Not_A_Name" for flag --node-name/],
     [['agent', '--server', 'https://192.0.2.1:6443', '--token', TOKEN, '--container-runtime-endpoint', '/run/containerd.sock'], /expected unix:\/\/\/path\/to\/socket/],
