@@ -180,7 +180,7 @@ async function startup(): Promise<unknown> {
   const bursts = [];
   for (let i = 0; i < runs; i++) bursts.push(await batch(burst, 'burst'));
   tr.stop();
-  // The kubelet's trace (RUDDER_KUBELET_TRACE) stamps stages in ms since the epoch: this process's
+  // The kubelet's trace (--pod-startup-trace) stamps stages in ms since the epoch: this process's
   // times convert with its time origin.
   return { single, bursts, timeOrigin: performance.timeOrigin };
 }

@@ -185,8 +185,7 @@ async function realNode(doStartup: boolean, doRss: boolean): Promise<Record<stri
     const env: Record<string, string> = profDir ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${join(profDir, 'agent')}` } : {};
     // The kubelet marks each pod's stages there (src/kubelet/pod-trace.ts): read after the start-up part.
     const traceFile = join(c.dir, 'kubelet-trace.jsonl');
-    if (doStartup) env.RUDDER_KUBELET_TRACE = traceFile;
-    const node = await c.addNode('n1', { env });
+    const node = await c.addNode('n1', { env, extraArgs: doStartup ? ['--pod-startup-trace', traceFile] : [] });
     await c.waitReady('n1');
     // The agent's pid is node's: nsenter and bin/rudder exec into it.
     const cmdline = readFileSync(`/proc/${node.agent.pid}/cmdline`, 'utf8');

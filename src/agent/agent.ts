@@ -103,6 +103,8 @@ export interface NodeOptions {
   serviceCidr: string;
   cgroupRoot?: string;
   nodeLabels?: Record<string, string>;
+  /** --pod-startup-trace: the kubelet's per-pod start-up stages appended to this file. */
+  podStartupTrace?: string;
 }
 
 export interface NodeDeps {
@@ -210,6 +212,7 @@ export async function startNode(
         podLogsDir: runtime.paths.podLogs,
         kubeletPort: o.kubeletPort,
         cgroupRoot: o.cgroupRoot,
+        podStartupTrace: o.podStartupTrace,
         nodeLabels: o.nodeLabels,
         volumes: o.simulated ? 'none' : 'host',
         ...deps.kubelet,

@@ -23,6 +23,7 @@ export const NODE_FLAGS: FlagSpec[] = [
   { name: 'registry-config', type: 'string', metavar: 'FILE', help: "registries file (k3s's registries.yaml: mirrors and credentials)" },
   { name: 'simulated', type: 'bool', help: 'run pods in a simulated runtime: no containers, no root needed (hollow node)' },
   { name: 'cgroup-root', type: 'string', metavar: 'PATH', help: "the kubelet's --cgroup-root: pods go under <PATH>/kubepods (default /)" },
+  { name: 'pod-startup-trace', type: 'string', metavar: 'FILE', help: "append one JSON line per stage of each pod's start-up to FILE (for benchmarks and debugging)" },
   {
     name: 'cluster-dns-processes',
     type: 'int',
@@ -100,6 +101,7 @@ export function nodeOptionsFromFlags(
     serviceCidr: o.serviceCidr,
     cgroupRoot: s('cgroup-root'),
     clusterDnsProcesses: dnsProcesses,
+    podStartupTrace: s('pod-startup-trace'),
   };
 }
 

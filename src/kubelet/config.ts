@@ -24,6 +24,8 @@ export interface KubeletConfig {
   podLogsDir?: string;
   /** --cgroup-root: pods go under <cgroupRoot>/kubepods (default "/"). */
   cgroupRoot?: string;
+  /** --pod-startup-trace: a file the kubelet appends each pod's start-up stages to (pod-trace.ts). */
+  podStartupTrace?: string;
   /** The port the node's kubelet API serves on, for status.daemonEndpoints (default 10250). */
   kubeletPort?: number;
   /** --max-pods (default 110). */

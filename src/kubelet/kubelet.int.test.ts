@@ -64,6 +64,7 @@ describe('kubelet with the simulated runtime', () => {
         rootDir: join(dir, 'kubelet'),
         podLogsDir: join(dir, 'logs'),
         cgroupRoot: '/rudder-test',
+        podStartupTrace: join(dir, 'startup-trace.jsonl'),
         relistPeriodMs: 100,
         nodeStatusUpdateFrequencyMs: 500,
         syncFrequencyMs: 5_000,
@@ -143,6 +144,14 @@ describe('kubelet with the simulated runtime', () => {
     assert.deepEqual(s.podIPs, [{ ip: s.podIP }]);
     assert.equal(s.qosClass, 'BestEffort');
     assert.ok(s.startTime);
+    // --pod-startup-trace: the pod's stages reach the file, in the order the pod passed them
+    const stages = await until('web traced', async () => {
+      const lines = existsSync(join(dir, 'startup-trace.jsonl')) ? readFileSync(join(dir, 'startup-trace.jsonl'), 'utf8').trim().split('\n') : [];
+      const mine = lines.map((l) => JSON.parse(l) as { pod: string; stage: string }).filter((l) => l.pod === 'default/web').map((l) => l.stage);
+      return mine.includes('status-written') ? mine : undefined;
+    });
+    for (const st of ['informer', 'sync', 'sandbox-request', 'sandbox-ready', 'create-request', 'start-done', 'status-sent']) assert.ok(stages.includes(st), `${st} in ${stages.join(' ')}`);
+    assert.ok(stages.indexOf('sandbox-request') < stages.indexOf('start-done'));
     assert.deepEqual(s.conditions?.map((c) => [c.type, c.status]), [
       ['PodReadyToStartContainers', 'True'],
       ['Initialized', 'True'],

@@ -23,7 +23,7 @@ import { ObjectCache } from './object-cache.ts';
 import { nodePodInformer } from './pod-informer.ts';
 import { PodSyncer } from './pod-sync.ts';
 import { PodWorkers } from './pod-workers.ts';
-import { tracerFromEnv, type PodTracer } from './pod-trace.ts';
+import { tracerFor, type PodTracer } from './pod-trace.ts';
 import { ProbeManager, probeTypeWord } from './probes/manager.ts';
 import { probeExec, probeGrpc, probeHttp, probeTcp, resolvePort, type ProbeOutcome } from './probes/prober.ts';
 import { milliValue, unitValue } from './qos.ts';
@@ -50,7 +50,7 @@ export interface KubeletDeps {
    * runtime is simulated, whose pod IPs lead nowhere; then they succeed without a packet sent).
    */
   network?: boolean;
-  /** Where per-pod start-up stages are marked (default: RUDDER_KUBELET_TRACE's file, else nowhere). */
+  /** Where per-pod start-up stages are marked (default: config.podStartupTrace's file, else nowhere). */
   trace?: PodTracer;
 }
 
@@ -109,7 +109,7 @@ export async function startKubelet(config: KubeletConfig, deps: KubeletDeps): Pr
   const clock = deps.clock ?? realClock;
   const log = deps.log ?? ((m: string) => console.error(`kubelet: ${m}`));
   const { client, runtime } = deps;
-  const trace = deps.trace ?? tracerFromEnv();
+  const trace = deps.trace ?? tracerFor(config.podStartupTrace);
   if (cfg.volumes === 'host') mkdirSync(cfg.rootDir, { recursive: true });
 
   const machine: MachineInfo = { ...readMachineInfo(cfg.volumes === 'host' ? cfg.rootDir : '/'), hostname: cfg.hostname, ...cfg.machine };

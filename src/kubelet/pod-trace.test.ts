@@ -1,11 +1,11 @@
-// The start-up trace a benchmark asks for with RUDDER_KUBELET_TRACE: every mark reaches the file as
-// one JSON line naming the pod, its uid, the stage and when; without the variable nothing is written.
+// The start-up trace a benchmark asks for with --pod-startup-trace: every mark reaches the file as
+// one JSON line naming the pod, its uid, the stage and when; without the option nothing is written.
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { fileTracer, NO_TRACE, tracerFromEnv } from './pod-trace.ts';
+import { fileTracer, NO_TRACE, tracerFor } from './pod-trace.ts';
 
 const pod = { metadata: { namespace: 'ns', name: 'web', uid: 'u-1' } };
 
@@ -31,12 +31,12 @@ describe('pod start-up trace', () => {
     }
   });
 
-  it('is off without RUDDER_KUBELET_TRACE, and on with it', async () => {
-    assert.equal(tracerFromEnv({}), NO_TRACE);
+  it('is off without a trace file configured, and on with one', async () => {
+    assert.equal(tracerFor(undefined), NO_TRACE);
     const dir = mkdtempSync(join(tmpdir(), 'rudder-trace-'));
     try {
       const file = join(dir, 't.jsonl');
-      const tr = tracerFromEnv({ RUDDER_KUBELET_TRACE: file });
+      const tr = tracerFor(file);
       tr.mark(pod, 'informer');
       await new Promise((r) => setTimeout(r, 400));
       assert.ok(existsSync(file));

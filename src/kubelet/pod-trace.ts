@@ -1,5 +1,5 @@
-// Per-pod start-up stage times, for benchmarks (bench/kubelet.ts): when the agent runs with
-// RUDDER_KUBELET_TRACE=<file>, the kubelet appends one JSON line per stage a pod passes —
+// Per-pod start-up stage times, for benchmarks (bench/kubelet.ts) and debugging: when the agent
+// runs with --pod-startup-trace FILE, the kubelet appends one JSON line per stage a pod passes —
 // {"t": <ms since the epoch, sub-millisecond>, "pod": "<namespace>/<name>", "uid": …, "stage": …} —
 // so that a burst's slowest pods can be taken apart beside what the API's watch showed. Off (and
 // free) otherwise. A mark costs a string: lines are gathered and appended to the file at most every
@@ -53,8 +53,7 @@ export function fileTracer(file: string, flushMs = 250): PodTracer & { flush(): 
   };
 }
 
-/** The tracer the environment asks for: RUDDER_KUBELET_TRACE names the file; none without it. */
-export function tracerFromEnv(env: NodeJS.ProcessEnv = process.env): PodTracer {
-  const file = env.RUDDER_KUBELET_TRACE;
+/** The tracer a configuration asks for: one appending to `file`, or none. */
+export function tracerFor(file: string | undefined): PodTracer {
   return file ? fileTracer(file) : NO_TRACE;
 }
