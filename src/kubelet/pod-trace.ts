@@ -40,7 +40,12 @@ export function fileTracer(file: string, flushMs = 250): PodTracer & { flush(): 
     appendFile(file, text, () => undefined);
   };
   process.once('exit', () => {
-    if (pending) appendFileSync(file, pending);
+    // Best effort: a trace is diagnostics, and its directory may be gone by now (a test's).
+    try {
+      if (pending) appendFileSync(file, pending);
+    } catch {
+      // nothing to report to at exit
+    }
   });
   return {
     mark(pod, stage, detail) {
