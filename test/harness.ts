@@ -71,7 +71,7 @@ export async function startServer(o: StartOptions = {}): Promise<TestServer> {
   let out = '';
   proc.stdout!.on('data', (c) => (out += c));
   proc.stderr!.on('data', (c) => (out += c));
-  const port = await new Promise<number>((res, rej) => {
+  const started = new Promise<number>((res, rej) => {
     const t = setTimeout(() => rej(new Error(`rudder server did not become ready in 60s:\n${out}`)), 60_000);
     const check = () => {
       const m = /API server ready at https:\/\/127\.0\.0\.1:(\d+)/.exec(out);
@@ -86,6 +86,15 @@ export async function startServer(o: StartOptions = {}): Promise<TestServer> {
       rej(new Error(`rudder server exited with ${code}:\n${out}`));
     });
   });
+  let port: number;
+  try {
+    port = await started;
+  } catch (e) {
+    // A server that never became ready leaves nothing behind: its process, and the data dir made here.
+    if (proc.exitCode === null) proc.kill('SIGKILL');
+    if (!o.dataDir) rmSync(dataDir, { recursive: true, force: true });
+    throw e;
+  }
   const kubeconfig = join(dataDir, 'kubeconfig.yaml');
   const kc = parseYaml(readFileSync(kubeconfig, 'utf8'));
   const b64 = (s: string) => Buffer.from(s, 'base64').toString('utf8');
