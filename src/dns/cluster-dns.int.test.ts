@@ -8,7 +8,7 @@ import { Client } from '../client/client.ts';
 import type { KObject } from '../api/meta.ts';
 import { startClusterDNS, type ClusterDns } from './cluster-dns.ts';
 import { KUBE_DNS_NAME, KUBE_DNS_NAMESPACE, ensureKubeDnsService, startDnsEndpointPublisher } from './kube-dns-service.ts';
-import { queryDns, startStubResolver, type StubResolver } from './testing.ts';
+import { processAlive, queryDns, startStubResolver, type StubResolver } from './testing.ts';
 
 let api: Awaited<ReturnType<typeof startTestApiServer>>;
 let admin: Client;
@@ -183,15 +183,6 @@ async function untilEveryProcessAnswered(d: ClusterDns, name: string, check: (r:
   }, 20_000);
 }
 
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
-
 test('with three serving processes on one socket, every process answers the Services the informers deliver, and follows their changes', async () => {
   const multi = await startClusterDNS({ client: dnsClient(), listen: [{ host: '127.0.0.1', port: 0 }], clusterDomain: 'cluster.local', upstreamResolvers: [{ host: '127.0.0.1', port: stub.port }], processes: 3 });
   try {
@@ -243,6 +234,6 @@ test('a serving process that dies is started again with the records so far, and 
   } finally {
     await multi.stop();
   }
-  for (const pid of pids) assert.equal(alive(pid), false, `process ${pid} still runs`);
+  for (const pid of pids) assert.equal(processAlive(pid), false, `process ${pid} still runs`);
   await assert.rejects(queryDns('survivor.default.svc.cluster.local', 'A', { port: multi.port, timeoutMs: 300 }));
 });

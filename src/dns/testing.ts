@@ -133,3 +133,13 @@ export async function startStubResolver(table: Record<string, Answer[]>, o: { ho
     },
   };
 }
+
+/** Whether a process with this pid exists (signal 0 checks without sending anything). */
+export function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import { queryDns } from './testing.ts';
+import { processAlive, queryDns } from './testing.ts';
 
 // a program that serves one Service with two serving processes (itself and a child) and prints
 // its port and its child's pid once every process holds the records
@@ -31,15 +31,6 @@ await pool.settled();
 console.log(JSON.stringify({ port, children: (await pool.workers()).map((w) => w.id) }));
 `;
 
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
-
 test('when the program holding serving processes is killed, its serving processes exit too and the port stops answering', async () => {
   const holder = spawn(process.execPath, ['--input-type=module', '-e', program], { stdio: ['ignore', 'pipe', 'inherit'] });
   const exited = new Promise<void>((r) => holder.once('exit', () => r()));
@@ -52,18 +43,18 @@ test('when the program holding serving processes is killed, its serving processe
     const started = JSON.parse(line) as { port: number; children: number[] };
     children = started.children;
     assert.equal(children.length, 1);
-    assert.ok(alive(children[0]!));
+    assert.ok(processAlive(children[0]!));
     const r = await queryDns('web.default.svc.cluster.local', 'A', { port: started.port });
     assert.deepEqual(r.answers?.map((a) => String((a as { data: unknown }).data)), ['10.43.0.20']);
 
     holder.kill('SIGKILL');
     await exited;
     const deadline = Date.now() + 5000;
-    while (alive(children[0]!) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-    assert.equal(alive(children[0]!), false, `serving process ${children[0]} outlived its program`);
+    while (processAlive(children[0]!) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    assert.equal(processAlive(children[0]!), false, `serving process ${children[0]} outlived its program`);
     await assert.rejects(queryDns('web.default.svc.cluster.local', 'A', { port: started.port, timeoutMs: 300 }));
   } finally {
     if (holder.exitCode === null && holder.signalCode === null) holder.kill('SIGKILL');
-    for (const pid of children) if (alive(pid)) process.kill(pid, 'SIGKILL');
+    for (const pid of children) if (processAlive(pid)) process.kill(pid, 'SIGKILL');
   }
 });
