@@ -130,6 +130,12 @@ describe('CronJob controller on a fake clock', () => {
 
   test('startingDeadlineSeconds: a slot missed by more than the deadline is skipped, the next one runs', async () => {
     const n = await newNs();
+    // Start at half past an hour: created within a minute after :00, the CronJob would owe that :00
+    // slot already (its creationTimestamp is the API server's, which can be earlier than the fake
+    // clock the earlier tests moved on), and the controller would rightly run it.
+    const hour = 3_600_000;
+    const halfPast = Math.floor(clock.now() / hour) * hour + hour / 2;
+    clock.set(halfPast >= clock.now() ? halfPast : halfPast + hour);
     // hourly at :00, deadline 60 s; time jumps (no timer fires on the way, as if the
     // controller-manager were down) to 5 minutes past the next hour
     await cjs(n).create(cronJob('late', '0 * * * *', { startingDeadlineSeconds: 60 }));
