@@ -28,7 +28,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ensurePki } from '../src/apiserver/pki.ts';
 import type { Job, LoadResult, Target } from './loadgen.ts';
-import { NODE, ROOT, cleanupAll, cpuMeter, newDir, newestFile, startEtcdDefault, startRudder, track, type Creds, type Etcd, type Rudder } from './processes.ts';
+import { NODE, ROOT, cleanupAll, cpuMeter, newDir, mainThreadProfile, startEtcdDefault, startRudder, track, type Creds, type Etcd, type Rudder } from './processes.ts';
 import { fmt, median } from './stats.ts';
 
 const { values: opt } = parseArgs({
@@ -260,7 +260,7 @@ async function profile() {
     const r = await lg.call<LoadResult>({ kind: 'create', target, namespace: 'bench', prefix: 'p', count: COUNT, concurrency: 64, proto: 'h2' });
     log(`${r.n} creates at c=64 under the profiler: ${Math.round(r.rate)}/s, ${r.errors} errors`);
     await side.server.stop();
-    const file = newestFile(profDir, '.cpuprofile');
+    const file = mainThreadProfile(profDir);
     if (!file) throw new Error('no .cpuprofile written');
     const s = shares(file, r.monoWindow);
     const perCreate = (ms: number) => ((ms * 1000) / r.n).toFixed(1);

@@ -411,3 +411,14 @@ export function newestFile(dir: string, ext: string): string | undefined {
   files.sort();
   return files.length ? join(dir, files[files.length - 1]!) : undefined;
 }
+
+/**
+ * The newest CPU profile of a process's main thread in dir. Node's --cpu-prof writes one per thread
+ * (CPU.<date>.<time>.<pid>.<thread id>.<seq>.cpuprofile; the main thread is 0), and a server's
+ * worker threads (the scheduler's, with --with-controllers) may end after its main thread and sort last.
+ */
+export function mainThreadProfile(dir: string): string | undefined {
+  const files = readdirSync(dir).filter((f) => /\.\d+\.0\.\d+\.cpuprofile$/.test(f));
+  files.sort();
+  return files.length ? join(dir, files[files.length - 1]!) : undefined;
+}

@@ -49,7 +49,7 @@ import {
   cleanupAll,
   cpuMeter,
   newDir,
-  newestFile,
+  mainThreadProfile,
   rssOf,
   scratchDir,
   startEtcdDefault,
@@ -533,7 +533,7 @@ async function partProfile(lg: LoadGen) {
         await lg.call({ kind: 'close' });
         await r.stop();
       }
-      const file = newestFile(profDir, '.cpuprofile');
+      const file = mainThreadProfile(profDir);
       if (!file) throw new Error(`no .cpuprofile in ${profDir}: did the server exit cleanly?\n${r.logs().slice(-2000)}`);
       const kept = join(RESULTS, `${STAMP}-${b}.cpuprofile`);
       copyFileSync(file, kept);
