@@ -497,6 +497,10 @@ export class ResourceRegistry {
     this.strategy.prepareForCreate(obj, this.reg);
     this.reg.hooks.prepareForCreate(this.decl.group, this.storageVersion, this.decl.kind, obj);
     this.reg.hooks.defaults(this.decl.group, this.storageVersion, this.decl.kind, obj);
+    // Field ownership is the request's: computed before mutating admission and the server's own
+    // additions (a Service's allocated addresses), as upstream's create handler does, so that what
+    // admission adds (a pod's service account token volume, tolerations) is owned by nobody.
+    if (!opts.applied) this.reg.managedFields?.(this, undefined, obj, opts);
     await this.reg.admit({
       operation: 'CREATE',
       resource: this.decl,
@@ -518,7 +522,6 @@ export class ResourceRegistry {
     let encoded: { plain: Buffer; metaEnd: number };
     try {
       await this.strategy.beforeCreate?.(obj, this.reg, !!opts.dryRun);
-      if (!opts.applied) this.reg.managedFields?.(this, undefined, obj, opts);
       if (opts.dryRun) {
         if (this.cache.get(key)) throw alreadyExists(this.gr, m.name!);
         this.strategy.afterCreateFailed?.(obj, this.reg);
@@ -640,6 +643,8 @@ export class ResourceRegistry {
     if (sub === 'status') this.strategy.prepareForStatusUpdate(obj, old);
     else this.strategy.prepareForUpdate(obj, old);
     this.reg.hooks.defaults(this.decl.group, this.storageVersion, this.decl.kind, obj);
+    // Before mutating admission, as for a create (upstream's update handler alike).
+    if (!opts.applied) this.reg.managedFields?.(this, old, obj, opts);
     await this.reg.admit({
       operation: 'UPDATE',
       resource: this.decl,
@@ -663,7 +668,6 @@ export class ResourceRegistry {
     let value: Buffer;
     try {
       await this.strategy.beforeUpdate?.(obj, old, this.reg, !!opts.dryRun);
-      if (!opts.applied) this.reg.managedFields?.(this, old, obj, opts);
       // An update that changes nothing is not written (upstream skips the storage write).
       m.resourceVersion = String(cur.rev);
       value = this.encode(obj);

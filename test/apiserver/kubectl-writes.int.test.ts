@@ -64,6 +64,30 @@ for (const backend of ['sqlite', 'etcd'] as const) describe(`kubectl writes on $
     assert.match(table, /^hello-world\s+0\/1\s+[01]\s+0\s+\d+s$/m);
   });
 
+  test('what admission and the server add to a created object is owned by nobody, as upstream', async () => {
+    await s.k(['create', 'namespace', 'own']);
+    await s.k(['create', 'serviceaccount', 'default', '-n', 'own']).catch(() => undefined);
+    await s.k(['run', 'p', '-n', 'own', '--image=busybox', '--restart=Never', '--', 'sleep', '1']);
+    const pod = JSON.parse(await s.k(['get', 'pod', 'p', '-n', 'own', '-o', 'json', '--show-managed-fields']));
+    assert.ok(
+      pod.spec.volumes.some((v: { name: string }) => v.name.startsWith('kube-api-access-')),
+      'the ServiceAccount admission added the token volume',
+    );
+    assert.ok(pod.spec.tolerations?.length > 0, 'the DefaultTolerationSeconds admission added tolerations');
+    const mine = pod.metadata.managedFields.find((m: any) => m.manager === 'kubectl-run').fieldsV1['f:spec'];
+    assert.ok(mine['f:containers']['k:{"name":"p"}']['f:image'], 'the request\'s fields are its manager\'s');
+    assert.ok(mine['f:restartPolicy'], 'so are the defaults filled into the request');
+    assert.equal(mine['f:volumes'], undefined);
+    assert.equal(mine['f:tolerations'], undefined);
+    await s.k(['create', 'service', 'clusterip', 'own-svc', '-n', 'own', '--tcp=80:8080']);
+    const svc = JSON.parse(await s.k(['get', 'svc', 'own-svc', '-n', 'own', '-o', 'json', '--show-managed-fields']));
+    assert.match(svc.spec.clusterIP, /^10\.43\./);
+    const svcMine = svc.metadata.managedFields.find((m: any) => m.manager === 'kubectl-create').fieldsV1['f:spec'];
+    assert.ok(svcMine['f:ports']);
+    assert.equal(svcMine['f:clusterIP'], undefined, 'the allocated address is the server\'s');
+    await s.k(['delete', 'namespace', 'own', '--wait=false']);
+  });
+
   test('label and annotate, including overwrite and removal', async () => {
     await s.k(['create', 'configmap', 'lab', '--from-literal=x=y']);
     await s.k(['label', 'cm', 'lab', 'tier=web', 'env=prod']);
