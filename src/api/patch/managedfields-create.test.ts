@@ -239,3 +239,36 @@ test('a create that brings its own managedFields keeps them, as the general path
   };
   assert.equal(JSON.stringify(updateManagedFields(withMF())), JSON.stringify(updateManagedFieldsGeneral(withMF())));
 });
+
+test('creates from one template share their computed set, yet each is its own and exact', () => {
+  type Out = { metadata: { managedFields: { time: string; fieldsV1: JsonObject }[] } };
+  const made = (name: string, uid: string, ts: string, label: string, port: number, now: Date): UpdateManagedFieldsOptions => {
+    const o = opts(corpus[0], 'kube-controller-manager');
+    const obj = o.next as { metadata: JsonObject; spec: { containers: { ports: JsonObject[] }[] } };
+    Object.assign(obj.metadata, { name, uid, creationTimestamp: ts, generateName: 'web-', labels: { [label]: 'x' } });
+    obj.spec.containers[0].ports[0].containerPort = port;
+    return { ...o, now };
+  };
+  const later = new Date('2025-03-01T09:00:00Z');
+  const cases = [
+    made('web-a', 'u-1', '2025-03-01T08:09:10Z', 'web', 8080, NOW),
+    // The same template: only the fields nobody owns differ.
+    made('web-b', 'u-2', '2025-03-01T08:09:11Z', 'web', 8080, later),
+    // A label and a list key are content: each has its own set.
+    made('web-c', 'u-3', '2025-03-01T08:09:12Z', 'api', 8080, NOW),
+    made('web-d', 'u-4', '2025-03-01T08:09:13Z', 'web', 9090, NOW),
+  ];
+  const fresh = (c: UpdateManagedFieldsOptions): UpdateManagedFieldsOptions => ({ ...c, next: structuredClone(c.next) });
+  const outs = cases.map((c) => updateManagedFields(fresh(c)) as Out);
+  cases.forEach((c, i) => assert.equal(JSON.stringify(outs[i]), JSON.stringify(updateManagedFieldsGeneral(fresh(c))), `case ${i}`));
+  assert.equal(outs[1].metadata.managedFields[0].time, '2025-03-01T09:00:00Z', 'each entry has its own time');
+  assert.deepEqual(outs[0].metadata.managedFields[0].fieldsV1, outs[1].metadata.managedFields[0].fieldsV1);
+  assert.notEqual(outs[0].metadata.managedFields[0].fieldsV1, outs[1].metadata.managedFields[0].fieldsV1, 'no object is shared between creates');
+  const ports = (f: JsonObject) => Object.keys(((f['f:spec'] as JsonObject)['f:containers'] as JsonObject)['k:{"name":"c0"}'] as JsonObject).length;
+  assert.ok(ports(outs[3].metadata.managedFields[0].fieldsV1) > 0);
+  assert.notDeepEqual(outs[3].metadata.managedFields[0].fieldsV1, outs[0].metadata.managedFields[0].fieldsV1);
+  // Changing one create's result changes no later create's.
+  (outs[1].metadata.managedFields[0].fieldsV1['f:spec'] as JsonObject)['f:bogus'] = {};
+  const again = updateManagedFields(fresh(cases[0])) as Out;
+  assert.equal((again.metadata.managedFields[0].fieldsV1['f:spec'] as JsonObject)['f:bogus'], undefined);
+});

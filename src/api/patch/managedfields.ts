@@ -58,6 +58,8 @@ interface Ctx {
   now: string;
   /** Fields the strategy resets (status on the main resource, spec on status): owned by nobody. */
   reset?: FieldSet;
+  /** reset as text, for keys of sets that depend on it. */
+  resetKey?: string;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -108,6 +110,48 @@ export function updateManagedFields(opts: UpdateManagedFieldsOptions): JsonObjec
  * value. Produces exactly the general path's entries (managedfields.test.ts compares them).
  */
 function createdEntries(ctx: Ctx, next: JsonObject, manager: string): JsonValue | undefined {
+  const fields = createdFieldsV1(ctx, next);
+  if (fields === null) return undefined;
+  const e: ManagedFieldsEntry = { manager: manager || 'unknown', operation: 'Update', apiVersion: ctx.apiVersion, time: ctx.now, fieldsType: 'FieldsV1', fieldsV1: JSON.parse(fields) as JsonObject };
+  if (ctx.subresource) e.subresource = ctx.subresource;
+  return [e] as unknown as JsonValue;
+}
+
+/**
+ * A create's set depends on the object's content alone, and not at all on the values of the
+ * metadata fields stripped from every set (name, uid, creationTimestamp, …): the objects made from
+ * one template (a ReplicaSet's or a Job's pods, a benchmark's) all have the same set. Computing it
+ * is most of a create's bookkeeping (~150 µs for a pod), keying it one JSON.stringify (~10 µs), so
+ * the sets of the most recent distinct contents are kept, per model, as FieldsV1 text (null: empty).
+ */
+const createdSets = new WeakMap<ObjectType['model'], Map<string, string | null>>();
+const CREATED_SETS_KEPT = 64;
+
+function createdFieldsV1(ctx: Ctx, next: JsonObject): string | null {
+  const meta = metadataOf(next);
+  let keyed: JsonObject = next;
+  if (meta) {
+    const m: JsonObject = {};
+    for (const k in meta) if (!STRIPPED_METADATA.has(k)) m[k] = meta[k];
+    keyed = { ...next, metadata: m };
+  }
+  // A type is its model and a name in it; a type with no name (deduced for a kind the model does
+  // not know) comes with a model of its own.
+  const key = `${ctx.type.ref.named ?? ''}\n${ctx.resetKey ?? ''}\n${ctx.subresource}\n${JSON.stringify(keyed)}`;
+  let sets = createdSets.get(ctx.type.model);
+  if (!sets) createdSets.set(ctx.type.model, (sets = new Map()));
+  let fields = sets.get(key);
+  if (fields === undefined) {
+    fields = computeCreatedFieldsV1(ctx, next);
+    if (sets.size >= CREATED_SETS_KEPT) sets.delete(sets.keys().next().value!);
+  } else {
+    sets.delete(key); // kept as the most recently used
+  }
+  sets.set(key, fields);
+  return fields;
+}
+
+function computeCreatedFieldsV1(ctx: Ctx, next: JsonObject): string | null {
   const { model, ref } = ctx.type;
   const c = compare(model, ref, zeroFilled(model, ref), model.withZero(ref, next));
   // The comparison's sets are private: combine and trim them in place instead of copying.
@@ -115,10 +159,7 @@ function createdEntries(ctx: Ctx, next: JsonObject, manager: string): JsonValue 
   addInPlace(set, c.modified);
   if (ctx.reset) removeRecursiveInPlace(set, ctx.reset);
   removeInPlace(set, STRIP);
-  if (set.empty()) return undefined;
-  const e: ManagedFieldsEntry = { manager: manager || 'unknown', operation: 'Update', apiVersion: ctx.apiVersion, time: ctx.now, fieldsType: 'FieldsV1', fieldsV1: set.toFieldsV1() };
-  if (ctx.subresource) e.subresource = ctx.subresource;
-  return [e] as unknown as JsonValue;
+  return set.empty() ? null : set.toFieldsV1JSON();
 }
 
 /** a ∪= b; b's subtrees are shared into a where a has none (neither is used again). */
@@ -264,7 +305,10 @@ function makeCtx(o: { gvk: GroupVersionKind; type: ObjectType; subresource?: str
     subresource: o.subresource ?? '',
     now: formatTime(o.now ?? new Date()),
   };
-  if (o.resetFields && o.resetFields.length > 0) ctx.reset = FieldSet.of(...o.resetFields.map((p) => fieldPath(...p)));
+  if (o.resetFields && o.resetFields.length > 0) {
+    ctx.reset = FieldSet.of(...o.resetFields.map((p) => fieldPath(...p)));
+    ctx.resetKey = JSON.stringify(o.resetFields);
+  }
   return ctx;
 }
 
@@ -596,20 +640,10 @@ function prune(ctx: Ctx, merged: JsonObject, fields: Map<string, VersionedSet>, 
 // ---------------------------------------------------------------------------------------------
 // The layers (innermost first)
 
-const STRIP = FieldSet.of(
-  fieldPath('apiVersion'),
-  fieldPath('kind'),
-  fieldPath('metadata'),
-  fieldPath('metadata', 'name'),
-  fieldPath('metadata', 'namespace'),
-  fieldPath('metadata', 'creationTimestamp'),
-  fieldPath('metadata', 'selfLink'),
-  fieldPath('metadata', 'uid'),
-  fieldPath('metadata', 'clusterName'),
-  fieldPath('metadata', 'generation'),
-  fieldPath('metadata', 'managedFields'),
-  fieldPath('metadata', 'resourceVersion'),
-);
+/** The metadata fields no manager owns (upstream's stripMeta). */
+const STRIPPED_METADATA = new Set(['name', 'namespace', 'creationTimestamp', 'selfLink', 'uid', 'clusterName', 'generation', 'managedFields', 'resourceVersion']);
+
+const STRIP = FieldSet.of(fieldPath('apiVersion'), fieldPath('kind'), fieldPath('metadata'), ...[...STRIPPED_METADATA].map((k) => fieldPath('metadata', k)));
 
 function stripMeta(fields: Map<string, VersionedSet>, manager: string): void {
   const vs = fields.get(manager);
