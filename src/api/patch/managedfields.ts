@@ -13,6 +13,7 @@
 //                      annotation shows unchanged are taken over, and the annotation is kept current
 //   field manager      decode/encode managedFields; conflicts become a 409
 import { StatusError, badRequest } from '../errors.ts';
+import { deepFreeze } from '../meta.ts';
 import { serverError } from './errors.ts';
 import { FieldSet, type Path, fieldPath, pathString } from './fieldpath.ts';
 import { type JsonObject, type JsonValue, deepClone, deepEqual, goJSON, goJSONString, isObject } from './json.ts';
@@ -112,7 +113,7 @@ export function updateManagedFields(opts: UpdateManagedFieldsOptions): JsonObjec
 function createdEntries(ctx: Ctx, next: JsonObject, manager: string): JsonValue | undefined {
   const fields = createdFieldsV1(ctx, next);
   if (fields === null) return undefined;
-  const e: ManagedFieldsEntry = { manager: manager || 'unknown', operation: 'Update', apiVersion: ctx.apiVersion, time: ctx.now, fieldsType: 'FieldsV1', fieldsV1: JSON.parse(fields) as JsonObject };
+  const e: ManagedFieldsEntry = { manager: manager || 'unknown', operation: 'Update', apiVersion: ctx.apiVersion, time: ctx.now, fieldsType: 'FieldsV1', fieldsV1: fields };
   if (ctx.subresource) e.subresource = ctx.subresource;
   return [e] as unknown as JsonValue;
 }
@@ -122,12 +123,14 @@ function createdEntries(ctx: Ctx, next: JsonObject, manager: string): JsonValue 
  * metadata fields stripped from every set (name, uid, creationTimestamp, …): the objects made from
  * one template (a ReplicaSet's or a Job's pods, a benchmark's) all have the same set. Computing it
  * is most of a create's bookkeeping (~150 µs for a pod), keying it one JSON.stringify (~10 µs), so
- * the sets of the most recent distinct contents are kept, per model, as FieldsV1 text (null: empty).
+ * the sets of the most recent distinct contents are kept, per model, in FieldsV1 form (null: empty).
+ * The objects created share that one FieldsV1 value: it is deep-frozen, as every stored object is
+ * once cached, so none can change it for the others (and a cache of 10,000 such pods holds it once).
  */
-const createdSets = new WeakMap<ObjectType['model'], Map<string, string | null>>();
+const createdSets = new WeakMap<ObjectType['model'], Map<string, JsonObject | null>>();
 const CREATED_SETS_KEPT = 64;
 
-function createdFieldsV1(ctx: Ctx, next: JsonObject): string | null {
+function createdFieldsV1(ctx: Ctx, next: JsonObject): JsonObject | null {
   const meta = metadataOf(next);
   let keyed: JsonObject = next;
   if (meta) {
@@ -151,7 +154,7 @@ function createdFieldsV1(ctx: Ctx, next: JsonObject): string | null {
   return fields;
 }
 
-function computeCreatedFieldsV1(ctx: Ctx, next: JsonObject): string | null {
+function computeCreatedFieldsV1(ctx: Ctx, next: JsonObject): JsonObject | null {
   const { model, ref } = ctx.type;
   const c = compare(model, ref, zeroFilled(model, ref), model.withZero(ref, next));
   // The comparison's sets are private: combine and trim them in place instead of copying.
@@ -159,7 +162,7 @@ function computeCreatedFieldsV1(ctx: Ctx, next: JsonObject): string | null {
   addInPlace(set, c.modified);
   if (ctx.reset) removeRecursiveInPlace(set, ctx.reset);
   removeInPlace(set, STRIP);
-  return set.empty() ? null : set.toFieldsV1JSON();
+  return set.empty() ? null : deepFreeze(set.toFieldsV1());
 }
 
 /** a ∪= b; b's subtrees are shared into a where a has none (neither is used again). */
