@@ -146,30 +146,41 @@ describe('cluster DNS across two nodes: kubectl run nslookup, resolv.conf by dns
     const kubernetesIp = (await getJson(c, ['service', 'kubernetes'])).spec.clusterIP as string;
     // script(1) gives kubectl a terminal, as a user at a shell has: -t asks for one in the container.
     // The container often exits before kubectl attaches; kubectl then prints its log instead, as
-    // upstream's does. Either way the lookup's answer is on the terminal.
-    const cmd = [
-      '/usr/bin/kubectl',
-      '--kubeconfig',
-      c.kubeconfig,
-      'run',
-      '-it',
-      '--rm',
-      '--restart=Never',
-      `--image=${BUSYBOX}`,
-      'dnscheck',
-      '--',
-      'nslookup',
-      'kubernetes.default.svc.cluster.local',
-    ].join(' ');
-    const r = await runIn(c.serverNs, 'script', ['-q', '-e', '-c', cmd, '/dev/null'], { env: { HOME: `${c.dir}/kubectl-home`, TERM: 'xterm' }, timeoutMs: 180_000 });
-    const out = r.stdout.replace(/\r\n/g, '\n');
-    assert.equal(r.code, 0, out + r.stderr);
+    // upstream's does. Between the two lies a window that real kubectl and containerd share with
+    // upstream: kubectl saw the pod Running and attaches just after nslookup has written its answer
+    // (output before an attach goes only to the log), so the terminal shows only the prompt hint.
+    // That outcome is run again under a new name, up to three times; any other outcome is judged.
+    const answered = new RegExp(`Server:\\s+${clusterDns.replace(/\./g, '\\.')}\\n`, 'm');
+    let out = '';
+    let name = '';
+    for (let attempt = 1; attempt <= 3; attempt++) {
+      name = `dnscheck${attempt}`;
+      const cmd = [
+        '/usr/bin/kubectl',
+        '--kubeconfig',
+        c.kubeconfig,
+        'run',
+        '-it',
+        '--rm',
+        '--restart=Never',
+        `--image=${BUSYBOX}`,
+        name,
+        '--',
+        'nslookup',
+        'kubernetes.default.svc.cluster.local',
+      ].join(' ');
+      const r = await runIn(c.serverNs, 'script', ['-q', '-e', '-c', cmd, '/dev/null'], { env: { HOME: `${c.dir}/kubectl-home`, TERM: 'xterm' }, timeoutMs: 180_000 });
+      out = r.stdout.replace(/\r\n/g, '\n');
+      assert.equal(r.code, 0, out + r.stderr);
+      assert.match(out, new RegExp(`^pod "${name}" deleted`, 'm'), out);
+      const missedByAttach = !answered.test(out) && /If you don't see a command prompt/.test(out);
+      if (!missedByAttach) break;
+    }
     // (the terminal may echo a NUL from kubectl as ^@ before the first line)
-    assert.match(out, new RegExp(`Server:\\s+${clusterDns.replace(/\./g, '\\.')}\\n`, 'm'), out);
+    assert.match(out, answered, out);
     assert.match(out, new RegExp(`^Name:\\s+kubernetes\\.default\\.svc\\.cluster\\.local\\nAddress: ${kubernetesIp.replace(/\./g, '\\.')}\\n`, 'm'), out);
-    assert.match(out, /^pod "dnscheck" deleted/m, out);
-    await until('the dnscheck pod is gone', 60_000, async () => {
-      const g = await c.kubectl(['get', 'pod', 'dnscheck']);
+    await until(`the ${name} pod is gone`, 60_000, async () => {
+      const g = await c.kubectl(['get', 'pod', name]);
       return g.code !== 0 && /NotFound/.test(g.stderr) ? true : undefined;
     });
   });
