@@ -211,8 +211,9 @@ function kubeconfigYaml(server: string, caPem: string, cert: string, key: string
 export async function runServer(cfg: ServerConfig): Promise<{ stop(): Promise<void>; port: number }> {
   const started = Date.now();
   if (cfg.node) serverAgentPreflight(cfg.node);
-  mkdirSync(cfg.dataDir, { recursive: true, mode: 0o700 });
+  // The datastore first: an endpoint it refuses leaves nothing behind, not even the data dir.
   const store = await openStore(cfg.datastoreEndpoint, cfg.datastoreTls);
+  mkdirSync(cfg.dataDir, { recursive: true, mode: 0o700 });
   const serviceIP = intToIp(parseCidr(cfg.serviceCidr).base + 1);
   const sans = new Set<string>([
     'kubernetes',

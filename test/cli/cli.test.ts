@@ -1,6 +1,9 @@
 // The rudder command line: a table of subcommands, --help everywhere, one-line errors for bad flags.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { RUDDER } from '../harness.ts';
 
@@ -59,8 +62,15 @@ test('the launcher runs the project\'s Node 24 whatever node is on PATH', () => 
   assert.equal(run('version').code, 0);
 });
 
-test('an unusable datastore endpoint is a one-line error, not a half-started server', () => {
-  const r = run('server', '--data-dir', '/tmp/rudder-cli-test-nonexistent', '--datastore-endpoint', 'mysql://x', '--https-listen-port', '0', '--bind-address', '127.0.0.1', '--disable-agent');
-  assert.equal(r.code, 1);
-  assert.match(r.err.trim(), /^rudder server: unsupported datastore endpoint "mysql:\/\/x": expected sqlite:\/\/\/absolute\/path\.db or http\(s\):\/\/host:port/);
+test('an unusable datastore endpoint is a one-line error, not a half-started server, and leaves nothing behind', () => {
+  const parent = mkdtempSync(join(tmpdir(), 'rudder-cli-test-'));
+  try {
+    const dataDir = join(parent, 'data');
+    const r = run('server', '--data-dir', dataDir, '--datastore-endpoint', 'mysql://x', '--https-listen-port', '0', '--bind-address', '127.0.0.1', '--disable-agent');
+    assert.equal(r.code, 1);
+    assert.match(r.err.trim(), /^rudder server: unsupported datastore endpoint "mysql:\/\/x": expected sqlite:\/\/\/absolute\/path\.db or http\(s\):\/\/host:port/);
+    assert.equal(existsSync(dataDir), false, 'the data dir was not made');
+  } finally {
+    rmSync(parent, { recursive: true, force: true });
+  }
 });
