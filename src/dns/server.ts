@@ -100,11 +100,34 @@ export class DnsServer {
     }
     for (const l of this.o.listen) {
       const want = l.port || port;
+      if (want === 0 && this.o.tcp !== false) {
+        port = await this.bindAnyPort(l.host);
+        continue;
+      }
       port = await this.bindUdp(l.host, want);
       if (this.o.tcp !== false) await this.bindTcp(l.host, port);
     }
     this.port = port;
     return port;
+  }
+
+  /**
+   * UDP and TCP on one free port. The kernel picks a port free for UDP; TCP may hold the same
+   * number (another program's listener or connection), so a port taken for TCP is let go and
+   * another one tried.
+   */
+  private async bindAnyPort(host: string): Promise<number> {
+    for (let attempt = 1; ; attempt++) {
+      const port = await this.bindUdp(host, 0);
+      try {
+        await this.bindTcp(host, port);
+        return port;
+      } catch (e) {
+        const s = this.udp.pop()!;
+        await new Promise<void>((r) => s.close(() => r()));
+        if ((e as NodeJS.ErrnoException).code !== 'EADDRINUSE' || attempt >= 20) throw e;
+      }
+    }
   }
 
   get boundPort(): number {

@@ -1,7 +1,7 @@
 // For tests and the benchmark: a DNS client over UDP and TCP (dns-packet on the wire), and a stub
 // upstream resolver that answers from a fixed table on loopback — what the cluster DNS forwards to
 // in tests instead of any real resolver.
-import { createSocket } from 'node:dgram';
+import { createSocket, type Socket } from 'node:dgram';
 import { connect, createServer, type Server } from 'node:net';
 import * as dnsPacket from 'dns-packet';
 import type { Answer } from 'dns-packet';
@@ -100,11 +100,8 @@ export async function startStubResolver(table: Record<string, Answer[]>, o: { ho
       answers,
     });
   };
-  const udp = createSocket(host.includes(':') ? 'udp6' : 'udp4');
-  udp.on('message', (m, r) => udp.send(answer(m), r.port, r.address));
-  const port = await new Promise<number>((resolve) => udp.bind(o.port ?? 0, host, () => resolve(udp.address().port)));
   const conns = new Set<import('node:net').Socket>();
-  const tcp: Server = createServer((sock) => {
+  const serveTcp = (sock: import('node:net').Socket) => {
     conns.add(sock);
     sock.on('close', () => conns.delete(sock));
     let buf = Buffer.alloc(0);
@@ -121,8 +118,30 @@ export async function startStubResolver(table: Record<string, Answer[]>, o: { ho
       }
     });
     sock.on('error', () => sock.destroy());
-  });
-  await new Promise<void>((resolve) => tcp.listen(port, host, () => resolve()));
+  };
+  // UDP and TCP on one port: a port the kernel found free for UDP may be taken for TCP (by any
+  // program's connection), and is then let go for another.
+  let udp: Socket;
+  let tcp: Server;
+  let port: number;
+  for (let attempt = 1; ; attempt++) {
+    udp = createSocket(host.includes(':') ? 'udp6' : 'udp4');
+    const u = udp;
+    u.on('message', (m, r) => u.send(answer(m), r.port, r.address));
+    port = await new Promise<number>((resolve, reject) => {
+      u.once('error', reject);
+      u.bind(o.port ?? 0, host, () => resolve(u.address().port));
+    });
+    tcp = createServer(serveTcp);
+    const t = tcp;
+    const listened = await new Promise<NodeJS.ErrnoException | undefined>((resolve) => {
+      t.once('error', resolve);
+      t.listen(port, host, () => resolve(undefined));
+    });
+    if (!listened) break;
+    await new Promise<void>((r) => u.close(() => r()));
+    if (listened.code !== 'EADDRINUSE' || o.port || attempt >= 20) throw listened;
+  }
   return {
     port,
     asked,
