@@ -11,7 +11,7 @@
 // this run creates, with no route out (DESIGN.md §8); the pods' clients (bench/kubelet-driver.ts)
 // run inside the server's namespace. Everything is removed at the end, also on Ctrl-C.
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -20,7 +20,7 @@ import { agentPaths } from '../src/kubelet/runtime/agent-runtime.ts';
 import { containerdPaths } from '../src/kubelet/runtime/containerd.ts';
 import { pidsWithArgs } from '../src/kubelet/runtime/testenv.ts';
 import { runIn, startCluster, type E2ECluster, type E2ENode, type NsProcess } from '../test/e2e/cluster.ts';
-import { cpuSeconds, rssOf } from './processes.ts';
+import { cpuSeconds, mainThreadProfile, rssOf } from './processes.ts';
 import { formatProfile, summarizeProfile } from './profile.ts';
 import { fmt, median, quantile } from './stats.ts';
 
@@ -106,17 +106,6 @@ interface Batch {
   lines: Timeline[];
   /** The driver's time origin, when batches of several drivers are put together (--paired). */
   origin?: number;
-}
-
-/**
- * The main thread's profile in dir (CPU.<date>.<time>.<pid>.<thread>.<seq>.cpuprofile: thread 0;
- * worker threads write their own). The largest: the launcher may run a short compile-only pass of
- * the same command first (bin/rudder), which writes a profile of its own.
- */
-function mainThreadProfile(dir: string): string | undefined {
-  const files = readdirSync(dir).filter((f) => /^CPU\.\d+\.\d+\.\d+\.0\.\d+\.cpuprofile$/.test(f));
-  const size = (f: string) => statSync(join(dir, f)).size;
-  return files.length ? join(dir, files.sort((a, b) => size(b) - size(a))[0]!) : undefined;
 }
 
 // ---- floor -------------------------------------------------------------------------------------

@@ -4,7 +4,7 @@
 // removed at the end.
 
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { get as httpGet } from 'node:http';
 import { get as httpsGet } from 'node:https';
 import { createServer } from 'node:net';
@@ -413,12 +413,14 @@ export function newestFile(dir: string, ext: string): string | undefined {
 }
 
 /**
- * The newest CPU profile of a process's main thread in dir. Node's --cpu-prof writes one per thread
- * (CPU.<date>.<time>.<pid>.<thread id>.<seq>.cpuprofile; the main thread is 0), and a server's
- * worker threads (the scheduler's, with --with-controllers) may end after its main thread and sort last.
+ * The CPU profile of a process's main thread in dir. Node's --cpu-prof writes one per thread
+ * (CPU.<date>.<time>.<pid>.<thread id>.<seq>.cpuprofile; the main thread is 0): a server's or an
+ * agent's worker threads (the scheduler's, DNS serving threads) write their own and may end later.
+ * The largest of the main-thread profiles: the launcher may run a short compile-only pass of the
+ * same command first (bin/rudder), which writes one too.
  */
 export function mainThreadProfile(dir: string): string | undefined {
-  const files = readdirSync(dir).filter((f) => /\.\d+\.0\.\d+\.cpuprofile$/.test(f));
-  files.sort();
-  return files.length ? join(dir, files[files.length - 1]!) : undefined;
+  const files = readdirSync(dir).filter((f) => /^CPU\.\d+\.\d+\.\d+\.0\.\d+\.cpuprofile$/.test(f));
+  const size = (f: string) => statSync(join(dir, f)).size;
+  return files.length ? join(dir, files.sort((a, b) => size(b) - size(a))[0]!) : undefined;
 }
