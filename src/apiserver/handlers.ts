@@ -411,6 +411,9 @@ export function createResourceHandler(d: HandlerDeps): (ctx: Ctx) => Promise<voi
     if (sendInitial === 'true' && bookmarks) bookmark(reg.watchCache.revision, true);
     setWarnings(ctx);
     res.writeHead(200, { 'content-type': ct, 'cache-control': 'no-cache, private' });
+    // HTTP/1 holds a head back until the first body bytes: a watch with nothing to send yet must
+    // still be answered (clients wait for the head before they count the watch as started).
+    res.flushHeaders?.();
     started = true;
     for (const p of pending) res.write(p);
     pending.length = 0;

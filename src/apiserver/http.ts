@@ -25,6 +25,8 @@ export interface Res {
   end(chunk?: string | Uint8Array): unknown;
   on(ev: 'close' | 'drain', fn: () => void): unknown;
   once(ev: 'close' | 'drain', fn: () => void): unknown;
+  /** Sends the head now (HTTP/1 otherwise waits for the first body bytes). */
+  flushHeaders?(): void;
 }
 
 export interface Req {

@@ -3,6 +3,7 @@
 // deletecollection, dry runs, preconditions, multi-version kinds and resourceVersion rules.
 import assert from 'node:assert/strict';
 import { connect } from 'node:http2';
+import { request as httpsRequest } from 'node:https';
 import { after, before, describe, test } from 'node:test';
 import { eventually, startServer, type TestServer } from '../harness.ts';
 
@@ -347,5 +348,48 @@ describe('watch streams', () => {
     }
     assert.deepEqual(seen[1], seen[0]);
     assert.deepEqual(seen[2], seen[0]);
+  });
+
+  /** One JSON watch over HTTP/1.1 (chunked), collecting the raw bytes until `until` says so; both fail after 10 s. */
+  function watchBytesHttp1(path: string, until: (b: Buffer) => boolean): { done: Promise<Buffer>; ready: Promise<void> } {
+    const u = new URL(s.url);
+    const chunks: Buffer[] = [];
+    let answered!: () => void;
+    let failReady!: (e: Error) => void;
+    const ready = new Promise<void>((ok, fail) => ((answered = ok), (failReady = fail)));
+    const done = new Promise<Buffer>((resolve, reject) => {
+      const req = httpsRequest({ host: u.hostname, port: u.port, path, ca: s.creds.ca, cert: s.creds.cert, key: s.creds.key, headers: { accept: 'application/json' } }, (res) => {
+        if (res.statusCode !== 200 || res.httpVersion !== '1.1') return failReady(new Error(`watch: ${res.statusCode} over HTTP/${res.httpVersion}`));
+        answered();
+        res.on('data', (c: Buffer) => {
+          chunks.push(c);
+          const all = Buffer.concat(chunks);
+          if (until(all)) {
+            clearTimeout(timer);
+            req.destroy();
+            resolve(all);
+          }
+        });
+      });
+      const timer = setTimeout(() => {
+        const e = new Error(`HTTP/1.1 watch: not complete after 10 s: ${Buffer.concat(chunks).length} bytes`);
+        failReady(e);
+        reject(e);
+        req.destroy();
+      }, 10_000);
+      req.on('error', (e) => (failReady(e), reject(e)));
+      req.end();
+    });
+    done.catch(() => undefined); // reported through ready or when awaited
+    return { done, ready };
+  }
+
+  test('an HTTP/1.1 watch is answered before there is any event to send', async () => {
+    assert.equal((await s.request('POST', '/api/v1/namespaces', { body: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'quiet' } } })).status, 201);
+    const w = watchBytesHttp1('/api/v1/namespaces/quiet/configmaps?watch=true', (b) => b.toString().includes('\n'));
+    await w.ready;
+    assert.equal((await s.request('POST', '/api/v1/namespaces/quiet/configmaps', { body: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'first' } } })).status, 201);
+    const ev = JSON.parse((await w.done).toString().split('\n')[0]!);
+    assert.equal(`${ev.type} ${ev.object.metadata.name}`, 'ADDED first');
   });
 });
