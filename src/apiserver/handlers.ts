@@ -364,11 +364,25 @@ export function createResourceHandler(d: HandlerDeps): (ctx: Ctx) => Promise<voi
       }
       return watchEventJson(r, decl, version, type, e);
     };
+    // The events of one dispatch (a group commit's writes reach every watcher in one synchronous
+    // step) leave in one write of the shared buffers, not one each: a write's cost hardly depends
+    // on its size, and a busy server commits more writes at a time, so then each event costs less.
+    const sink = res.stream ?? res;
+    let corked = false;
+    const uncork = () => {
+      corked = false;
+      sink.uncork?.();
+    };
     const write = (chunk: string | Uint8Array) => {
       if (closed) return;
       if (!started) {
         pending.push(chunk);
         return;
+      }
+      if (!corked) {
+        corked = true;
+        sink.cork?.();
+        queueMicrotask(uncork);
       }
       res.write(chunk);
     };

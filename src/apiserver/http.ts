@@ -27,6 +27,11 @@ export interface Res {
   once(ev: 'close' | 'drain', fn: () => void): unknown;
   /** Sends the head now (HTTP/1 otherwise waits for the first body bytes). */
   flushHeaders?(): void;
+  /** HTTP/1: holds writes back until uncork() and then sends them together. */
+  cork?(): void;
+  uncork?(): void;
+  /** HTTP/2 (compat): the stream, which corks as above. */
+  stream?: { cork(): void; uncork(): void };
 }
 
 export interface Req {

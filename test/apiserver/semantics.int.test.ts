@@ -392,4 +392,31 @@ describe('watch streams', () => {
     const ev = JSON.parse((await w.done).toString().split('\n')[0]!);
     assert.equal(`${ev.type} ${ev.object.metadata.name}`, 'ADDED first');
   });
+
+  test('writes committed together reach every watcher (HTTP/2 and HTTP/1.1, JSON and protobuf) as whole events, in revision order', async () => {
+    const { decodeWatchEvent } = await import('../../src/api/protobuf/codec.ts');
+    assert.equal((await s.request('POST', '/api/v1/namespaces', { body: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'together' } } })).status, 201);
+    const path = '/api/v1/namespaces/together/configmaps?watch=true';
+    const N = 24;
+    const lines = (b: Buffer) => b.toString().split('\n').filter(Boolean);
+    const h2json = watchBytes(path, 'application/json', (b) => lines(b).length >= N);
+    const h2pb = watchBytes(path, 'application/vnd.kubernetes.protobuf;stream=watch', (b) => frames(b).length >= N);
+    const h1json = watchBytesHttp1(path, (b) => lines(b).length >= N);
+    await Promise.all([h2json.ready, h2pb.ready, h1json.ready]);
+    // Sent at once: the server commits them in a few group commits, several to a commit.
+    const created = await Promise.all(
+      Array.from({ length: N }, (_, i) =>
+        s.request('POST', '/api/v1/namespaces/together/configmaps', { body: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: `t${i}` }, data: { pad: 'x'.repeat(2000 + i) } } }),
+      ),
+    );
+    for (const r of created) assert.equal(r.status, 201, r.text());
+    const byRevision = created.map((r) => r.json()).sort((a, b) => Number(a.metadata.resourceVersion) - Number(b.metadata.resourceVersion));
+    const want = byRevision.map((o) => `ADDED ${o.metadata.name} ${o.metadata.resourceVersion} ${o.data.pad.length}`);
+    for (const w of [h2json, h1json]) {
+      const evs = lines(await w.done).map((l) => JSON.parse(l));
+      assert.deepEqual(evs.map((e) => `${e.type} ${e.object.metadata.name} ${e.object.metadata.resourceVersion} ${e.object.data.pad.length}`), want);
+    }
+    const evs = frames(await h2pb.done).map((f) => decodeWatchEvent(f));
+    assert.deepEqual(evs.map((e: any) => `${e.type} ${e.object.metadata.name} ${e.object.metadata.resourceVersion} ${e.object.data.pad.length}`), want);
+  });
 });
