@@ -2,6 +2,7 @@
 // Decoding, conversion between served and stored versions, strict field validation, patches and
 // output transformations (Table, PartialObjectMetadata) happen here; storage semantics live in
 // registry.ts.
+import { constants as http2Constants } from 'node:http2';
 import {
   StatusError,
   badRequest,
@@ -62,7 +63,20 @@ export interface HandlerDeps {
   minRequestTimeoutSeconds: number;
   /** Aborted when the server shuts down: every open watch ends. */
   closing?: AbortSignal;
+  log?: (msg: string) => void;
 }
+
+/**
+ * A watch that stays more than this far behind (bytes written and not yet taken by its client)
+ * for WATCH_BEHIND_GRACE_MS is closed, as upstream closes a watcher that does not keep up: a
+ * client that stops reading would otherwise have the server hold every later event for it, while
+ * a slow one only lags in bursts. A watch's first burst (its initial events or replay) counts
+ * against twice its own size if that is more.
+ */
+export const WATCH_BEHIND_LIMIT_BYTES = 16 * 2 ** 20;
+export const WATCH_BEHIND_GRACE_MS = 5_000;
+
+const { NGHTTP2_CANCEL } = http2Constants;
 
 const PATCH_TYPES: Record<string, 'json' | 'merge' | 'strategic' | 'apply'> = {
   'application/json-patch+json': 'json',
@@ -369,9 +383,34 @@ export function createResourceHandler(d: HandlerDeps): (ctx: Ctx) => Promise<voi
     // on its size, and a busy server commits more writes at a time, so then each event costs less.
     const sink = res.stream ?? res;
     let corked = false;
+    let behindLimit = WATCH_BEHIND_LIMIT_BYTES;
+    let behindSince: number | undefined;
+    let behindCheck: NodeJS.Timeout | undefined;
+    let cutOff: (() => void) | undefined;
+    const checkBehind = () => {
+      const behind = sink.writableLength ?? 0;
+      if (closed || behind <= behindLimit) {
+        behindSince = undefined;
+        return;
+      }
+      const now = Date.now();
+      behindSince ??= now;
+      if (now - behindSince >= WATCH_BEHIND_GRACE_MS) {
+        d.log?.(`closing a watch of ${decl.plural} that has been more than ${behindLimit} bytes behind for ${now - behindSince} ms (${behind} now): its client does not keep up`);
+        cutOff?.();
+      } else if (!behindCheck) {
+        // Looked at again even if no event comes: a client that stopped reading gets no more.
+        behindCheck = setTimeout(() => {
+          behindCheck = undefined;
+          checkBehind();
+        }, WATCH_BEHIND_GRACE_MS - (now - behindSince) + 10);
+        behindCheck.unref();
+      }
+    };
     const uncork = () => {
       corked = false;
       sink.uncork?.();
+      checkBehind();
     };
     const write = (chunk: string | Uint8Array) => {
       if (closed) return;
@@ -429,18 +468,31 @@ export function createResourceHandler(d: HandlerDeps): (ctx: Ctx) => Promise<voi
     // still be answered (clients wait for the head before they count the watch as started).
     res.flushHeaders?.();
     started = true;
-    for (const p of pending) res.write(p);
+    let first = 0;
+    for (const p of pending) {
+      first += p.length;
+      res.write(p);
+    }
     pending.length = 0;
+    behindLimit = Math.max(behindLimit, 2 * first);
     await new Promise<void>((resolve) => {
       const finish = () => {
         if (closed) return;
         closed = true;
         handle.stop();
         clearTimeout(timer);
+        clearTimeout(behindCheck);
         clearInterval(bm);
         d.closing?.removeEventListener('abort', finish);
         if (!res.writableEnded) res.end();
         resolve();
+      };
+      // Ending the response would keep what the client has not read; the stream (HTTP/2) or the
+      // connection (HTTP/1) is dropped instead, and the client watches again from its last event.
+      cutOff = () => {
+        finish();
+        if (res.stream) res.stream.close?.(NGHTTP2_CANCEL);
+        else res.destroy?.();
       };
       const timer = setTimeout(finish, timeoutMs);
       const bm = setInterval(() => {

@@ -30,8 +30,12 @@ export interface Res {
   /** HTTP/1: holds writes back until uncork() and then sends them together. */
   cork?(): void;
   uncork?(): void;
-  /** HTTP/2 (compat): the stream, which corks as above. */
-  stream?: { cork(): void; uncork(): void };
+  /** HTTP/2 (compat): the stream, which corks as above; close() resets it. */
+  stream?: { cork(): void; uncork(): void; close?(code?: number): void; writableLength?: number };
+  /** Bytes written and not yet handed to the connection. */
+  writableLength?: number;
+  /** HTTP/1: drops the connection. */
+  destroy?(): void;
 }
 
 export interface Req {

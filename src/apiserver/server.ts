@@ -154,6 +154,7 @@ export async function startApiServer(cfg: ApiServerConfig, deps: ApiServerDeps):
     reviews: new Map([...authz.reviews, ...reviewLikeHandlers(registry, saAuthn)]),
     minRequestTimeoutSeconds: cfg.minRequestTimeoutSeconds,
     closing: closing.signal,
+    log,
   });
   const openapi = openapiRoutes(KUBERNETES_VERSION.gitVersion);
   let auditFile: RotatingFile | undefined;

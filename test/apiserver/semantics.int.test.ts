@@ -393,6 +393,57 @@ describe('watch streams', () => {
     assert.equal(`${ev.type} ${ev.object.metadata.name}`, 'ADDED first');
   });
 
+  test('a watch whose client stops reading is cut off after 5 s more than 16 MiB behind, and the other watchers go on', async () => {
+    assert.equal((await s.request('POST', '/api/v1/namespaces', { body: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'stalled' } } })).status, 201);
+    const path = '/api/v1/namespaces/stalled/configmaps?watch=true';
+    const N = 24; // ~900 KB each: ~21 MB of events, more than the 16 MiB a watcher may fall behind
+    // Counts lines as they come (watchBytes would join ~21 MB again on every chunk).
+    const readingSession = connect(s.url, { ca: s.creds.ca, cert: s.creds.cert, key: s.creds.key });
+    const readingReq = readingSession.request({ ':method': 'GET', ':path': path, accept: 'application/json' });
+    const reading = {
+      ready: new Promise<void>((resolve, reject) => {
+        readingReq.on('response', (h) => (h[':status'] === 200 ? resolve() : reject(new Error(`watch: ${h[':status']}`))));
+        readingReq.on('error', reject);
+      }),
+      done: new Promise<Buffer>((resolve, reject) => {
+        const chunks: Buffer[] = [];
+        let lines = 0;
+        const timer = setTimeout(() => reject(new Error(`reading watch: ${lines} of ${N} events after 30 s`)), 30_000);
+        readingReq.on('close', () => reject(new Error(`reading watch closed (code ${readingReq.rstCode}) after ${lines} of ${N} events`)));
+        readingReq.on('data', (c: Buffer) => {
+          chunks.push(c);
+          for (let at = c.indexOf(10); at >= 0; at = c.indexOf(10, at + 1)) lines++;
+          if (lines >= N) {
+            clearTimeout(timer);
+            readingSession.close();
+            resolve(Buffer.concat(chunks));
+          }
+        });
+      }),
+    };
+    const session = connect(s.url, { ca: s.creds.ca, cert: s.creds.cert, key: s.creds.key });
+    const stuck = session.request({ ':method': 'GET', ':path': path, accept: 'application/json' });
+    await new Promise<void>((resolve, reject) => {
+      stuck.on('response', (h) => (h[':status'] === 200 ? resolve() : reject(new Error(`watch: ${h[':status']}`))));
+      stuck.on('error', reject);
+    });
+    stuck.pause(); // reads nothing from here on: its flow-control window closes after 64 KiB
+    const reset = new Promise<number>((resolve) => stuck.on('close', () => resolve(stuck.rstCode ?? -1)));
+    stuck.on('error', () => undefined); // the reset also surfaces as an error
+    await reading.ready;
+    for (let i = 0; i < N; i++) {
+      const r = await s.request('POST', '/api/v1/namespaces/stalled/configmaps', { body: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: `big${i}` }, data: { pad: 'x'.repeat(900_000) } } });
+      assert.equal(r.status, 201, r.text());
+    }
+    const all = (await reading.done).toString().split('\n').filter(Boolean).map((l) => JSON.parse(l).object.metadata.name);
+    assert.deepEqual(all, Array.from({ length: N }, (_, i) => `big${i}`));
+    const code = await Promise.race([reset, new Promise<string>((r) => setTimeout(r, 15_000, 'still open after 15 s'))]);
+    assert.equal(code, 8, 'the stuck watch was reset with CANCEL');
+    session.destroy();
+    // the server goes on serving, that watch's events included
+    assert.equal((await s.request('GET', '/api/v1/namespaces/stalled/configmaps/big0')).status, 200);
+  });
+
   test('writes committed together reach every watcher (HTTP/2 and HTTP/1.1, JSON and protobuf) as whole events, in revision order', async () => {
     const { decodeWatchEvent } = await import('../../src/api/protobuf/codec.ts');
     assert.equal((await s.request('POST', '/api/v1/namespaces', { body: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'together' } } })).status, 201);
