@@ -171,6 +171,9 @@ export function podLogHandler(d: StreamingDeps): ConnectHandler {
       return;
     }
     res.writeHead(200, { 'content-type': 'text/plain', 'cache-control': 'no-cache, private' });
+    // The head now, as the kubelet sent its own: HTTP/1 would hold it back until the container's
+    // first output, and a follower of a quiet container would wait without an answer.
+    res.flushHeaders?.();
     await new Promise<void>((resolve) => {
       kres.on('data', (c: Buffer) => {
         if (!res.write(c)) {

@@ -199,6 +199,29 @@ describe('API server streaming subresources', () => {
     assert.deepEqual(chunks, ['first\n', 'last\n']);
   });
 
+  it('pods/log with follow is answered at once, before the container has written anything', async () => {
+    objects.set('pod/quiet', { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'quiet', namespace: 'default' }, spec: { nodeName: 'n1', containers: [{ name: 'quiet' }] } } as KObject);
+    let finish!: () => void;
+    const released = new Promise<void>((r) => (finish = r));
+    logAnswers.quiet = (res) => {
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.flushHeaders(); // as the kubelet does: the head now, output when there is some
+      void released.then(() => res.end('late\n'));
+    };
+    const body = await new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('no answer before the first output')), 5000);
+      httpRequest({ host: '127.0.0.1', port: frontPort, path: `${base}/quiet/log?follow=true` }, (res) => {
+        clearTimeout(timer);
+        assert.equal(res.statusCode, 200);
+        let b = '';
+        res.on('data', (c) => (b += c));
+        res.on('end', () => resolve(b));
+        finish();
+      }).end();
+    });
+    assert.equal(body, 'late\n');
+  });
+
   it('exec, attach and portforward need an upgrade', async () => {
     assert.deepEqual(await status(`${base}/one/exec?command=ls`), { code: 400, reason: 'BadRequest', message: 'Upgrade request required' });
     assert.deepEqual(await status(`${base}/one/portforward`), { code: 400, reason: 'BadRequest', message: 'Upgrade request required' });
