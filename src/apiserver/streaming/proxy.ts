@@ -90,6 +90,8 @@ async function forward(ctx: Ctx, t: Target): Promise<void> {
       const h: Record<string, string | string[]> = {};
       for (const [k, v] of Object.entries(res.headers)) if (v !== undefined && !HOP.has(k)) h[k] = v;
       ctx.res.writeHead(res.statusCode ?? 502, h);
+      // Passed on at once, as it came: HTTP/1 would hold it back until the first body bytes.
+      ctx.res.flushHeaders?.();
       res.on('data', (c: Buffer) => {
         if (!ctx.res.write(c)) {
           res.pause();

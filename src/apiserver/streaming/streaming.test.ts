@@ -34,6 +34,8 @@ describe('API server streaming subresources', () => {
   const objects = new Map<string, KObject>();
   const sockets: Duplex[] = [];
   const pkiDir = mkdtempSync(join(tmpdir(), 'rudder-streaming-pki-'));
+  let releaseSlowStream!: () => void;
+  const slowStream = new Promise<void>((r) => (releaseSlowStream = r));
   /** What the fake kubelet answers to /containerLogs, by container name. */
   const logAnswers: Record<string, (res: ServerResponse) => void> = {};
 
@@ -52,6 +54,13 @@ describe('API server streaming subresources', () => {
       const u = new URL(req.url!, 'https://k');
       const c = u.pathname.split('/')[4]!;
       if (u.pathname.startsWith('/containerLogs/')) return (logAnswers[c] ?? ((r) => r.end(`log of ${c}\n`)))(res);
+      if (u.pathname === '/slow-stream') {
+        // the head now, the body when the test releases it
+        res.writeHead(200, { 'content-type': 'text/plain' });
+        res.flushHeaders();
+        void slowStream.then(() => res.end('late\n'));
+        return;
+      }
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ path: u.pathname }));
     });
@@ -268,6 +277,21 @@ describe('API server streaming subresources', () => {
   it('an upgrade for a missing pod is a Status, as for any request', async () => {
     await assert.rejects(ws(`${base}/nope/exec?command=ls`, 'v5.channel.k8s.io'), (e: Error) => e.message.startsWith('404 ') && JSON.parse(e.message.slice(4)).message === 'pods "nope" not found');
     await assert.rejects(ws(`${base}/unscheduled/exec?command=ls`, 'v5.channel.k8s.io'), (e: Error) => JSON.parse(e.message.slice(4)).message === 'pod unscheduled does not have a host assigned');
+  });
+
+  it('a proxied answer\'s head is passed on at once, before its body', async () => {
+    const body = await new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('no head before the body')), 5000);
+      httpRequest({ host: '127.0.0.1', port: frontPort, path: '/api/v1/nodes/n1/proxy/slow-stream' }, (res) => {
+        clearTimeout(timer);
+        assert.equal(res.statusCode, 200);
+        let b = '';
+        res.on('data', (c) => (b += c));
+        res.on('end', () => resolve(b));
+        releaseSlowStream();
+      }).end();
+    });
+    assert.equal(body, 'late\n');
   });
 
   it('nodes/proxy reaches the kubelet\'s own paths', async () => {
