@@ -34,7 +34,7 @@ describe('openStore', () => {
     }
   });
 
-  it('turns an http endpoint list into an EtcdStore that reports Unavailable when nothing answers', async () => {
+  it('turns an http endpoint list into an etcd store that reports Unavailable when nothing answers', async () => {
     // A port that was free a moment ago: nothing listens there.
     const port = await new Promise<number>((resolve) => {
       const s = createServer().listen(0, '127.0.0.1', () => {

@@ -13,6 +13,7 @@ import { dirname, isAbsolute } from 'node:path';
 import type { Store } from './store.ts';
 import { EtcdStore, type EtcdStoreOptions } from './etcd/etcd-store.ts';
 import { SqliteStore, type SqliteStoreOptions } from './sqlite/sqlite-store.ts';
+import { ThreadStore } from './thread-store.ts';
 
 export interface OpenStoreOptions {
   /** PEM files for https:// etcd endpoints (k3s: --datastore-cafile/-certfile/-keyfile). */
@@ -21,6 +22,12 @@ export interface OpenStoreOptions {
   keyFile?: string;
   sqlite?: SqliteStoreOptions;
   etcd?: Omit<EtcdStoreOptions, 'caFile' | 'certFile' | 'keyFile'>;
+  /**
+   * Run the backend on a worker thread of its own (thread-store.ts). Default: for etcd, whose
+   * client's gRPC, protobuf and HTTP/2 work had been more of a create's event-loop time than the
+   * API server's own (BENCHMARKS.md); not for SQLite, whose commits measured slower that way.
+   */
+  thread?: boolean;
 }
 
 const ACCEPTED = 'expected sqlite:///absolute/path.db or http(s)://host:port[,http(s)://host:port…]';
@@ -32,6 +39,7 @@ export async function openStore(url: string, opts: OpenStoreOptions = {}): Promi
     if (!isAbsolute(path) || path.endsWith('/')) {
       throw new Error(`invalid datastore endpoint ${JSON.stringify(url)}: ${ACCEPTED}`);
     }
+    if (opts.thread) return ThreadStore.open(url, opts);
     await mkdir(dirname(path), { recursive: true, mode: 0o700 });
     const store = await SqliteStore.open(path, opts.sqlite);
     // The datastore holds every secret: owner-only, as the CIS benchmark asks of etcd's data.
@@ -40,6 +48,7 @@ export async function openStore(url: string, opts: OpenStoreOptions = {}): Promi
     return store;
   }
   if (/^https?:\/\//.test(url)) {
+    if (opts.thread ?? true) return ThreadStore.open(url, opts);
     return EtcdStore.open(url, { ...opts.etcd, caFile: opts.caFile, certFile: opts.certFile, keyFile: opts.keyFile });
   }
   throw new Error(`unsupported datastore endpoint ${JSON.stringify(url)}: ${ACCEPTED}`);
