@@ -208,6 +208,23 @@ describe('API server streaming subresources', () => {
     assert.deepEqual(chunks, ['first\n', 'last\n']);
   });
 
+  /**
+   * GET over HTTP/1.1 through the front whose backend sends its head and holds its body until
+   * `release`: fails unless the 200 head arrives first; then releases and resolves with the body.
+   */
+  const headBeforeBody = (path: string, release: () => void) =>
+    new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`${path}: no head before the body`)), 5000);
+      httpRequest({ host: '127.0.0.1', port: frontPort, path }, (res) => {
+        clearTimeout(timer);
+        assert.equal(res.statusCode, 200);
+        let b = '';
+        res.on('data', (c) => (b += c));
+        res.on('end', () => resolve(b));
+        release();
+      }).end();
+    });
+
   it('pods/log with follow is answered at once, before the container has written anything', async () => {
     objects.set('pod/quiet', { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'quiet', namespace: 'default' }, spec: { nodeName: 'n1', containers: [{ name: 'quiet' }] } } as KObject);
     let finish!: () => void;
@@ -217,18 +234,7 @@ describe('API server streaming subresources', () => {
       res.flushHeaders(); // as the kubelet does: the head now, output when there is some
       void released.then(() => res.end('late\n'));
     };
-    const body = await new Promise<string>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error('no answer before the first output')), 5000);
-      httpRequest({ host: '127.0.0.1', port: frontPort, path: `${base}/quiet/log?follow=true` }, (res) => {
-        clearTimeout(timer);
-        assert.equal(res.statusCode, 200);
-        let b = '';
-        res.on('data', (c) => (b += c));
-        res.on('end', () => resolve(b));
-        finish();
-      }).end();
-    });
-    assert.equal(body, 'late\n');
+    assert.equal(await headBeforeBody(`${base}/quiet/log?follow=true`, finish), 'late\n');
   });
 
   it('exec, attach and portforward need an upgrade', async () => {
@@ -280,18 +286,7 @@ describe('API server streaming subresources', () => {
   });
 
   it('a proxied answer\'s head is passed on at once, before its body', async () => {
-    const body = await new Promise<string>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error('no head before the body')), 5000);
-      httpRequest({ host: '127.0.0.1', port: frontPort, path: '/api/v1/nodes/n1/proxy/slow-stream' }, (res) => {
-        clearTimeout(timer);
-        assert.equal(res.statusCode, 200);
-        let b = '';
-        res.on('data', (c) => (b += c));
-        res.on('end', () => resolve(b));
-        releaseSlowStream();
-      }).end();
-    });
-    assert.equal(body, 'late\n');
+    assert.equal(await headBeforeBody('/api/v1/nodes/n1/proxy/slow-stream', releaseSlowStream), 'late\n');
   });
 
   it('nodes/proxy reaches the kubelet\'s own paths', async () => {
