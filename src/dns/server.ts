@@ -73,6 +73,28 @@ function sameQuestion(msg: Buffer, kept: Buffer): boolean {
   return true;
 }
 
+/**
+ * UDP and TCP on one free port: `udp` binds a port the kernel finds free for UDP, `tcp` the same
+ * number, which may be taken for TCP (another program's listener or connection); then the UDP
+ * socket is let go and another port tried, up to `attempts` times. Other failures are thrown.
+ */
+export async function bindUdpThenTcp(
+  udp: () => Promise<{ port: number; close(): Promise<void> }>,
+  tcp: (port: number) => Promise<void>,
+  attempts = 20,
+): Promise<number> {
+  for (let attempt = 1; ; attempt++) {
+    const u = await udp();
+    try {
+      await tcp(u.port);
+      return u.port;
+    } catch (e) {
+      await u.close();
+      if ((e as NodeJS.ErrnoException).code !== 'EADDRINUSE' || attempt >= attempts) throw e;
+    }
+  }
+}
+
 export class DnsServer {
   readonly stats: DnsServerStats = { queries: { udp: 0, tcp: 0 }, rcodes: {}, replyCacheHits: 0, truncated: 0 };
   private readonly o: DnsServerOptions;
@@ -111,23 +133,14 @@ export class DnsServer {
     return port;
   }
 
-  /**
-   * UDP and TCP on one free port. The kernel picks a port free for UDP; TCP may hold the same
-   * number (another program's listener or connection), so a port taken for TCP is let go and
-   * another one tried.
-   */
-  private async bindAnyPort(host: string): Promise<number> {
-    for (let attempt = 1; ; attempt++) {
-      const port = await this.bindUdp(host, 0);
-      try {
-        await this.bindTcp(host, port);
-        return port;
-      } catch (e) {
-        const s = this.udp.pop()!;
-        await new Promise<void>((r) => s.close(() => r()));
-        if ((e as NodeJS.ErrnoException).code !== 'EADDRINUSE' || attempt >= 20) throw e;
-      }
-    }
+  private bindAnyPort(host: string): Promise<number> {
+    return bindUdpThenTcp(
+      async () => {
+        const port = await this.bindUdp(host, 0);
+        return { port, close: () => new Promise<void>((r) => this.udp.pop()!.close(() => r())) };
+      },
+      (port) => this.bindTcp(host, port),
+    );
   }
 
   get boundPort(): number {

@@ -4,6 +4,7 @@
 import { createSocket, type Socket } from 'node:dgram';
 import { connect, createServer, type Server } from 'node:net';
 import * as dnsPacket from 'dns-packet';
+import { bindUdpThenTcp } from './server.ts';
 import type { Answer } from 'dns-packet';
 import { decodeMessage, encodeQuery, type DecodedReply } from './wire.ts';
 
@@ -119,29 +120,26 @@ export async function startStubResolver(table: Record<string, Answer[]>, o: { ho
     });
     sock.on('error', () => sock.destroy());
   };
-  // UDP and TCP on one port: a port the kernel found free for UDP may be taken for TCP (by any
-  // program's connection), and is then let go for another.
-  let udp: Socket;
-  let tcp: Server;
-  let port: number;
-  for (let attempt = 1; ; attempt++) {
-    udp = createSocket(host.includes(':') ? 'udp6' : 'udp4');
-    const u = udp;
-    u.on('message', (m, r) => u.send(answer(m), r.port, r.address));
-    port = await new Promise<number>((resolve, reject) => {
-      u.once('error', reject);
-      u.bind(o.port ?? 0, host, () => resolve(u.address().port));
-    });
-    tcp = createServer(serveTcp);
-    const t = tcp;
-    const listened = await new Promise<NodeJS.ErrnoException | undefined>((resolve) => {
-      t.once('error', resolve);
-      t.listen(port, host, () => resolve(undefined));
-    });
-    if (!listened) break;
-    await new Promise<void>((r) => u.close(() => r()));
-    if (listened.code !== 'EADDRINUSE' || o.port || attempt >= 20) throw listened;
-  }
+  let udp!: Socket;
+  let tcp!: Server;
+  const port = await bindUdpThenTcp(
+    async () => {
+      const u = (udp = createSocket(host.includes(':') ? 'udp6' : 'udp4'));
+      u.on('message', (m, r) => u.send(answer(m), r.port, r.address));
+      const p = await new Promise<number>((resolve, reject) => {
+        u.once('error', reject);
+        u.bind(o.port ?? 0, host, () => resolve(u.address().port));
+      });
+      return { port: p, close: () => new Promise<void>((r) => u.close(() => r())) };
+    },
+    (p) =>
+      new Promise<void>((resolve, reject) => {
+        const t = (tcp = createServer(serveTcp));
+        t.once('error', reject);
+        t.listen(p, host, () => resolve());
+      }),
+    o.port ? 1 : 20,
+  );
   return {
     port,
     asked,
