@@ -193,15 +193,12 @@ export class ThreadStore implements Store {
     return this.call('count', prefix);
   }
   create(key: string, value: Uint8Array): Promise<number> {
-    // Checked here too: a value of the wrong type would not survive the copy to the worker as itself.
-    if (!(value instanceof Uint8Array)) return Promise.reject(new TypeError('value must be a Uint8Array'));
-    if (value.byteLength > MAX_VALUE_BYTES) return Promise.reject(tooLarge(key, value));
-    return this.call('create', key, value);
+    const bad = refusedValue(key, value);
+    return bad ? Promise.reject(bad) : this.call('create', key, value);
   }
   update(key: string, value: Uint8Array, expectedRevision: number): Promise<number> {
-    if (!(value instanceof Uint8Array)) return Promise.reject(new TypeError('value must be a Uint8Array'));
-    if (value.byteLength > MAX_VALUE_BYTES) return Promise.reject(tooLarge(key, value));
-    return this.call('update', key, value, expectedRevision);
+    const bad = refusedValue(key, value);
+    return bad ? Promise.reject(bad) : this.call('update', key, value, expectedRevision);
   }
   delete(key: string, expectedRevision?: number): Promise<DeleteResult> {
     return this.call('delete', key, expectedRevision);
@@ -249,6 +246,14 @@ export class ThreadStore implements Store {
   }
 }
 
-function tooLarge(key: string, value: Uint8Array): StoreError {
-  return new StoreError('ValueTooLarge', `value for key ${JSON.stringify(key)} is ${value.byteLength} bytes, more than the limit of ${MAX_VALUE_BYTES}`);
+/**
+ * Checked on this side of the thread: a value of the wrong type would not cross as itself, and
+ * backends answer it differently (a TypeError here, whatever the backend behind).
+ */
+function refusedValue(key: string, value: Uint8Array): Error | undefined {
+  if (!(value instanceof Uint8Array)) return new TypeError('value must be a Uint8Array');
+  if (value.byteLength > MAX_VALUE_BYTES) {
+    return new StoreError('ValueTooLarge', `value for key ${JSON.stringify(key)} is ${value.byteLength} bytes, more than the limit of ${MAX_VALUE_BYTES}`);
+  }
+  return undefined;
 }
