@@ -3,11 +3,11 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash, X509Certificate } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { RUDDER, startServer, type TestServer } from '../harness.ts';
+import { ROOT, RUDDER, startServer, type TestServer } from '../harness.ts';
 
 function run(...args: string[]) {
   const r = spawnSync(RUDDER, args, { encoding: 'utf8', timeout: 60_000, env: { PATH: '/usr/bin:/bin:/usr/sbin:/sbin' } });
@@ -120,7 +120,23 @@ describe('without root', () => {
     return { code: r.status, out: r.stdout, err: r.stderr };
   };
   const dir = mkdtempSync(join(tmpdir(), 'rudder-cli-nobody-'));
-  after(() => rmSync(dir, { recursive: true, force: true }));
+  // nobody must reach the launcher: a checkout in a directory only root may enter (a scratch
+  // clone from mktemp -d) gets o+x (enter, not list) on such directories for the test, put back after.
+  const opened: { path: string; mode: number }[] = [];
+  before(() => {
+    for (let p = dirname(ROOT); ; p = dirname(p)) {
+      const mode = statSync(p).mode & 0o7777;
+      if (!(mode & 0o001)) {
+        chmodSync(p, mode | 0o001);
+        opened.push({ path: p, mode });
+      }
+      if (p === dirname(p)) break;
+    }
+  });
+  after(() => {
+    for (const o of opened) chmodSync(o.path, o.mode);
+    rmSync(dir, { recursive: true, force: true });
+  });
 
   it('an agent that would run containers says in one line that it needs root, before contacting anything', () => {
     const r = asNobody('agent', '--server', 'https://127.0.0.1:1', '--token', TOKEN, '--data-dir', join(dir, 'a'), '--node-ip', '192.0.2.5');

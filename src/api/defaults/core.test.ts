@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { defaultObject, prepareForCreate } from './index.ts';
 import { imageTag } from './core.ts';
+import { readOpenApiOracle } from '../oracle.ts';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Json = any;
@@ -131,7 +131,7 @@ test('replication controllers take selector and labels from the template', () =>
 });
 
 // Oracle: every field the defaulters add exists in the upstream OpenAPI description of its type.
-const openapi = JSON.parse(readFileSync(new URL('../../../../shared/data/kubernetes-1.36-openapi-v2.json', import.meta.url), 'utf8')).definitions;
+const openapi = readOpenApiOracle().definitions;
 function unknownFields(v: Json, schema: Json, path: string, out: string[]): void {
   if (schema?.$ref) return unknownFields(v, openapi[schema.$ref.replace('#/definitions/', '')], path, out);
   if (Array.isArray(v)) return v.forEach((x, i) => unknownFields(x, schema?.items, `${path}[${i}]`, out));

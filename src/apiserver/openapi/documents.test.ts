@@ -1,17 +1,17 @@
 // The served OpenAPI documents against upstream's own description of the API (the 1.36 OpenAPI v2
-// document in ../shared/data, used as a test oracle) and against what kubectl reads from them.
+// document in shared/data, used as a test oracle: src/api/oracle.ts) and against what kubectl reads from them.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { parse as parseYAML } from 'yaml';
 import { RESOURCES, groupVersion } from '../../api/resources.ts';
 import { definitionName } from '../../api/schema/index.ts';
+import { readOpenApiOracle } from '../../api/oracle.ts';
 import { buildV2, buildV3, v3Keys } from './documents.ts';
 import { openapiV2, openapiV3Doc, openapiV3Root } from './index.ts';
 
 type J = Record<string, any>;
 
-const oracle: J = JSON.parse(readFileSync(new URL('../../../../shared/data/kubernetes-1.36-openapi-v2.json', import.meta.url), 'utf8'));
+const oracle: J = readOpenApiOracle();
 // Query parameters upstream added after 1.33.
 const AFTER_133_PARAMS = new Set(['shardSelector']);
 const METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch'];
