@@ -121,10 +121,10 @@ describe('without root', () => {
   };
   const dir = mkdtempSync(join(tmpdir(), 'rudder-cli-nobody-'));
   // nobody must reach the launcher: a checkout in a directory only root may enter (a scratch
-  // clone from mktemp -d) gets o+x (enter, not list) on such directories for the test, put back after.
+  // clone from mktemp -d) gets o+x (enter, not list) on it and such ancestors for the test, put back after.
   const opened: { path: string; mode: number }[] = [];
   before(() => {
-    for (let p = dirname(ROOT); ; p = dirname(p)) {
+    for (let p = ROOT; ; p = dirname(p)) {
       const mode = statSync(p).mode & 0o7777;
       if (!(mode & 0o001)) {
         chmodSync(p, mode | 0o001);
